@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Two suites: `unit` runs on any Linux host; `vm` runs inside the disposable VM (npm run test:vm),
+// where the kernel has ublk_drv. Running the vm suite elsewhere fails loudly, never skips.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { test: { name: 'vm', include: ['test/vm/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
+    ],
+  },
+});
