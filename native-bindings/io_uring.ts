@@ -1,4 +1,6 @@
 // Mirror of include/uapi/linux/io_uring.h: the constants and byte offsets tsublk uses (x86-64).
+// test/unit/uapi-layout.test.ts compiles uapiChecks against the kernel's own headers.
+import { type UapiCheck, constantChecks, structChecks } from './uapi-check.js';
 
 /** struct io_uring_params (120 bytes). */
 export const IoUringParams = {
@@ -31,7 +33,7 @@ export const IoUringSqe = {
   cmd_op: 8,
   addr: 16,
   len: 24,
-  op_flags: 28,
+  rw_flags: 28,
   user_data: 32,
   buf_index: 40,
   personality: 42,
@@ -43,10 +45,35 @@ export const IoUringSqe = {
 /** struct io_uring_cqe (16 bytes; 32 with IORING_SETUP_CQE32). */
 export const IoUringCqe = { size: 16, user_data: 0, res: 8, flags: 12 } as const;
 
-/** mmap offsets of the rings and the SQE array on the ring's fd. */
-export const IORING_OFF_SQ_RING = 0;
-export const IORING_OFF_CQ_RING = 0x8000000;
-export const IORING_OFF_SQES = 0x10000000;
+/** mmap offsets of the rings and the SQE array on the ring's fd (IORING_OFF_*). */
+export const IORING_OFF = { SQ_RING: 0, CQ_RING: 0x8000000, SQES: 0x10000000 } as const;
+
+/** struct io_uring_getevents_arg: io_uring_enter's argument with IORING_ENTER_EXT_ARG. */
+export const IoUringGeteventsArg = { size: 24, sigmask: 0, sigmask_sz: 8, min_wait_usec: 12, ts: 16 } as const;
+
+/** struct __kernel_timespec (linux/time_types.h). */
+export const KernelTimespec = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;
+
+/** struct iovec (the element of IORING_REGISTER_BUFFERS' array). */
+export const Iovec = { size: 16, iov_base: 0, iov_len: 8 } as const;
+
+/** io_uring_sqe.flags (IOSQE_*). */
+export const IOSQE = { FIXED_FILE: 1 << 0, IO_DRAIN: 1 << 1, IO_LINK: 1 << 2, IO_HARDLINK: 1 << 3, ASYNC: 1 << 4, BUFFER_SELECT: 1 << 5, CQE_SKIP_SUCCESS: 1 << 6 } as const;
+
+/** io_uring_cqe.flags (IORING_CQE_F_*). */
+export const IORING_CQE_F = { BUFFER: 1 << 0, MORE: 1 << 1, SOCK_NONEMPTY: 1 << 2, NOTIF: 1 << 3 } as const;
+
+/** The fsync op's flags (IORING_FSYNC_*). */
+export const IORING_FSYNC = { DATASYNC: 1 << 0 } as const;
+
+/** The timeout op's flags (IORING_TIMEOUT_*). */
+export const IORING_TIMEOUT = { ABS: 1 << 0, UPDATE: 1 << 1, BOOTTIME: 1 << 2, REALTIME: 1 << 3, ETIME_SUCCESS: 1 << 5 } as const;
+
+/** The cancel op's flags (IORING_ASYNC_CANCEL_*). */
+export const IORING_ASYNC_CANCEL = { ALL: 1 << 0, FD: 1 << 1, ANY: 1 << 2, FD_FIXED: 1 << 3 } as const;
+
+/** io_uring_register(2) opcodes (enum io_uring_register_op). */
+export const IORING_REGISTER = { BUFFERS: 0, UNREGISTER_BUFFERS: 1, FILES: 2, UNREGISTER_FILES: 3 } as const;
 
 /** io_uring_params.flags */
 export const IORING_SETUP = {
@@ -93,7 +120,36 @@ export const IORING_OP = {
   FSYNC: 3,
   TIMEOUT: 11,
   ASYNC_CANCEL: 14,
+  READ_FIXED: 4,
+  WRITE_FIXED: 5,
+  TIMEOUT_REMOVE: 12,
+  LINK_TIMEOUT: 15,
   READ: 22,
   WRITE: 23,
   URING_CMD: 46,
 } as const;
+
+/** Every fact above, for the layout test. */
+export const uapiChecks: readonly UapiCheck[] = [
+  ...structChecks('struct io_uring_params', IoUringParams),
+  ...structChecks('struct io_sqring_offsets', { size: 40, ...IoSqringOffsets }),
+  ...structChecks('struct io_cqring_offsets', { size: 40, ...IoCqringOffsets }),
+  ...structChecks('struct io_uring_sqe', IoUringSqe),
+  ...structChecks('struct io_uring_cqe', IoUringCqe),
+  ...structChecks('struct io_uring_getevents_arg', IoUringGeteventsArg),
+  ...structChecks('struct __kernel_timespec', KernelTimespec),
+  ...structChecks('struct iovec', Iovec),
+  ...constantChecks('IORING_OFF_', IORING_OFF, 'macro'),
+  ...constantChecks('IORING_SETUP_', IORING_SETUP, 'macro'),
+  ...constantChecks('IORING_FEAT_', IORING_FEAT, 'macro'),
+  ...constantChecks('IORING_ENTER_', IORING_ENTER, 'macro'),
+  ...constantChecks('IORING_SQ_', IORING_SQ, 'macro'),
+  ...constantChecks('IOSQE_', IOSQE, 'macro'),
+  ...constantChecks('IORING_CQE_F_', IORING_CQE_F, 'macro'),
+  ...constantChecks('IORING_FSYNC_', IORING_FSYNC, 'macro'),
+  ...constantChecks('IORING_TIMEOUT_', IORING_TIMEOUT, 'macro'),
+  ...constantChecks('IORING_ASYNC_CANCEL_', IORING_ASYNC_CANCEL, 'macro'),
+  ...constantChecks('IORING_REGISTER_', { BUFFERS: IORING_REGISTER.BUFFERS, FILES: IORING_REGISTER.FILES }, 'enum'),
+  ...constantChecks('IORING_', { UNREGISTER_BUFFERS: IORING_REGISTER.UNREGISTER_BUFFERS, UNREGISTER_FILES: IORING_REGISTER.UNREGISTER_FILES }, 'enum'),
+  ...constantChecks('IORING_OP_', IORING_OP, 'enum'),
+];

@@ -1,7 +1,9 @@
 // Koffi declarations of the libc calls tsublk makes. Every prototype is fixed (never variadic):
 // a variadic call through Koffi costs ~270 ns more (facts.md). syscall(2) is variadic in C, so
 // each system call without a glibc wrapper gets its own fixed prototype of the syscall symbol;
-// on x86-64 the integer arguments travel in the same registers either way.
+// on x86-64 the integer arguments travel in the same registers either way. Addresses cross as
+// plain integers (uintptr_t): user-space addresses are below 2^47, exact in a JS number, and no
+// BigInt is made per call.
 import koffi from 'koffi';
 import { SyscallError } from './errors.js';
 
@@ -10,60 +12,86 @@ const libc = koffi.load('libc.so.6');
 /** x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const SYS = { io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427 } as const;
 
-// long syscall(SYS_io_uring_setup, u32 entries, struct io_uring_params *p)
-const syscallSetup = libc.func('long syscall(long nr, uint32_t entries, _Inout_ uint8_t *params)') as (nr: number, entries: number, params: Uint8Array) => number;
-// long syscall(SYS_io_uring_enter, int fd, u32 to_submit, u32 min_complete, u32 flags, const void *arg, size_t argsz)
-// The arg pointer is passed as a plain integer address so the hot path never creates a BigInt.
-const syscallEnter = libc.func('long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, uintptr_t arg, size_t argsz)') as (
-  nr: number, fd: number, toSubmit: number, minComplete: number, flags: number, arg: number, argsz: number,
-) => number;
+export const PROT = { NONE: 0, READ: 0x1, WRITE: 0x2 } as const;
+export const MAP = { SHARED: 0x01, PRIVATE: 0x02, ANONYMOUS: 0x20, NORESERVE: 0x4000, POPULATE: 0x8000 } as const;
+export const O = { RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, TRUNC: 0o1000, APPEND: 0o2000, DIRECT: 0o40000, CLOEXEC: 0o2000000 } as const;
+export const MFD = { CLOEXEC: 1, ALLOW_SEALING: 2 } as const;
+export const FALLOC_FL = { KEEP_SIZE: 1, PUNCH_HOLE: 2, ZERO_RANGE: 0x10 } as const;
+export const MADV = { DONTNEED: 4, REMOVE: 9 } as const;
+export const PR = { SET_NAME: 15, SET_IO_FLUSHER: 57, GET_IO_FLUSHER: 58 } as const;
 
-const mmapFn = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as (
-  addr: null, length: number, prot: number, flags: number, fd: number, offset: number,
-) => unknown;
-const munmapFn = libc.func('int munmap(void *addr, size_t length)') as (addr: unknown, length: number) => number;
-const closeFn = libc.func('int close(int fd)') as (fd: number) => number;
+// SAFETY (all declarations): the prototypes match the C functions on x86-64 glibc; pointer
+// arguments are either Koffi-managed buffers that live for the call or integer addresses of
+// memory the caller keeps mapped for as long as the kernel may use it.
+const native = {
+  setup: libc.func('long syscall(long nr, uint32_t entries, _Inout_ uint8_t *params)') as (nr: number, entries: number, params: Uint8Array) => number,
+  enter: libc.func('long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, uintptr_t arg, size_t argsz)') as (
+    nr: number, fd: number, toSubmit: number, minComplete: number, flags: number, arg: number, argsz: number,
+  ) => number,
+  register: libc.func('long syscall(long nr, int fd, uint32_t opcode, uintptr_t arg, uint32_t nrArgs)') as (nr: number, fd: number, opcode: number, arg: number, nrArgs: number) => number,
+  mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as (
+    addr: null, length: number, prot: number, flags: number, fd: number, offset: number,
+  ) => unknown,
+  munmap: libc.func('int munmap(void *addr, size_t length)') as (addr: unknown, length: number) => number,
+  open: libc.func('int open(const char *path, int flags, uint32_t mode)') as (path: string, flags: number, mode: number) => number,
+  close: libc.func('int close(int fd)') as (fd: number) => number,
+  pread: libc.func('intptr_t pread(int fd, uintptr_t buf, size_t count, int64_t offset)') as (fd: number, buf: number, count: number, offset: number) => number,
+  pwrite: libc.func('intptr_t pwrite(int fd, uintptr_t buf, size_t count, int64_t offset)') as (fd: number, buf: number, count: number, offset: number) => number,
+  memfdCreate: libc.func('int memfd_create(const char *name, uint32_t flags)') as (name: string, flags: number) => number,
+  ftruncate: libc.func('int ftruncate(int fd, int64_t length)') as (fd: number, length: number) => number,
+  fallocate: libc.func('int fallocate(int fd, int mode, int64_t offset, int64_t length)') as (fd: number, mode: number, offset: number, length: number) => number,
+  madvise: libc.func('int madvise(uintptr_t addr, size_t length, int advice)') as (addr: number, length: number, advice: number) => number,
+  prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)') as (
+    option: number, arg2: number, arg3: number, arg4: number, arg5: number,
+  ) => number,
+  getpid: libc.func('int getpid()') as () => number,
+  gettid: libc.func('int gettid()') as () => number,
+  schedSetaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)') as (pid: number, size: number, mask: Uint8Array) => number,
+};
 
-export const PROT = { READ: 0x1, WRITE: 0x2 } as const;
-export const MAP = { SHARED: 0x01, POPULATE: 0x08000 } as const;
 const MAP_FAILED = 0xffffffffffffffffn;
+
+function check(result: number, call: string, target: string): number {
+  if (result < 0) throw new SyscallError(call, koffi.errno(), target);
+  return result;
+}
 
 /** io_uring_setup(2): returns the ring's fd; the kernel fills `params` in. */
 export function ioUringSetup(entries: number, params: Uint8Array): number {
-  const fd = syscallSetup(SYS.io_uring_setup, entries, params);
-  if (fd < 0) throw new SyscallError('io_uring_setup', koffi.errno(), `entries=${entries}`);
-  return fd;
+  return check(native.setup(SYS.io_uring_setup, entries, params), 'io_uring_setup', `entries=${entries}`);
 }
 
 /**
- * io_uring_enter(2) without throwing: returns the count or `-errno`, because -EINTR, -EAGAIN
- * and -ETIME are ordinary answers for a ring's event loop.
+ * io_uring_enter(2) without throwing: returns the count or `-errno`, because -EINTR, -EAGAIN,
+ * -EBUSY and -ETIME are ordinary answers for a ring's event loop.
  */
 export function ioUringEnter(fd: number, toSubmit: number, minComplete: number, flags: number, arg: number, argSize: number): number {
-  const result = syscallEnter(SYS.io_uring_enter, fd, toSubmit, minComplete, flags, arg, argSize);
+  const result = native.enter(SYS.io_uring_enter, fd, toSubmit, minComplete, flags, arg, argSize);
   return result < 0 ? -koffi.errno() : result;
 }
 
-/** A mapping made by mmap(2): the pointer Koffi views are built on, and its address for the kernel. */
+/** io_uring_register(2); `arg` is the address of the opcode's argument array. */
+export function ioUringRegister(fd: number, opcode: number, arg: number, count: number, what: string): number {
+  return check(native.register(SYS.io_uring_register, fd, opcode, arg, count), 'io_uring_register', what);
+}
+
+/** A mapping made by mmap(2): the pointer Koffi views are built on, and its address. */
 export interface Mapping {
   readonly pointer: unknown;
-  readonly address: bigint;
+  /** The start address; below 2^47 on x86-64, so exact as a number. */
+  readonly address: number;
   readonly length: number;
 }
 
 export function mmap(length: number, prot: number, flags: number, fd: number, offset: number, what: string): Mapping {
-  const pointer = mmapFn(null, length, prot, flags, fd, offset);
+  const pointer = native.mmap(null, length, prot, flags, fd, offset);
   const address = koffi.address(pointer);
   if (address === MAP_FAILED) throw new SyscallError('mmap', koffi.errno(), `${what}, length=${length}, offset=0x${offset.toString(16)}`);
-  return { pointer, address, length };
+  return { pointer, address: Number(address), length };
 }
 
 export function munmap(mapping: Mapping): void {
-  if (munmapFn(mapping.pointer, mapping.length) !== 0) throw new SyscallError('munmap', koffi.errno(), `length=${mapping.length}`);
-}
-
-export function close(fd: number): void {
-  if (closeFn(fd) !== 0) throw new SyscallError('close', koffi.errno(), `fd=${fd}`);
+  check(native.munmap(mapping.pointer, mapping.length), 'munmap', `length=${mapping.length}`);
 }
 
 /**
@@ -73,4 +101,58 @@ export function close(fd: number): void {
  */
 export function viewOf(mapping: Mapping): ArrayBuffer {
   return koffi.view(mapping.pointer, mapping.length);
+}
+
+export function open(path: string, flags: number, mode = 0o600): number {
+  return check(native.open(path, flags | O.CLOEXEC, mode), 'open', path);
+}
+
+export function close(fd: number): void {
+  check(native.close(fd), 'close', `fd=${fd}`);
+}
+
+/** pread(2) into memory at `address` (which the caller keeps mapped). */
+export function pread(fd: number, address: number, count: number, offset: number): number {
+  return check(native.pread(fd, address, count, offset), 'pread', `fd=${fd}, count=${count}, offset=${offset}`);
+}
+
+/** pwrite(2) from memory at `address` (which the caller keeps mapped). */
+export function pwrite(fd: number, address: number, count: number, offset: number): number {
+  return check(native.pwrite(fd, address, count, offset), 'pwrite', `fd=${fd}, count=${count}, offset=${offset}`);
+}
+
+export function memfdCreate(name: string, flags: number = MFD.CLOEXEC): number {
+  return check(native.memfdCreate(name, flags), 'memfd_create', name);
+}
+
+export function ftruncate(fd: number, length: number): void {
+  check(native.ftruncate(fd, length), 'ftruncate', `fd=${fd}, length=${length}`);
+}
+
+export function fallocate(fd: number, mode: number, offset: number, length: number): void {
+  check(native.fallocate(fd, mode, offset, length), 'fallocate', `fd=${fd}, mode=${mode}, offset=${offset}, length=${length}`);
+}
+
+export function madvise(address: number, length: number, advice: number): void {
+  check(native.madvise(address, length, advice), 'madvise', `length=${length}, advice=${advice}`);
+}
+
+export function prctl(option: number, arg2 = 0, arg3 = 0, arg4 = 0, arg5 = 0): number {
+  return check(native.prctl(option, arg2, arg3, arg4, arg5), 'prctl', `option=${option}`);
+}
+
+export function getpid(): number {
+  return native.getpid();
+}
+
+/** The kernel thread id of the calling thread (each worker_thread has its own). */
+export function gettid(): number {
+  return native.gettid();
+}
+
+/** Pins the thread `tid` (0: the caller) to the given CPUs. */
+export function schedSetaffinity(tid: number, cpus: readonly number[]): void {
+  const mask = new Uint8Array(128); // cpu_set_t: 1024 bits
+  for (const cpu of cpus) mask[cpu >> 3] = (mask[cpu >> 3] ?? 0) | (1 << (cpu & 7));
+  check(native.schedSetaffinity(tid, mask.length, mask), 'sched_setaffinity', `tid=${tid}, cpus=${cpus.join(',')}`);
 }
