@@ -1,7 +1,9 @@
 // The C reference for `npm run bench:uring`: the same NOP loop as bench/uring.ts, on raw
 // io_uring syscalls (no liburing), one ring per thread. Prints "<nops> <seconds>" per thread.
 // Usage: uring-nop BATCH NOPS THREADS
+#define _GNU_SOURCE
 #include <linux/io_uring.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +15,21 @@
 
 static unsigned batch, nops;
 
-struct result { double seconds; unsigned long long sum; };
-
 static double now(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+struct result { double seconds; unsigned long long sum; int cpu; };
+
 static void *run(void *arg) {
 	struct result *out = arg;
+	// Thread n runs on CPU n, as the JS workers do: the same placement for both.
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(out->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
 	int fd = syscall(__NR_io_uring_setup, 128, &p);
@@ -79,7 +86,10 @@ int main(int argc, char **argv) {
 	int threads = atoi(argv[3]);
 	pthread_t tids[64];
 	struct result results[64];
-	for (int t = 0; t < threads; t++) pthread_create(&tids[t], NULL, run, &results[t]);
+	for (int t = 0; t < threads; t++) {
+		results[t].cpu = t;
+		pthread_create(&tids[t], NULL, run, &results[t]);
+	}
 	for (int t = 0; t < threads; t++) pthread_join(tids[t], NULL);
 	for (int t = 0; t < threads; t++) printf("%u %.9f %llu\n", nops, results[t].seconds, results[t].sum);
 	return 0;

@@ -253,11 +253,11 @@ export class Ring {
 
   /** A no-op whose completion carries `userData` (an integer in [0, 2^53)). */
   prepNop(sqe: number, userData: number): void {
-    // The hot loop of every benchmark: only the words that are not zero are written as words.
-    const w = this.sqeWords;
     const base = sqe * this.sqeStride;
+    const w = this.sqeWords;
     const z = this.sqeZeroLanes;
     const lane = base >>> 1;
+    // Only the words that are not zero are written as words; the rest as zero lanes.
     w[base + W_OPCODE] = IORING_OP.NOP;
     w[base + W_FD] = 0xffff_ffff; // fd -1
     z[lane + LANE_OFF] = 0; // off
@@ -265,7 +265,9 @@ export class Ring {
     z[lane + LANE_OFF + 2] = 0; // len, rw_flags
     w[base + W_USER_DATA] = userData >>> 0;
     w[base + W_USER_DATA + 1] = high32(userData);
-    this.clearTail(base);
+    z[lane + LANE_BUF_INDEX] = 0;
+    z[lane + LANE_BUF_INDEX + 1] = 0;
+    z[lane + LANE_BUF_INDEX + 2] = 0;
   }
 
   /** read(2) of `length` bytes at file `offset` (-1: current position) into memory at `address`. */
