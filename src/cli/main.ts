@@ -1,17 +1,87 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { addDaemon, addForeground, del, features, list, serveDaemon } from './commands.js';
+import { type AddPlan, planAdd } from './plan.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** The tsublk command line. Device commands (add, del, list, recover) arrive with the driver. */
+/** The tsublk command line, compatible with the C `ublk` utility's add/del/list/features. */
 export async function main(argv: readonly string[]): Promise<void> {
   await yargs(hideBin([...argv]))
     .scriptName('tsublk')
     .usage('$0 <command> [options]\n\nServes Linux block devices (/dev/ublkbN) from TypeScript through ublk_drv.')
+    .command(
+      'add',
+      'create a device and serve it (a daemon, unless --foreground)',
+      (y) =>
+        y
+          .option('type', { alias: 't', type: 'string', demandOption: 'name a target: -t null', describe: 'target: null' })
+          .option('number', { alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' })
+          .option('queues', { alias: 'q', type: 'number', default: 2, describe: 'hardware queues' })
+          .option('depth', { alias: 'd', type: 'number', default: 128, describe: 'queue depth' })
+          .option('size', { type: 'string', default: '250GiB', describe: 'device size (512, 4K, 1G, 250GiB…)' })
+          .option('bs', { type: 'number', default: 512, describe: 'logical block size: 512 or 4096' })
+          .option('u', { type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' })
+          .option('g', { type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' })
+          .option('r', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' })
+          .option('e', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_FAIL_IO' })
+          .option('i', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_REISSUE' })
+          .option('z', { type: 'boolean', default: false, describe: 'zero copy (not supported yet)' })
+          .option('b', { type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' })
+          .option('usercopy', { type: 'boolean', default: false, describe: 'UBLK_F_USER_COPY data path' })
+          .option('unprivileged', { type: 'boolean', default: false, describe: 'UBLK_F_UNPRIVILEGED_DEV (not supported yet)' })
+          .option('max_io_buf_bytes', { type: 'number', default: 524288, describe: 'largest request in bytes' })
+          .option('pin', { type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" })
+          .option('foreground', { type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
+      async (args) => {
+        const plan = planAdd(args);
+        process.exitCode = args.foreground ? await addForeground(plan, args.json) : await addDaemon(plan, args.json);
+      },
+    )
+    .command(
+      'del',
+      'stop and delete devices',
+      (y) =>
+        y
+          .option('number', { alias: 'n', type: 'number', describe: 'device id' })
+          .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'every device' })
+          .option('async', { type: 'boolean', default: false, describe: 'accepted for ublk compatibility' })
+          .check((a) => {
+            if (!a.all && a.number === undefined) throw new Error('name a device: del -n ID, or del -a for all');
+            return true;
+          }),
+      async (args) => {
+        await del(args.number ?? -1, args.all);
+      },
+    )
+    .command(
+      'list',
+      'show devices',
+      (y) =>
+        y
+          .option('number', { alias: 'n', type: 'number', default: -1, describe: 'only this device' })
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more detail' })
+          .option('json', { type: 'boolean', default: false, describe: 'JSON output' }),
+      (args) => list(args.number, args.json),
+    )
+    .command('features', "the running kernel's ublk features", (y) => y.option('json', { type: 'boolean', default: false }), (args) => features(args.json))
+    .command(
+      'serve',
+      false, // the daemon that `add` starts; not for people
+      (y) => y.option('plan', { type: 'string', demandOption: true }),
+      async (args) => {
+        process.exitCode = await serveDaemon(JSON.parse(args.plan) as AddPlan);
+      },
+    )
     .version(manifest.version)
-    .demandCommand(1, 'tsublk: name a command (see tsublk --help)')
+    .demandCommand(1, 'name a command (see tsublk --help)')
     .strict()
+    .showHelpOnFail(false, 'see tsublk --help')
+    .fail((message, error) => {
+      throw error ?? new Error(message);
+    })
     .help()
     .parseAsync();
 }

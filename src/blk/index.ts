@@ -1,0 +1,3 @@
+export { type Operations } from './operations.js';
+export { Request, ReqOp, ReqFlag, type RequestCompleter } from './request.js';
+export { type DiskParameters, validLogicalBlockSizes } from './disk.js';

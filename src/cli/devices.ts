@@ -1,0 +1,87 @@
+import { readdirSync } from 'node:fs';
+import { UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
+import { ControlCommandError, type ControlDevice } from '../ublk/control.js';
+import type { DeviceInfo } from '../ublk/device-info.js';
+import { featureNames } from '../ublk/features.js';
+import type { UblkParams } from '../ublk/params.js';
+import { type RunRecord, readRunRecord } from '../ublk/run-file.js';
+
+/** The ids of every ublk device the kernel has (its /dev/ublkcN nodes). */
+export function deviceIds(): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/dev');
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => /^ublkc(\d+)$/.exec(name)?.[1])
+    .filter((id): id is string => id !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** Everything `list` shows of one device. */
+export interface DeviceView {
+  readonly info: DeviceInfo;
+  readonly params: UblkParams;
+  readonly affinity: ReadonlyArray<readonly number[]>;
+  readonly record: RunRecord | null;
+}
+
+export function stateName(state: number): string {
+  return Object.entries(UBLK_S_DEV).find(([, value]) => value === state)?.[0] ?? `UNKNOWN(${state})`;
+}
+
+/** The kernel's view of a device plus the daemon's record; null if it vanished meanwhile. */
+export function describeDevice(control: ControlDevice, devId: number): DeviceView | null {
+  try {
+    const info = control.getDeviceInfo(devId);
+    const params = control.getParams(devId);
+    const affinity = Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
+    return { info, params, affinity, record: readRunRecord(devId) };
+  } catch (error) {
+    if (error instanceof ControlCommandError && error.code === 'ENODEV') return null;
+    throw error;
+  }
+}
+
+/** `list`'s text for one device, in the C ublk utility's shape (scripts parse it by field). */
+export function formatDevice(view: DeviceView): string {
+  const { info, params, record } = view;
+  const devt = params.devt;
+  const lines = [
+    `dev id ${info.devId}: nr_hw_queues ${info.queues} queue_depth ${info.depth} block size ${2 ** params.logicalBlockShift} dev_capacity ${params.devSectors}`,
+    `\tmax rq size ${info.maxIoBufBytes} daemon pid ${info.ublksrvPid} state ${stateName(info.state)}`,
+    `\tflags 0x${info.flags.toString(16)} [ ${featureNames(info.flags).map((n) => `${n} `).join('')}]`,
+    `\tublkc: ${devt?.charMajor ?? '?'}:${devt?.charMinor ?? '?'} ublkb: ${devt?.diskMajor ?? '?'}:${devt?.diskMinor ?? '?'} owner: ${info.ownerUid}:${info.ownerGid}`,
+  ];
+  view.affinity.forEach((cpus, q) => {
+    const tid = record?.queues.find((queue) => queue.queueId === q)?.tid ?? 0;
+    lines.push(`\tqueue ${q}: tid ${tid} affinity(${cpus.map((c) => `${c} `).join('')})`);
+  });
+  if (record !== null) lines.push(`\ttarget ${JSON.stringify({ dev_size: record.target.devSize, name: record.target.name, type: record.target.type })}`);
+  return lines.join('\n');
+}
+
+/** `list --json`'s object for one device. */
+export function deviceJson(view: DeviceView): Record<string, unknown> {
+  const { info, params, record } = view;
+  return {
+    dev_id: info.devId,
+    nr_hw_queues: info.queues,
+    queue_depth: info.depth,
+    block_size: 2 ** params.logicalBlockShift,
+    dev_capacity: params.devSectors,
+    max_rq_size: info.maxIoBufBytes,
+    daemon_pid: info.ublksrvPid,
+    state: stateName(info.state),
+    flags: info.flags,
+    flag_names: featureNames(info.flags),
+    ublkc: params.devt === undefined ? null : `${params.devt.charMajor}:${params.devt.charMinor}`,
+    ublkb: params.devt === undefined ? null : `${params.devt.diskMajor}:${params.devt.diskMinor}`,
+    owner: { uid: info.ownerUid, gid: info.ownerGid },
+    queues: view.affinity.map((cpus, q) => ({ queue: q, tid: record?.queues.find((queue) => queue.queueId === q)?.tid ?? null, affinity: cpus })),
+    target: record === null ? null : { dev_size: record.target.devSize, name: record.target.name, type: record.target.type, config: record.target.config },
+  };
+}

@@ -1,0 +1,77 @@
+import { UBLK_F, UBLK_MAX_NR_QUEUES, UBLK_MAX_QUEUE_DEPTH } from '../../native-bindings/ublk_cmd.js';
+import { targetNamed } from '../targets/registry.js';
+import { UblkError } from '../ublk/errors.js';
+import { parseSize } from './sizes.js';
+
+/** A validated `add`: plain data, handed from the CLI to the daemon it starts. */
+export interface AddPlan {
+  /** -1: the kernel picks. */
+  readonly devId: number;
+  readonly queues: number;
+  readonly depth: number;
+  readonly maxIoBufBytes: number;
+  /** UBLK_F_* to ask the kernel for. */
+  readonly flags: number;
+  readonly target: string;
+  readonly targetConfig: { readonly sizeBytes: number; readonly logicalBlockSize: number };
+  readonly pinQueues: boolean;
+}
+
+/** `add`'s options as yargs hands them over. */
+export interface AddArguments {
+  readonly type: string;
+  readonly number: number;
+  readonly queues: number;
+  readonly depth: number;
+  readonly size: string;
+  readonly bs: number;
+  readonly u: number;
+  readonly g: number;
+  readonly r: number;
+  readonly e: number;
+  readonly i: number;
+  readonly z: boolean;
+  readonly b: boolean;
+  readonly usercopy: boolean;
+  readonly unprivileged: boolean;
+  readonly max_io_buf_bytes: number;
+  readonly pin: boolean;
+}
+
+function wholeNumberIn(value: number, low: number, high: number, what: string, fix: string): number {
+  if (!Number.isInteger(value) || value < low || value > high) throw new UblkError(`bad ${what} ${value}: ${fix}`);
+  return value;
+}
+
+/** Validates `add`'s options into a plan; every problem is one line naming the fix. */
+export function planAdd(args: AddArguments): AddPlan {
+  targetNamed(args.type); // an unknown target fails here, naming the known ones
+  if (args.z) throw new UblkError('-z (zero copy) is not supported yet: leave it out');
+  if (args.b) throw new UblkError('-b (batch I/O) is not supported yet: leave it out');
+  if (args.unprivileged) throw new UblkError('--unprivileged is not supported yet: run as root');
+  const devId = wholeNumberIn(args.number, -1, 0x7fff_ffff, 'device id', 'use -n with 0 or more, or leave it out to let the kernel pick');
+  const queues = wholeNumberIn(args.queues, 1, UBLK_MAX_NR_QUEUES, 'queue count', `use -q between 1 and ${UBLK_MAX_NR_QUEUES}`);
+  const depth = wholeNumberIn(args.depth, 1, UBLK_MAX_QUEUE_DEPTH, 'queue depth', `use -d between 1 and ${UBLK_MAX_QUEUE_DEPTH}`);
+  if (args.bs !== 512 && args.bs !== 4096) throw new UblkError(`bad block size ${args.bs}: use --bs 512 or --bs 4096`);
+  let sizeBytes: number;
+  try {
+    sizeBytes = parseSize(args.size);
+  } catch (error) {
+    throw new UblkError((error as Error).message);
+  }
+  if (sizeBytes <= 0 || sizeBytes % args.bs !== 0) throw new UblkError(`bad size ${args.size}: it must be a positive multiple of the block size (${args.bs})`);
+  const maxIoBufBytes = wholeNumberIn(args.max_io_buf_bytes, 4096, 32 * 2 ** 20, 'max_io_buf_bytes', 'use a multiple of 4096 between 4K and 32M');
+  if (maxIoBufBytes % 4096 !== 0) throw new UblkError(`bad max_io_buf_bytes ${maxIoBufBytes}: use a multiple of 4096`);
+  for (const [flag, value] of [['-u', args.u], ['-g', args.g], ['-r', args.r], ['-e', args.e], ['-i', args.i]] as const) {
+    if (value !== 0 && value !== 1) throw new UblkError(`bad ${flag} ${value}: use 0 or 1`);
+  }
+  let flags = UBLK_F.CMD_IOCTL_ENCODE;
+  if (args.u === 1) flags |= UBLK_F.URING_CMD_COMP_IN_TASK;
+  if (args.g === 1) flags |= UBLK_F.NEED_GET_DATA;
+  if (args.r === 1) flags |= UBLK_F.USER_RECOVERY;
+  if (args.e === 1) flags |= UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_FAIL_IO;
+  if (args.i === 1) flags |= UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE;
+  if (args.usercopy) flags |= UBLK_F.USER_COPY;
+  if (args.usercopy && args.g === 1) throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
+  return { devId, queues, depth, maxIoBufBytes, flags, target: args.type, targetConfig: { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin };
+}

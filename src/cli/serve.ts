@@ -1,0 +1,94 @@
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { UBLK_F, UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
+import { targetNamed } from '../targets/registry.js';
+import { ControlDevice } from '../ublk/control.js';
+import { UblkDevice } from '../ublk/device.js';
+import { UblkError } from '../ublk/errors.js';
+import { featureSince } from '../ublk/features.js';
+import { removeRunRecord, runDir, runFilePath, writeRunRecord } from '../ublk/run-file.js';
+import type { AddPlan } from './plan.js';
+import { kernelRelease } from './system.js';
+
+/** What the daemon reports once: the device is live, or why it is not. */
+export type ServeStatus = { readonly ok: true; readonly devId: number } | { readonly ok: false; readonly error: string };
+
+/** Refuses flags the running kernel lacks, naming the feature and the kernel that brought it. */
+function checkFeatures(control: ControlDevice, flags: number): void {
+  if (control.features === 0) return; // no GET_FEATURES (before 6.5): the kernel itself will judge
+  for (const [name, bit] of Object.entries(UBLK_F_BIT)) {
+    const value = 2 ** bit;
+    if (Math.floor(flags / value) % 2 === 1 && Math.floor(control.features / value) % 2 === 0) {
+      const since = featureSince[name as keyof typeof UBLK_F_BIT];
+      throw new UblkError(`this kernel (${kernelRelease()}) lacks UBLK_F_${name}${since === undefined ? '' : `, which Linux ${since} brought`}: leave the option out or use a newer kernel`);
+    }
+  }
+}
+
+/**
+ * The daemon: creates the device, records it, reports, serves until SIGTERM/SIGINT, then stops
+ * and deletes it and removes its record. Resolves with the exit status.
+ */
+export async function serve(plan: AddPlan, report: (status: ServeStatus) => void): Promise<number> {
+  let control: ControlDevice;
+  let device: UblkDevice;
+  try {
+    control = ControlDevice.open();
+    checkFeatures(control, plan.flags & ~UBLK_F.CMD_IOCTL_ENCODE);
+  } catch (error) {
+    report({ ok: false, error: (error as Error).message });
+    return 1;
+  }
+  try {
+    const target = targetNamed(plan.target);
+    device = await UblkDevice.create(control, { ...plan, target, targetConfig: plan.targetConfig });
+  } catch (error) {
+    control.close();
+    const code = (error as { code?: string }).code;
+    const message = code === 'EEXIST' && plan.devId >= 0 ? `device id ${plan.devId} is in use: pick another -n or leave it out` : (error as Error).message;
+    report({ ok: false, error: message });
+    return 1;
+  }
+  const devId = device.devId;
+  const log = (line: string): void => {
+    try {
+      mkdirSync(runDir, { recursive: true });
+      appendFileSync(path.join(runDir, `${devId}.log`), `${new Date().toISOString()} ${line}\n`);
+    } catch {
+      // Nowhere to log: keep serving.
+    }
+  };
+  writeRunRecord({
+    devId,
+    pid: process.pid,
+    target: { name: plan.target, type: targetNamed(plan.target).type, config: plan.targetConfig, devSize: plan.targetConfig.sizeBytes },
+    queues: device.queues,
+    createdAt: new Date().toISOString(),
+  });
+  report({ ok: true, devId });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (status: number, why: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log(why);
+      device
+        .stop()
+        .catch((error: unknown) => {
+          log(`stop failed: ${(error as Error).message}`);
+          status = 1;
+        })
+        .finally(() => {
+          // A clean stop leaves nothing; a failed one keeps the log for whoever looks next.
+          if (status === 0) removeRunRecord(devId);
+          else rmSync(runFilePath(devId), { force: true });
+          control.close();
+          resolve(status);
+        });
+    };
+    process.once('SIGTERM', () => shutdown(0, 'SIGTERM: stopping'));
+    process.once('SIGINT', () => shutdown(0, 'SIGINT: stopping'));
+    void device.whenQueuesExit().then(() => shutdown(stopping ? 0 : 1, 'a queue stopped serving on its own: stopping the device'));
+  });
+}

@@ -1,0 +1,23 @@
+import type { DiskParameters } from '../blk/disk.js';
+import type { Operations } from '../blk/operations.js';
+
+/**
+ * A target: what serves a device's I/O. Its configuration is plain data (it crosses to every
+ * queue's worker thread and into /run/tsublk/<id>.json); each worker rebuilds the target's
+ * tag-set and queue data from it and runs `operations` for its own queue.
+ */
+export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
+  readonly name: string;
+  /** A number for `list`'s target line (ublksrv's: null 0, memory 1). */
+  readonly type: number;
+  /** The disk the configuration describes. */
+  disk(config: Config): DiskParameters;
+  /** Built in each queue's worker from the configuration. */
+  tagSetData(config: Config): TagSetData;
+  queueData(config: Config): QueueData;
+  readonly operations: Operations<TagSetData, QueueData, HwData, RequestData>;
+}
+
+/** A target whose types are not known statically (the registry's view of them all). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTarget = Target<any, any, any, any, any>;

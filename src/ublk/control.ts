@@ -1,0 +1,177 @@
+import { existsSync } from 'node:fs';
+import { errnoName } from '../../native-bindings/errors.js';
+import { O, close, open } from '../../native-bindings/libc.js';
+import { UBLK_CMD, UBLK_F, UBLK_U_CMD, UblksrvCtrlCmd, UblksrvCtrlDevInfo } from '../../native-bindings/ublk_cmd.js';
+import { HostMemory } from '../uring/host-memory.js';
+import { Ring } from '../uring/ring.js';
+import { type DeviceInfo, decodeDeviceInfo, encodeDeviceInfo } from './device-info.js';
+import { UblkError } from './errors.js';
+import { type UblkParams, decodeParams, encodeParams, paramsBufferSize } from './params.js';
+
+export const controlPath = '/dev/ublk-control';
+const ANY_QUEUE = 0xffff;
+const TWO_32 = 0x1_0000_0000;
+
+type ControlCommand = keyof typeof UBLK_CMD | 'GET_FEATURES' | 'DEL_DEV_ASYNC';
+
+/**
+ * The opcode of a control command: ioctl-encoded (UBLK_U_CMD_*, Linux 6.4+) or the legacy number
+ * that older kernels know. GET_FEATURES and DEL_DEV_ASYNC exist only in the ioctl encoding.
+ */
+export function controlOpcode(command: ControlCommand, ioctlEncoding: boolean): number {
+  if (ioctlEncoding || command === 'GET_FEATURES' || command === 'DEL_DEV_ASYNC') return UBLK_U_CMD[command];
+  return UBLK_CMD[command];
+}
+
+/**
+ * /dev/ublk-control: adds, configures, starts, stops and deletes ublk devices. Each command is a
+ * URING_CMD on a small SQE128 ring, waited for synchronously (these are rare, slow commands).
+ */
+export class ControlDevice {
+  /** The running kernel's UBLK_F_* features, from GET_FEATURES (0 before Linux 6.5). */
+  readonly features: number;
+  private readonly ioctlEncoding: boolean;
+  private readonly buffer = new HostMemory(4096, 'ublk control buffer');
+
+  private constructor(
+    private readonly fd: number,
+    private readonly ring: Ring,
+  ) {
+    let features: number;
+    try {
+      features = this.getFeatures(true);
+    } catch {
+      features = 0; // Before 6.5 there is no GET_FEATURES, and only the legacy encoding is sure.
+    }
+    this.features = features;
+    this.ioctlEncoding = (features & UBLK_F.CMD_IOCTL_ENCODE) !== 0;
+  }
+
+  static open(): ControlDevice {
+    if (!existsSync(controlPath)) {
+      throw new UblkError(`${controlPath} does not exist: ublk_drv is not loaded (run: modprobe ublk_drv)`);
+    }
+    let fd: number;
+    try {
+      fd = open(controlPath, O.RDWR);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new UblkError(`cannot open ${controlPath} (${code}): run as root, or use --unprivileged with access to it`);
+      throw error;
+    }
+    try {
+      return new ControlDevice(fd, Ring.create(4, { sqe128: true }));
+    } catch (error) {
+      close(fd);
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.ring.close();
+    this.buffer.free();
+    close(this.fd);
+  }
+
+  /**
+   * Sends one command and returns its result (≥ 0). `payload` is copied into the shared buffer
+   * (whose address the command carries) before, and the buffer's bytes are returned in `reply`.
+   */
+  private command(name: ControlCommand, devId: number, options: { queueId?: number; length?: number; data?: number; payload?: Uint8Array; opcodeOverride?: number } = {}): number {
+    const length = options.length ?? 0;
+    if (options.payload !== undefined) this.buffer.bytes.set(options.payload);
+    else this.buffer.bytes.fill(0, 0, length);
+    const sqe = this.ring.getSqe();
+    const opcode = options.opcodeOverride ?? controlOpcode(name, this.ioctlEncoding);
+    const cmd = this.ring.prepUringCmd(sqe, this.fd, opcode, 1);
+    // SAFETY: cmd indexes the 80-byte command area of an SQE128 slot handed out by getSqe().
+    const w = this.ring.sqeWords;
+    w[cmd + UblksrvCtrlCmd.dev_id / 4] = devId >>> 0;
+    w[cmd + UblksrvCtrlCmd.queue_id / 4] = ((options.queueId ?? ANY_QUEUE) & 0xffff) | ((length & 0xffff) << 16);
+    const address = length > 0 ? this.buffer.address : 0;
+    w[cmd + UblksrvCtrlCmd.addr / 4] = address >>> 0;
+    w[cmd + UblksrvCtrlCmd.addr / 4 + 1] = Math.floor(address / TWO_32);
+    const data = options.data ?? 0;
+    w[cmd + UblksrvCtrlCmd.data / 4] = data >>> 0;
+    w[cmd + UblksrvCtrlCmd.data / 4 + 1] = Math.floor(data / TWO_32);
+    this.ring.submitAndWait(1);
+    let result = 0;
+    while (this.ring.drainCompletions((_userData, res) => (result = res)) === 0) this.ring.submitAndWait(1);
+    if (result < 0) throw new ControlCommandError(name, devId, -result);
+    return result;
+  }
+
+  private reply(length: number): Uint8Array {
+    return this.buffer.bytes.slice(0, length);
+  }
+
+  private getFeatures(probe: boolean): number {
+    this.command('GET_FEATURES', 0xffff_ffff, { length: 8, ...(probe ? { opcodeOverride: UBLK_U_CMD.GET_FEATURES } : {}) });
+    const view = new DataView(this.reply(8).buffer);
+    // Feature bits above 2^52 do not exist; the high word's low bits are still read exactly.
+    return view.getUint32(0, true) + view.getUint32(4, true) * TWO_32;
+  }
+
+  /** ADD_DEV: creates the device (state DEAD until START_DEV); returns what the kernel made of it. */
+  addDevice(info: Pick<DeviceInfo, 'devId' | 'queues' | 'depth' | 'maxIoBufBytes' | 'flags'>): DeviceInfo {
+    const payload = encodeDeviceInfo({ ...info, state: 0, ublksrvPid: 0, ublksrvFlags: 0, ownerUid: 0, ownerGid: 0 });
+    this.command('ADD_DEV', info.devId, { length: UblksrvCtrlDevInfo.size, payload });
+    return decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size));
+  }
+
+  getDeviceInfo(devId: number): DeviceInfo {
+    this.command('GET_DEV_INFO', devId, { length: UblksrvCtrlDevInfo.size });
+    return decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size));
+  }
+
+  setParams(devId: number, params: UblkParams): void {
+    this.command('SET_PARAMS', devId, { length: paramsBufferSize, payload: encodeParams(params) });
+  }
+
+  getParams(devId: number): UblkParams {
+    const request = new Uint8Array(paramsBufferSize);
+    new DataView(request.buffer).setUint32(0, paramsBufferSize, true); // len: what we can take
+    this.command('GET_PARAMS', devId, { length: paramsBufferSize, payload: request });
+    return decodeParams(this.reply(paramsBufferSize));
+  }
+
+  /** START_DEV: blocks until every queue has fetched every tag; never call it from a queue's thread. */
+  startDevice(devId: number, daemonPid: number): void {
+    this.command('START_DEV', devId, { data: daemonPid });
+  }
+
+  stopDevice(devId: number): void {
+    this.command('STOP_DEV', devId);
+  }
+
+  /** DEL_DEV: waits until /dev/ublkcN and /dev/ublkbN are closed by everyone. */
+  deleteDevice(devId: number): void {
+    this.command('DEL_DEV', devId);
+  }
+
+  /** The CPUs the kernel suggests for a queue (GET_QUEUE_AFFINITY). */
+  queueAffinity(devId: number, queueId: number): number[] {
+    const bytes = 128; // a 1024-CPU mask, a multiple of 8 bytes as the kernel requires
+    this.command('GET_QUEUE_AFFINITY', devId, { length: bytes, data: queueId });
+    const mask = this.reply(bytes);
+    const cpus: number[] = [];
+    mask.forEach((byte, index) => {
+      for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) cpus.push(index * 8 + bit);
+    });
+    return cpus;
+  }
+}
+
+/** A control command the kernel refused, with its errno. */
+export class ControlCommandError extends UblkError {
+  readonly code: string;
+
+  constructor(
+    readonly command: string,
+    readonly devId: number,
+    readonly errno: number,
+  ) {
+    super(`${command} for device ${devId === 0xffff_ffff ? 'any' : devId}: ${errnoName(errno)}`);
+    this.code = errnoName(errno);
+  }
+}

@@ -1,0 +1,156 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { O, close, open } from '../../native-bindings/libc.js';
+import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
+import type { AnyTarget } from '../targets/target.js';
+import type { ControlDevice } from './control.js';
+import type { DeviceInfo } from './device-info.js';
+import { UblkError } from './errors.js';
+import { paramsForDisk } from './params.js';
+import { QueueFlag, type QueueSetup } from './queue.js';
+import type { QueueMessage } from './queue-worker.js';
+
+export interface DeviceOptions {
+  /** -1: the kernel picks. */
+  readonly devId: number;
+  readonly queues: number;
+  readonly depth: number;
+  readonly maxIoBufBytes: number;
+  /** UBLK_F_* to ask for. */
+  readonly flags: number;
+  readonly target: AnyTarget;
+  readonly targetConfig: unknown;
+  /** Pin queue q's worker to CPU q (mod the CPUs there are), as the benchmark's C server does. */
+  readonly pinQueues: boolean;
+}
+
+/** What the daemon knows of a running queue. */
+export interface QueueInfo {
+  readonly queueId: number;
+  readonly tid: number;
+  readonly cpus: readonly number[];
+}
+
+const workerUrl = new URL('./queue-worker.js', import.meta.url);
+
+/** Waits for /dev/ublkcN to appear (udev may be slow, or absent) and opens it. */
+async function openCharDevice(devId: number): Promise<number> {
+  const path = `/dev/ublkc${devId}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return open(path, O.RDWR);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT' || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/**
+ * A ublk device served by this process: ADD_DEV, SET_PARAMS, one worker per queue (each sets up
+ * its hctx and fetches every tag), START_DEV; and on the way down STOP_DEV, workers drain and
+ * exit, DEL_DEV. Whatever fails on the way up undoes what was done.
+ */
+export class UblkDevice {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    private readonly control: ControlDevice,
+    readonly info: DeviceInfo,
+    private readonly charFd: number,
+    private readonly workers: Worker[],
+    private readonly queueFlags: Int32Array,
+    readonly queues: readonly QueueInfo[],
+    private readonly exited: Promise<void>,
+  ) {}
+
+  get devId(): number {
+    return this.info.devId;
+  }
+
+  static async create(control: ControlDevice, options: DeviceOptions): Promise<UblkDevice> {
+    const info = control.addDevice({ devId: options.devId, queues: options.queues, depth: options.depth, maxIoBufBytes: options.maxIoBufBytes, flags: options.flags });
+    const devId = info.devId;
+    let charFd = -1;
+    const flags = new SharedArrayBuffer(8);
+    const queueFlags = new Int32Array(flags);
+    const workers: Worker[] = [];
+    const exits: Array<Promise<void>> = [];
+    try {
+      control.setParams(devId, paramsForDisk(options.target.disk(options.targetConfig), info.maxIoBufBytes));
+      charFd = await openCharDevice(devId);
+      const ready: Array<Promise<QueueInfo>> = [];
+      for (let queueId = 0; queueId < info.queues; queueId++) {
+        const cpus = options.pinQueues ? [queueId % os.availableParallelism()] : [];
+        const setup: QueueSetup = {
+          devId,
+          queueId,
+          depth: info.depth,
+          charFd,
+          maxIoBufBytes: info.maxIoBufBytes,
+          userCopy: (info.flags & UBLK_F.USER_COPY) !== 0,
+          target: options.target.name,
+          targetConfig: options.targetConfig,
+          cpus,
+          flags,
+        };
+        const worker = new Worker(workerUrl, { workerData: setup, name: `ublk q${queueId}` });
+        workers.push(worker);
+        exits.push(new Promise((resolve) => worker.once('exit', () => resolve())));
+        ready.push(
+          new Promise((resolve, reject) => {
+            worker.on('message', (message: QueueMessage) => {
+              if (message.type === 'ready') resolve({ queueId, tid: message.tid, cpus });
+              if (message.type === 'failed') reject(new UblkError(`queue ${queueId}: ${message.message}`));
+            });
+            worker.once('error', reject);
+            worker.once('exit', (code) => reject(new UblkError(`queue ${queueId}'s worker exited (${code}) before it was ready`)));
+          }),
+        );
+      }
+      const queues = await Promise.all(ready);
+      // Every tag is fetched: START_DEV can complete (it blocks this thread, not the queues').
+      control.startDevice(devId, process.pid);
+      Atomics.store(queueFlags, QueueFlag.Started, 1);
+      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, workers, queueFlags, queues, Promise.all(exits).then(() => undefined));
+    } catch (error) {
+      // Undo: wake the workers (they poll the stop flag until started), let them tear down.
+      Atomics.store(queueFlags, QueueFlag.Stop, 1);
+      await Promise.allSettled(exits);
+      if (charFd >= 0) close(charFd);
+      try {
+        control.deleteDevice(devId);
+      } catch {
+        // Already gone; nothing more to undo.
+      }
+      throw error;
+    }
+  }
+
+  /** STOP_DEV, wait for every queue to drain and exit, close /dev/ublkcN, DEL_DEV. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
+    try {
+      this.control.stopDevice(this.devId);
+    } finally {
+      // Stopping aborts every fetch (-ENODEV) and the queues exit; the flag covers any stragglers.
+      Atomics.store(this.queueFlags, QueueFlag.Stop, 1);
+      await this.exited;
+      close(this.charFd);
+    }
+    this.control.deleteDevice(this.devId);
+  }
+
+  /** Resolves when every queue worker has exited. */
+  whenQueuesExit(): Promise<void> {
+    return this.exited;
+  }
+
+  get workerCount(): number {
+    return this.workers.length;
+  }
+}

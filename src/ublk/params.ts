@@ -1,0 +1,106 @@
+import { UBLK_ATTR, UBLK_PARAM_TYPE, UblkParamBasic as B, UblkParamDevt as T, UblkParamDiscard as D, UblkParams as P } from '../../native-bindings/ublk_cmd.js';
+import type { DiskParameters } from '../blk/disk.js';
+
+const TWO_32 = 0x1_0000_0000;
+
+/** The ublk_params tsublk sets and reads, decoded. */
+export interface UblkParams {
+  readonly types: number;
+  readonly attrs: number;
+  readonly logicalBlockShift: number;
+  readonly physicalBlockShift: number;
+  readonly ioOptShift: number;
+  readonly ioMinShift: number;
+  readonly maxSectors: number;
+  readonly devSectors: number;
+  readonly discard?: { readonly granularity: number; readonly maxSectors: number; readonly maxWriteZeroesSectors: number; readonly maxSegments: number };
+  /** Filled in by the kernel (GET_PARAMS). */
+  readonly devt?: { readonly charMajor: number; readonly charMinor: number; readonly diskMajor: number; readonly diskMinor: number };
+}
+
+/** The buffer size for SET/GET_PARAMS: the newest struct; older kernels clamp len to theirs. */
+export const paramsBufferSize = P.size;
+
+/** The ublk parameters for a target's disk, with requests no larger than the per-tag buffer. */
+export function paramsForDisk(disk: DiskParameters, maxIoBufBytes: number): UblkParams {
+  const shift = Math.log2(disk.logicalBlockSize);
+  let attrs = 0;
+  if (disk.rotational === true) attrs |= UBLK_ATTR.ROTATIONAL;
+  if (disk.readOnly === true) attrs |= UBLK_ATTR.READ_ONLY;
+  if (disk.volatileCache === true) attrs |= UBLK_ATTR.VOLATILE_CACHE;
+  if (disk.fua === true) attrs |= UBLK_ATTR.FUA;
+  const bufferSectors = Math.floor(maxIoBufBytes / 512);
+  return {
+    types: UBLK_PARAM_TYPE.BASIC | (disk.discard === undefined ? 0 : UBLK_PARAM_TYPE.DISCARD),
+    attrs,
+    logicalBlockShift: shift,
+    physicalBlockShift: Math.log2(disk.physicalBlockSize ?? disk.logicalBlockSize),
+    ioOptShift: shift,
+    ioMinShift: shift,
+    maxSectors: Math.min(disk.maxSectors ?? bufferSectors, bufferSectors),
+    devSectors: Math.floor(disk.sizeBytes / 512),
+    ...(disk.discard === undefined ? {} : { discard: disk.discard }),
+  };
+}
+
+export function encodeParams(params: UblkParams): Uint8Array {
+  const bytes = new Uint8Array(P.size);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, P.size, true);
+  view.setUint32(4, params.types, true);
+  const b = P.basic;
+  view.setUint32(b + B.attrs, params.attrs, true);
+  view.setUint8(b + B.logical_bs_shift, params.logicalBlockShift);
+  view.setUint8(b + B.physical_bs_shift, params.physicalBlockShift);
+  view.setUint8(b + B.io_opt_shift, params.ioOptShift);
+  view.setUint8(b + B.io_min_shift, params.ioMinShift);
+  view.setUint32(b + B.max_sectors, params.maxSectors, true);
+  view.setUint32(b + B.dev_sectors, params.devSectors >>> 0, true);
+  view.setUint32(b + B.dev_sectors + 4, Math.floor(params.devSectors / TWO_32), true);
+  if (params.discard !== undefined) {
+    const d = P.discard;
+    view.setUint32(d + D.discard_granularity, params.discard.granularity, true);
+    view.setUint32(d + D.max_discard_sectors, params.discard.maxSectors, true);
+    view.setUint32(d + D.max_write_zeroes_sectors, params.discard.maxWriteZeroesSectors, true);
+    view.setUint16(d + D.max_discard_segments, params.discard.maxSegments, true);
+  }
+  return bytes;
+}
+
+export function decodeParams(bytes: Uint8Array): UblkParams {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, P.size);
+  const types = view.getUint32(4, true);
+  const b = P.basic;
+  const d = P.discard;
+  const t = P.devt;
+  return {
+    types,
+    attrs: view.getUint32(b + B.attrs, true),
+    logicalBlockShift: view.getUint8(b + B.logical_bs_shift),
+    physicalBlockShift: view.getUint8(b + B.physical_bs_shift),
+    ioOptShift: view.getUint8(b + B.io_opt_shift),
+    ioMinShift: view.getUint8(b + B.io_min_shift),
+    maxSectors: view.getUint32(b + B.max_sectors, true),
+    devSectors: view.getUint32(b + B.dev_sectors, true) + view.getUint32(b + B.dev_sectors + 4, true) * TWO_32,
+    ...(types & UBLK_PARAM_TYPE.DISCARD
+      ? {
+          discard: {
+            granularity: view.getUint32(d + D.discard_granularity, true),
+            maxSectors: view.getUint32(d + D.max_discard_sectors, true),
+            maxWriteZeroesSectors: view.getUint32(d + D.max_write_zeroes_sectors, true),
+            maxSegments: view.getUint16(d + D.max_discard_segments, true),
+          },
+        }
+      : {}),
+    ...(types & UBLK_PARAM_TYPE.DEVT
+      ? {
+          devt: {
+            charMajor: view.getUint32(t + T.char_major, true),
+            charMinor: view.getUint32(t + T.char_minor, true),
+            diskMajor: view.getUint32(t + T.disk_major, true),
+            diskMinor: view.getUint32(t + T.disk_minor, true),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,205 @@
+import { IOSQE } from '../../native-bindings/io_uring.js';
+import { MAP, type Mapping, PR, PROT, mmap, munmap, prctl, schedSetaffinity, viewOf } from '../../native-bindings/libc.js';
+import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
+import type { Operations } from '../blk/operations.js';
+import { Request, type RequestCompleter } from '../blk/request.js';
+import type { AnyTarget } from '../targets/target.js';
+import { HostMemory } from '../uring/host-memory.js';
+import { Ring } from '../uring/ring.js';
+import { UserDataKind, encodeUserData } from './user-data.js';
+
+/** Everything a queue's worker needs, as plain data (it crosses postMessage). */
+export interface QueueSetup {
+  readonly devId: number;
+  readonly queueId: number;
+  readonly depth: number;
+  /** /dev/ublkcN, opened once by the daemon (fds are process-wide; a second open is EBUSY). */
+  readonly charFd: number;
+  readonly maxIoBufBytes: number;
+  /** UBLK_F_USER_COPY: no per-tag buffers; data moves by pread/pwrite on /dev/ublkcN. */
+  readonly userCopy: boolean;
+  readonly target: string;
+  readonly targetConfig: unknown;
+  /** CPUs to pin the worker to (empty: leave it alone). */
+  readonly cpus: readonly number[];
+  /** Int32 flags shared with the daemon: [0] started, [1] stop. */
+  readonly flags: SharedArrayBuffer;
+}
+
+export const QueueFlag = { Started: 0, Stop: 1 } as const;
+
+// Per-tag states: who issues the tag's next command (asserted where it matters).
+const TagState = { Fetching: 1, Serving: 2, Aborted: 3 } as const;
+const PAGE = 4096;
+const TWO_32 = 0x1_0000_0000;
+const ENODEV = 19;
+/** While the device is not started, the kernel cannot abort fetches: wake up to check the flags. */
+const IDLE_WAIT_NS = 100e6;
+
+function nextPowerOfTwo(value: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, value)));
+}
+
+/**
+ * One ublk queue served by one thread: the hardware context (hctx). It owns its ring, its view
+ * of the kernel's request descriptors, one Request per tag and the target's HwData.
+ */
+export class UblkQueue<HwData = unknown> implements RequestCompleter {
+  readonly queueId: number;
+  private readonly depth: number;
+  private readonly ops: Operations<unknown, unknown, HwData, unknown>;
+  private readonly queueData: unknown;
+  private readonly hwData: HwData;
+  private readonly ring: Ring;
+  private readonly descriptors: Mapping;
+  /** SAFETY: a view of the read-only descriptor mapping, valid until teardown() unmaps it. */
+  private descriptorWords: Uint32Array;
+  private readonly buffers: HostMemory | null;
+  private readonly requests: Request<unknown>[];
+  private readonly tagStates: Uint8Array;
+  private readonly bufferAddresses: Float64Array;
+  private readonly flags: Int32Array;
+  private abortedTags = 0;
+  private tornDown = false;
+
+  constructor(
+    setup: QueueSetup,
+    target: AnyTarget,
+  ) {
+    this.queueId = setup.queueId;
+    this.depth = setup.depth;
+    this.flags = new Int32Array(setup.flags);
+    this.ops = target.operations as Operations<unknown, unknown, HwData, unknown>;
+    // Memory reclaim may write pages back through this very device: the flusher flag keeps our
+    // own allocations from waiting on it (PR_SET_IO_FLUSHER, as every ublk server must).
+    try {
+      prctl(PR.SET_IO_FLUSHER, 1);
+    } catch {
+      // Needs CAP_SYS_RESOURCE; an unprivileged server runs without it.
+    }
+    if (setup.cpus.length > 0) schedSetaffinity(0, setup.cpus);
+
+    const built: Array<() => void> = [];
+    try {
+      const descriptorBytes = Math.ceil((setup.depth * UblksrvIoDesc.size) / PAGE) * PAGE;
+      this.descriptors = mmap(descriptorBytes, PROT.READ, MAP.SHARED | MAP.POPULATE, setup.charFd, setup.queueId * UBLK_QUEUE_DESC_STRIDE, `/dev/ublkc${setup.devId} descriptors of queue ${setup.queueId}`);
+      built.push(() => munmap(this.descriptors));
+      this.descriptorWords = new Uint32Array(viewOf(this.descriptors));
+
+      const entries = nextPowerOfTwo(setup.depth * 2);
+      this.ring = Ring.create(entries, { cqEntries: entries * 2, coopTaskrun: true, singleIssuer: true });
+      built.push(() => this.ring.close());
+      this.ring.registerFiles([setup.charFd]); // fixed file 0: no fd lookup per command
+
+      this.buffers = setup.userCopy ? null : new HostMemory(setup.depth * setup.maxIoBufBytes, `queue ${setup.queueId} buffers`);
+      if (this.buffers !== null) {
+        const buffers = this.buffers;
+        built.push(() => buffers.free());
+      }
+      const tagSetData: unknown = target.tagSetData(setup.targetConfig);
+      this.queueData = target.queueData(setup.targetConfig);
+      this.bufferAddresses = new Float64Array(setup.depth);
+      this.requests = [];
+      for (let tag = 0; tag < setup.depth; tag++) {
+        const offset = tag * setup.maxIoBufBytes;
+        const buffer = this.buffers === null ? new Uint8Array(0) : this.buffers.bytes.subarray(offset, offset + setup.maxIoBufBytes);
+        const address = this.buffers === null ? 0 : this.buffers.address + offset;
+        this.bufferAddresses[tag] = address;
+        this.requests.push(new Request(setup.queueId, tag, buffer, address, this.ops.newRequestData(tagSetData, setup.queueId, tag), this));
+      }
+      this.tagStates = new Uint8Array(setup.depth);
+      this.hwData = this.ops.initHctx(tagSetData, setup.queueId);
+    } catch (error) {
+      for (const undo of built.reverse()) undo();
+      throw error;
+    }
+    for (let tag = 0; tag < this.depth; tag++) this.issue(tag, UBLK_U_IO.FETCH_REQ, 0);
+    this.ring.submit();
+  }
+
+  /** Writes one ublk I/O command for `tag` (FETCH, COMMIT_AND_FETCH, NEED_GET_DATA). */
+  private issue(tag: number, cmdOp: number, result: number): void {
+    let sqe = this.ring.getSqe();
+    if (sqe < 0) {
+      this.ring.submit(); // the SQ is full: hand it to the kernel, then there is room
+      sqe = this.ring.getSqe();
+    }
+    const cmd = this.ring.prepUringCmd(sqe, 0, cmdOp, encodeUserData(tag, UserDataKind.UblkCommand));
+    this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
+    const address = this.bufferAddresses[tag] ?? 0;
+    // SAFETY: cmd indexes the 16-byte command area of the SQE getSqe() handed out.
+    const w = this.ring.sqeWords;
+    w[cmd] = this.queueId | (tag << 16); // q_id, tag
+    w[cmd + 1] = result; // result (COMMIT only)
+    w[cmd + 2] = address >>> 0; // addr: the tag's buffer, again on every command
+    w[cmd + 3] = address < TWO_32 ? 0 : (address / TWO_32) >>> 0;
+    this.tagStates[tag] = TagState.Fetching;
+  }
+
+  /** RequestCompleter: the target ended request `tag`; commit it and fetch the next one. */
+  completeRequest(tag: number, result: number): void {
+    if (this.tagStates[tag] !== TagState.Serving) throw new Error(`queue ${this.queueId}: request ${tag} ended twice or never started`);
+    this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result);
+  }
+
+  /** Serves requests until the device stops (every tag aborted) or the daemon says stop. */
+  run(): void {
+    const ring = this.ring;
+    const ops = this.ops;
+    const hw = this.hwData;
+    const queueData = this.queueData;
+    const words = this.descriptorWords;
+    const requests = this.requests;
+    while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
+      const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
+      const idle = Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : -1;
+      const waitNs = pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle);
+      ring.submitAndWait(1, waitNs);
+      const end = ring.completionEnd();
+      let at = ring.completionStart();
+      if (at === end) continue;
+      for (; at !== end; at = (at + 1) >>> 0) {
+        const userData = ring.cqeUserDataLow(at);
+        const result = ring.cqeResult(at);
+        const tag = userData & 0xffff;
+        if ((userData >>> 16) !== UserDataKind.UblkCommand) continue; // no target I/O yet
+        if (result === UBLK_IO_RES.OK) {
+          // SAFETY: the tag's 24-byte descriptor lies inside the mapping (tag < depth).
+          const base = tag * (UblksrvIoDesc.size / 4);
+          const rq = requests[tag];
+          if (rq === undefined) continue;
+          const opFlags = words[base] ?? 0;
+          rq.op = opFlags & 0xff;
+          rq.flags = opFlags & ~0xff;
+          rq.sectors = words[base + 1] ?? 0;
+          rq.startSector = (words[base + 2] ?? 0) + (words[base + 3] ?? 0) * TWO_32;
+          this.tagStates[tag] = TagState.Serving;
+          ops.queueRq(hw, queueData, rq, ((at + 1) >>> 0) === end);
+        } else if (result === UBLK_IO_RES.NEED_GET_DATA) {
+          this.issue(tag, UBLK_U_IO.NEED_GET_DATA, 0);
+        } else if (result === -ENODEV) {
+          this.tagStates[tag] = TagState.Aborted; // the device is going away: never fetch again
+          this.abortedTags++;
+        } else {
+          throw new Error(`queue ${this.queueId}: ublk command for tag ${tag} failed with ${result}`);
+        }
+      }
+      ring.completionsConsumed(end);
+      if (ops.commitRqs !== undefined) ops.commitRqs(hw, queueData);
+    }
+  }
+
+  /** Releases everything, exitHctx first; safe to call twice (it acts once). */
+  teardown(): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    try {
+      this.ops.exitHctx(this.hwData, this.queueId);
+    } finally {
+      this.ring.close(); // cancels any command still in flight
+      this.descriptorWords = new Uint32Array(0);
+      munmap(this.descriptors);
+      this.buffers?.free();
+    }
+  }
+}

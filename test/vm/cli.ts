@@ -1,0 +1,42 @@
+// Helpers for the in-VM tests: run the real CLI, as a user would, and look at what it left.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const tsublkBin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
+
+export interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function run(command: string, args: readonly string[], options: { timeoutMs?: number } = {}): Run {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function tsublk(...args: string[]): Run {
+  return run(tsublkBin, args);
+}
+
+/** Runs a command that must succeed; its stdout. */
+export function ok(command: string, ...args: string[]): string {
+  const result = run(command, args);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+/** What ublk devices, daemons and run files exist right now. */
+export function leftovers(): { devices: string[]; daemons: string[]; runFiles: string[] } {
+  const devices = readdirSync('/dev').filter((name) => /^ublk[bc]\d+$/.test(name));
+  const ps = run('ps', ['-eo', 'pid,args']).stdout.split('\n');
+  const daemons = ps.filter((line) => line.includes('tsublk serve'));
+  const runFiles = existsSync('/run/tsublk') ? readdirSync('/run/tsublk') : [];
+  return { devices, daemons, runFiles };
+}
+
+/** Deletes every device and waits for daemons to be gone (test cleanup). */
+export function cleanUp(): void {
+  tsublk('del', '-a');
+}

@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+
+afterEach(() => {
+  cleanUp();
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+function fio(device: string, rw: string, seconds: number): string {
+  return ok('fio', '--name=t', `--filename=${device}`, `--rw=${rw}`, '--direct=1', '--ioengine=io_uring', '--iodepth=32', '--numjobs=2', '--bs=4k', '--time_based', `--runtime=${seconds}`, '--group_reporting', '--output-format=json');
+}
+
+function fioErrors(output: string, kind: 'read' | 'write'): { errors: number; ios: number } {
+  const report = JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }> };
+  const job = report.jobs[0];
+  if (job === undefined) throw new Error('fio reported no job');
+  return { errors: job.error, ios: job[kind].total_ios };
+}
+
+describe('tsublk add -t null', () => {
+  it('creates /dev/ublkb0 of the size asked, which fio reads and writes with no error', () => {
+    const add = tsublk('add', '-t', 'null', '-q', '2', '-n', '0', '--size', '1G');
+    expect(add.stderr).toBe('');
+    expect(add.status).toBe(0);
+    expect(add.stdout).toMatch(/^dev id 0: nr_hw_queues 2 queue_depth 128 block size 512 dev_capacity 2097152$/m);
+    expect(ok('blockdev', '--getsize64', '/dev/ublkb0').trim()).toBe(String(2 ** 30));
+    expect(ok('blockdev', '--getss', '/dev/ublkb0').trim()).toBe('512');
+
+    const reads = fioErrors(fio('/dev/ublkb0', 'randread', 10), 'read');
+    expect(reads.errors).toBe(0);
+    expect(reads.ios).toBeGreaterThan(1000);
+    const writes = fioErrors(fio('/dev/ublkb0', 'randwrite', 10), 'write');
+    expect(writes.errors).toBe(0);
+    expect(writes.ios).toBeGreaterThan(1000);
+
+    expect(tsublk('del', '-n', '0').status).toBe(0);
+  });
+
+  it('gives a 4096-byte logical block size with --bs 4096', () => {
+    expect(tsublk('add', '-t', 'null', '-n', '1', '--bs', '4096', '--size', '1G').status).toBe(0);
+    expect(ok('blockdev', '--getss', '/dev/ublkb1').trim()).toBe('4096');
+    expect(ok('blockdev', '--getsize64', '/dev/ublkb1').trim()).toBe(String(2 ** 30));
+  });
+
+  it('lists devices in the ublk utility shape, as JSON, and the kernel features', () => {
+    expect(tsublk('add', '-t', 'null', '-n', '3').status).toBe(0);
+    const text = tsublk('list').stdout;
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('dev id 3: nr_hw_queues 2 queue_depth 128 block size 512 dev_capacity 524288000');
+    // Scripts read the daemon pid as field 7 and the state as field 9 of the second line.
+    const second = (lines[1] ?? '').trim().split(/\s+/);
+    expect(second[8]).toBe('LIVE');
+    const pid = Number(second[6]);
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('serve');
+    expect(lines[2]).toMatch(/^\tflags 0x[0-9a-f]+ \[ (\w+ )*\]$/);
+    expect(lines[3]).toMatch(/^\tublkc: \d+:\d+ ublkb: \d+:\d+ owner: 0:0$/);
+    for (const q of [0, 1]) {
+      const queue = (lines[4 + q] ?? '').trim().split(/\s+/);
+      expect(queue.slice(0, 3)).toEqual(['queue', `${q}:`, 'tid']);
+      expect(existsTask(pid, Number(queue[3]))).toBe(true); // field 4: a thread of the daemon
+    }
+    expect(JSON.parse((lines[6] ?? '').replace(/^\ttarget /, ''))).toEqual({ dev_size: 268435456000, name: 'null', type: 0 });
+    expect(tsublk('list', '-v').stdout).toContain('dev id 3:');
+
+    const json = JSON.parse(tsublk('list', '--json').stdout) as Array<{ dev_id: number; state: string; queues: unknown[] }>;
+    expect(json.map((d) => [d.dev_id, d.state, d.queues.length])).toEqual([[3, 'LIVE', 2]]);
+
+    const features = JSON.parse(tsublk('features', '--json').stdout) as { names: string[] };
+    expect(features.names).toContain('USER_COPY');
+    expect(tsublk('features').stdout).toMatch(/USER_COPY\s+yes/);
+  });
+
+  it('deletes every device with del -a, leaving no daemon or run file', () => {
+    for (const id of ['4', '5']) expect(tsublk('add', '-t', 'null', '-n', id).status).toBe(0);
+    expect(leftovers().devices.sort()).toEqual(['ublkb4', 'ublkb5', 'ublkc4', 'ublkc5']);
+    expect(tsublk('del', '-a').status).toBe(0);
+  });
+});
+
+describe('tsublk add refuses bad input in one line, leaving nothing behind', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['an unknown target', ['-t', 'nope'], /unknown target 'nope': use null/],
+    ['a size that is no size', ['-t', 'null', '--size', '12X'], /bad size '12X'/],
+    ['a size not a multiple of the block size', ['-t', 'null', '--size', '1000'], /multiple of the block size/],
+    ['a zero size', ['-t', 'null', '--size', '0'], /positive multiple/],
+    ['a bad queue count', ['-t', 'null', '-q', '0'], /bad queue count 0/],
+    ['a bad depth', ['-t', 'null', '-d', '5000'], /bad queue depth 5000/],
+    ['a bad block size', ['-t', 'null', '--bs', '1000'], /bad block size 1000: use --bs 512 or --bs 4096/],
+    ['zero copy', ['-t', 'null', '-z'], /-z \(zero copy\) is not supported yet/],
+    ['batch I/O', ['-t', 'null', '-b'], /-b \(batch I\/O\) is not supported yet/],
+    ['a feature 6.12 lacks', ['-t', 'null', '-e', '1'], /lacks UBLK_F_USER_RECOVERY_FAIL_IO, which Linux 6.13 brought/],
+  ];
+  it.each(cases)('%s', (_what, args, message) => {
+    const result = tsublk('add', ...args);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('an id in use', () => {
+    expect(tsublk('add', '-t', 'null', '-n', '7').status).toBe(0);
+    const again = tsublk('add', '-t', 'null', '-n', '7');
+    expect(again.status).toBe(1);
+    expect(again.stderr.trim()).toBe('tsublk: device id 7 is in use: pick another -n or leave it out');
+    expect(leftovers().devices.sort()).toEqual(['ublkb7', 'ublkc7']);
+  });
+
+  it('a user who may not use /dev/ublk-control', () => {
+    const result = run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, tsublkLocation(), 'add', '-t', 'null']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(/cannot open \/dev\/ublk-control \(EACCES\): run as root, or use --unprivileged/);
+  });
+});
+
+function tsublkLocation(): string {
+  return new URL('../../bin/tsublk', import.meta.url).pathname;
+}
+
+function existsTask(pid: number, tid: number): boolean {
+  try {
+    readFileSync(`/proc/${pid}/task/${tid}/stat`);
+    return true;
+  } catch {
+    return false;
+  }
+}
