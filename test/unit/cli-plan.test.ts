@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
+import { type AddArguments, planAdd } from '../../src/cli/plan.js';
+import { parseSize } from '../../src/cli/sizes.js';
+
+const defaults: AddArguments = {
+  type: 'null', number: -1, queues: 2, depth: 128, size: '250GiB', bs: 512,
+  u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false,
+};
+
+describe('parseSize', () => {
+  it.each([
+    ['512', 512], ['4K', 4096], ['4k', 4096], ['1G', 2 ** 30], ['250GiB', 250 * 2 ** 30], ['1.5T', 1.5 * 2 ** 40], ['8M', 8 * 2 ** 20], ['100B', 100],
+  ])('%s is %d bytes', (text, bytes) => expect(parseSize(text)).toBe(bytes));
+
+  it.each(['', 'G', '12X', '-1', '1.5', '0x10'])('refuses %j naming it', (text) => {
+    expect(() => parseSize(text)).toThrow(/bad size/);
+  });
+});
+
+describe('planAdd', () => {
+  it('turns the defaults into null_blk-like settings with ioctl-encoded commands', () => {
+    expect(planAdd(defaults)).toEqual({
+      devId: -1, queues: 2, depth: 128, maxIoBufBytes: 524288, flags: UBLK_F.CMD_IOCTL_ENCODE,
+      target: 'null', targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 }, pinQueues: false,
+    });
+  });
+
+  it('maps -u -g -r -e -i --usercopy to their UBLK_F_ flags', () => {
+    const flags = (overrides: Partial<AddArguments>): number => planAdd({ ...defaults, ...overrides }).flags & ~UBLK_F.CMD_IOCTL_ENCODE;
+    expect(flags({ u: 1 })).toBe(UBLK_F.URING_CMD_COMP_IN_TASK);
+    expect(flags({ g: 1 })).toBe(UBLK_F.NEED_GET_DATA);
+    expect(flags({ r: 1 })).toBe(UBLK_F.USER_RECOVERY);
+    expect(flags({ e: 1 })).toBe(UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_FAIL_IO);
+    expect(flags({ i: 1 })).toBe(UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE);
+    expect(flags({ usercopy: true })).toBe(UBLK_F.USER_COPY);
+  });
+
+  it.each<[Partial<AddArguments>, RegExp]>([
+    [{ type: 'nope' }, /unknown target 'nope'/],
+    [{ number: -2 }, /bad device id -2/],
+    [{ queues: 0 }, /bad queue count 0: use -q between 1 and 4096/],
+    [{ queues: 1.5 }, /bad queue count 1.5/],
+    [{ depth: 0 }, /bad queue depth 0/],
+    [{ depth: 4097 }, /bad queue depth 4097/],
+    [{ bs: 1024 }, /bad block size 1024/],
+    [{ size: '1000' }, /multiple of the block size \(512\)/],
+    [{ size: '4K', bs: 4096, depth: 1 }, /^$/],
+    [{ size: '6K', bs: 4096 }, /multiple of the block size \(4096\)/],
+    [{ max_io_buf_bytes: 1000 }, /bad max_io_buf_bytes 1000/],
+    [{ u: 2 }, /bad -u 2: use 0 or 1/],
+    [{ z: true }, /zero copy\) is not supported yet/],
+    [{ b: true }, /batch I\/O\) is not supported yet/],
+    [{ unprivileged: true }, /--unprivileged is not supported yet/],
+    [{ usercopy: true, g: 1 }, /exclude each other/],
+  ])('%j', (overrides, message) => {
+    if (message.source === '^$') {
+      expect(() => planAdd({ ...defaults, ...overrides })).not.toThrow();
+      return;
+    }
+    expect(() => planAdd({ ...defaults, ...overrides })).toThrow(message);
+  });
+});
+
+describe('tsublk on a kernel without ublk_drv (this host)', () => {
+  it.runIf(!existsSync('/dev/ublk-control'))('says to load the module, in one line, with a non-zero exit', () => {
+    const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
+    const result = spawnSync(process.execPath, [bin, 'add', '-t', 'null'], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('tsublk: /dev/ublk-control does not exist: ublk_drv is not loaded (run: modprobe ublk_drv)\n');
+  });
+});
