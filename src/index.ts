@@ -1,7 +1,33 @@
 /**
  * tsublk: a Linux block driver in TypeScript over the kernel's ublk_drv.
  *
- * This entry point exports the io_uring module that the driver is built on:
+ * Write a target of your own by implementing `Operations` (the kernel's Rust blk-mq contract)
+ * inside a `Target`, export it as a module's default, and serve it with
+ * `sudo tsublk add -t ./my-target.js`:
+ *
+ * ```ts
+ * import type { Target } from 'tsublk';
+ *
+ * const target: Target<{ sizeBytes: number; logicalBlockSize: number }, void, { ios: number }, undefined> = {
+ *   name: 'counting-null',
+ *   type: 100,
+ *   disk: (config) => config,
+ *   tagSetData: () => undefined,
+ *   queueData: () => undefined,
+ *   operations: {
+ *     newRequestData: () => undefined,
+ *     initHctx: () => ({ ios: 0 }), // this queue's HwData, built in the queue's own thread
+ *     exitHctx: () => undefined,
+ *     queueRq(hw, _queue, rq) {
+ *       hw.ios++;
+ *       rq.end(rq.bytes);
+ *     },
+ *   },
+ * };
+ * export default target;
+ * ```
+ *
+ * The io_uring module the driver stands on is exported too:
  *
  * ```ts
  * import { Ring } from 'tsublk';
@@ -12,5 +38,11 @@
  * ring.close();
  * ```
  */
+export { type Operations } from './blk/operations.js';
+export { Request, ReqOp, ReqFlag, type RequestCompleter } from './blk/request.js';
+export { type DiskParameters, validLogicalBlockSizes } from './blk/disk.js';
+export { type Target } from './targets/target.js';
+export { nullTarget, type NullConfig, NullQueueStats } from './targets/null.js';
 export { Ring, type RingOptions, type CompletionHandler } from './uring/ring.js';
+export { HostMemory } from './uring/host-memory.js';
 export { SyscallError, errnoName } from '../native-bindings/errors.js';

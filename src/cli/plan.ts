@@ -1,5 +1,5 @@
 import { UBLK_F, UBLK_MAX_NR_QUEUES, UBLK_MAX_QUEUE_DEPTH } from '../../native-bindings/ublk_cmd.js';
-import { targetNamed } from '../targets/registry.js';
+import { resolveTargetName } from '../targets/registry.js';
 import { UblkError } from '../ublk/errors.js';
 import { parseSize } from './sizes.js';
 
@@ -45,7 +45,12 @@ function wholeNumberIn(value: number, low: number, high: number, what: string, f
 
 /** Validates `add`'s options into a plan; every problem is one line naming the fix. */
 export function planAdd(args: AddArguments): AddPlan {
-  targetNamed(args.type); // an unknown target fails here, naming the known ones
+  let target: string;
+  try {
+    target = resolveTargetName(args.type); // an unknown target fails here, naming the known ones
+  } catch (error) {
+    throw new UblkError((error as Error).message);
+  }
   if (args.z) throw new UblkError('-z (zero copy) is not supported yet: leave it out');
   if (args.b) throw new UblkError('-b (batch I/O) is not supported yet: leave it out');
   if (args.unprivileged) throw new UblkError('--unprivileged is not supported yet: run as root');
@@ -73,5 +78,5 @@ export function planAdd(args: AddArguments): AddPlan {
   if (args.i === 1) flags |= UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE;
   if (args.usercopy) flags |= UBLK_F.USER_COPY;
   if (args.usercopy && args.g === 1) throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
-  return { devId, queues, depth, maxIoBufBytes, flags, target: args.type, targetConfig: { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin };
+  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin };
 }

@@ -1,7 +1,8 @@
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { UBLK_F, UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
-import { targetNamed } from '../targets/registry.js';
+import { loadTarget } from '../targets/registry.js';
+import type { AnyTarget } from '../targets/target.js';
 import { ControlDevice } from '../ublk/control.js';
 import { UblkDevice } from '../ublk/device.js';
 import { UblkError } from '../ublk/errors.js';
@@ -32,7 +33,9 @@ function checkFeatures(control: ControlDevice, flags: number): void {
 export async function serve(plan: AddPlan, report: (status: ServeStatus) => void): Promise<number> {
   let control: ControlDevice;
   let device: UblkDevice;
+  let target: AnyTarget;
   try {
+    target = await loadTarget(plan.target);
     control = ControlDevice.open();
     checkFeatures(control, plan.flags & ~UBLK_F.CMD_IOCTL_ENCODE);
   } catch (error) {
@@ -40,8 +43,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     return 1;
   }
   try {
-    const target = targetNamed(plan.target);
-    device = await UblkDevice.create(control, { ...plan, target, targetConfig: plan.targetConfig });
+    device = await UblkDevice.create(control, { ...plan, target, targetModule: plan.target, targetConfig: plan.targetConfig });
   } catch (error) {
     control.close();
     const code = (error as { code?: string }).code;
@@ -61,7 +63,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
   writeRunRecord({
     devId,
     pid: process.pid,
-    target: { name: plan.target, type: targetNamed(plan.target).type, config: plan.targetConfig, devSize: plan.targetConfig.sizeBytes },
+    target: { name: target.name, type: target.type, config: plan.targetConfig, devSize: plan.targetConfig.sizeBytes },
     queues: device.queues,
     createdAt: new Date().toISOString(),
   });

@@ -1,13 +1,39 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { nullTarget } from './null.js';
 import type { AnyTarget } from './target.js';
 
-/** Every target by name: the CLI validates `-t` against it and queue workers load from it. */
-export const targets: Readonly<Record<string, AnyTarget>> = {
+/** The targets tsublk ships, by name. */
+export const builtinTargets: Readonly<Record<string, AnyTarget>> = {
   null: nullTarget,
 };
 
-export function targetNamed(name: string): AnyTarget {
-  const target = targets[name];
-  if (target === undefined) throw new Error(`unknown target '${name}': use ${Object.keys(targets).join(' or ')}`);
+/** True when `-t` names a module file (a target of the user's own) rather than a built-in. */
+export function isTargetModule(name: string): boolean {
+  return name.includes('/') || /\.[cm]?js$/.test(name);
+}
+
+/**
+ * Checks `-t` without loading anything: a built-in name, or an existing module file (returned
+ * as an absolute path, so the daemon and its workers find it from any directory).
+ */
+export function resolveTargetName(name: string): string {
+  if (isTargetModule(name)) {
+    const file = path.resolve(name);
+    if (!existsSync(file)) throw new Error(`target module ${file} does not exist: give the path of a .js file whose default export is a Target`);
+    return file;
+  }
+  if (builtinTargets[name] === undefined) throw new Error(`unknown target '${name}': use ${Object.keys(builtinTargets).join(' or ')}, or the path of a target module`);
+  return name;
+}
+
+/** The target named by `-t`: a built-in, or the default export of a module file. */
+export async function loadTarget(name: string): Promise<AnyTarget> {
+  const builtin = builtinTargets[name];
+  if (builtin !== undefined) return builtin;
+  const module = (await import(pathToFileURL(resolveTargetName(name)).href)) as { default?: AnyTarget };
+  const target = module.default;
+  if (target === undefined || typeof target.operations?.queueRq !== 'function') throw new Error(`${name} has no default export that is a Target (with operations.queueRq)`);
   return target;
 }

@@ -19,6 +19,8 @@ export interface DeviceOptions {
   /** UBLK_F_* to ask for. */
   readonly flags: number;
   readonly target: AnyTarget;
+  /** How a worker loads the target: a built-in's name or a module's absolute path. */
+  readonly targetModule: string;
   readonly targetConfig: unknown;
   /** Pin queue q's worker to CPU q (mod the CPUs there are), as the benchmark's C server does. */
   readonly pinQueues: boolean;
@@ -89,7 +91,7 @@ export class UblkDevice {
           charFd,
           maxIoBufBytes: info.maxIoBufBytes,
           userCopy: (info.flags & UBLK_F.USER_COPY) !== 0,
-          target: options.target.name,
+          target: options.targetModule,
           targetConfig: options.targetConfig,
           cpus,
           flags,

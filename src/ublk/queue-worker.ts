@@ -2,7 +2,7 @@
 // thread that will serve it), say ready, serve until the device stops, tear down, say so.
 import { parentPort, workerData } from 'node:worker_threads';
 import { gettid } from '../../native-bindings/libc.js';
-import { targetNamed } from '../targets/registry.js';
+import { loadTarget } from '../targets/registry.js';
 import { type QueueSetup, UblkQueue } from './queue.js';
 
 /** Messages a queue worker posts to the daemon. */
@@ -16,7 +16,7 @@ const post = (message: QueueMessage): void => parentPort?.postMessage(message);
 
 let queue: UblkQueue | undefined;
 try {
-  queue = new UblkQueue(setup, targetNamed(setup.target));
+  queue = new UblkQueue(setup, await loadTarget(setup.target));
   post({ type: 'ready', queueId: setup.queueId, tid: gettid() });
   queue.run();
   queue.teardown();

@@ -113,8 +113,6 @@ export class Ring {
   private sqTail: number;
   /** The kernel's SQ head as last read: SQEs before it are free again. */
   private sqHeadCached: number;
-  private filesRegistered = false;
-  private buffersRegistered = false;
   private closed = false;
 
   private constructor(
@@ -509,7 +507,6 @@ export class Ring {
     try {
       table.u32().set(fds.map((fd) => fd >>> 0));
       ioUringRegister(this.fd, IORING_REGISTER.FILES, table.address, fds.length, `IORING_REGISTER_FILES, ${fds.length} files`);
-      this.filesRegistered = true;
     } finally {
       table.free(); // the kernel copied the table
     }
@@ -517,7 +514,6 @@ export class Ring {
 
   unregisterFiles(): void {
     ioUringRegister(this.fd, IORING_REGISTER.UNREGISTER_FILES, 0, 0, 'IORING_UNREGISTER_FILES');
-    this.filesRegistered = false;
   }
 
   /**
@@ -536,7 +532,6 @@ export class Ring {
         w[at + 3] = (buffer.length / TWO_32) >>> 0;
       });
       ioUringRegister(this.fd, IORING_REGISTER.BUFFERS, iovecs.address, buffers.length, `IORING_REGISTER_BUFFERS, ${buffers.length} buffers`);
-      this.buffersRegistered = true;
     } finally {
       iovecs.free(); // the kernel copied the array
     }
@@ -544,15 +539,17 @@ export class Ring {
 
   unregisterBuffers(): void {
     ioUringRegister(this.fd, IORING_REGISTER.UNREGISTER_BUFFERS, 0, 0, 'IORING_UNREGISTER_BUFFERS');
-    this.buffersRegistered = false;
   }
 
-  /** Releases everything: registrations, mappings, scratch memory, the fd. Safe to call twice. */
+  /**
+   * Releases everything: mappings, scratch memory, the fd. Safe to call twice. Registrations go
+   * with the ring: unregistering first would wait for every request still using a registered
+   * file, and a request that never completes (a ublk fetch on a device never started) would
+   * hang it; closing the fd cancels such requests instead.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.filesRegistered) this.unregisterFiles();
-    if (this.buffersRegistered) this.unregisterBuffers();
     const empty = new Uint32Array(0);
     this.sqRing = this.cqRing = this.sqeWords = this.cqes = empty;
     this.sqeZeroLanes = new Float64Array(0);

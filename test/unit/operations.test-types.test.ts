@@ -1,7 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Operations } from '../../src/blk/operations.js';
 import type { Request } from '../../src/blk/request.js';
-import { type NullQueueStats, nullTarget } from '../../src/targets/null.js';
+import type { nullTarget } from '../../src/targets/null.js';
+import { type NullQueueStats } from '../../src/targets/null.js';
 
 // Type-level tests: tsc (npm run typecheck) checks them; the runtime assertions are trivial.
 interface MyHw {

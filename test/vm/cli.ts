@@ -11,8 +11,8 @@ export interface Run {
   readonly stderr: string;
 }
 
-export function run(command: string, args: readonly string[], options: { timeoutMs?: number } = {}): Run {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
+export function run(command: string, args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Run {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
