@@ -7,6 +7,8 @@ export default defineConfig({
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { test: { name: 'vm', include: ['test/vm/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
+      // Soak loops, too long for npm test: npm run test:stress runs them in the VM.
+      { test: { name: 'stress', include: ['test/stress/**/*.test.ts'], testTimeout: 3_600_000, fileParallelism: false } },
     ],
   },
 });

@@ -26,11 +26,11 @@ function printDevices(views: readonly DeviceView[], json: boolean): void {
   else for (const view of views) process.stdout.write(formatDevice(view) + '\n');
 }
 
-/** `list [-n ID] [--json]`. */
-export function list(devId: number, json: boolean): void {
+/** `list [-n ID] [-v] [--json]`: -v adds each queue's live counters. */
+export function list(devId: number, json: boolean, verbose = false): void {
   const views = withControl((control) => {
     const ids = devId >= 0 ? [devId] : deviceIds();
-    const found = ids.map((id) => describeDevice(control, id)).filter((view): view is DeviceView => view !== null);
+    const found = ids.map((id) => describeDevice(control, id, verbose)).filter((view): view is DeviceView => view !== null);
     if (devId >= 0 && found.length === 0) throw new UblkError(`no ublk device ${devId}: see tsublk list`);
     return found;
   });

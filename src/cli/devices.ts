@@ -5,6 +5,7 @@ import type { DeviceInfo } from '../ublk/device-info.js';
 import { featureNames } from '../ublk/features.js';
 import type { UblkParams } from '../ublk/params.js';
 import { type RunRecord, readRunRecord } from '../ublk/run-file.js';
+import { StatsMapping } from '../ublk/stats.js';
 
 /** The ids of every ublk device the kernel has (its /dev/ublkcN nodes). */
 export function deviceIds(): number[] {
@@ -27,6 +28,23 @@ export interface DeviceView {
   readonly params: UblkParams;
   readonly affinity: ReadonlyArray<readonly number[]>;
   readonly record: RunRecord | null;
+  /** Live counters per queue, by name (with -v). */
+  readonly counters: ReadonlyArray<Readonly<Record<string, number>>> | null;
+}
+
+/** Each queue's live counters, named: enters, requests, then the target's own. */
+function readCounters(devId: number, queues: number, record: RunRecord | null): Array<Record<string, number>> | null {
+  const stats = StatsMapping.read(devId, queues);
+  if (stats === null) return null;
+  try {
+    const names = ['enters', 'requests', ...(record?.statistics ?? [])];
+    return Array.from({ length: queues }, (_, q) => {
+      const values = stats.queue(q);
+      return Object.fromEntries(names.map((name, i) => [name, values[i] ?? 0]));
+    });
+  } finally {
+    stats.unmap();
+  }
 }
 
 export function stateName(state: number): string {
@@ -34,12 +52,13 @@ export function stateName(state: number): string {
 }
 
 /** The kernel's view of a device plus the daemon's record; null if it vanished meanwhile. */
-export function describeDevice(control: ControlDevice, devId: number): DeviceView | null {
+export function describeDevice(control: ControlDevice, devId: number, verbose: boolean): DeviceView | null {
   try {
     const info = control.getDeviceInfo(devId);
     const params = control.getParams(devId);
     const affinity = Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
-    return { info, params, affinity, record: readRunRecord(devId) };
+    const record = readRunRecord(devId);
+    return { info, params, affinity, record, counters: verbose ? readCounters(devId, info.queues, record) : null };
   } catch (error) {
     if (error instanceof ControlCommandError && error.code === 'ENODEV') return null;
     throw error;
@@ -61,6 +80,9 @@ export function formatDevice(view: DeviceView): string {
     lines.push(`\tqueue ${q}: tid ${tid} affinity(${cpus.map((c) => `${c} `).join('')})`);
   });
   if (record !== null) lines.push(`\ttarget ${JSON.stringify({ dev_size: record.target.devSize, name: record.target.name, type: record.target.type })}`);
+  view.counters?.forEach((counters, q) => {
+    lines.push(`\tstats queue ${q}: ${Object.entries(counters).map(([name, value]) => `${name} ${value}`).join(' ')}`);
+  });
   return lines.join('\n');
 }
 
@@ -83,5 +105,6 @@ export function deviceJson(view: DeviceView): Record<string, unknown> {
     owner: { uid: info.ownerUid, gid: info.ownerGid },
     queues: view.affinity.map((cpus, q) => ({ queue: q, tid: record?.queues.find((queue) => queue.queueId === q)?.tid ?? null, affinity: cpus })),
     target: record === null ? null : { dev_size: record.target.devSize, name: record.target.name, type: record.target.type, config: record.target.config },
+    ...(view.counters === null ? {} : { stats: view.counters }),
   };
 }

@@ -64,7 +64,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           .option('number', { alias: 'n', type: 'number', default: -1, describe: 'only this device' })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more detail' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON output' }),
-      (args) => list(args.number, args.json),
+      (args) => list(args.number, args.json, args.verbose),
     )
     .command('features', "the running kernel's ublk features", (y) => y.option('json', { type: 'boolean', default: false }), (args) => features(args.json))
     .command(

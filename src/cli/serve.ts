@@ -65,6 +65,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     pid: process.pid,
     target: { name: target.name, type: target.type, config: plan.targetConfig, devSize: plan.targetConfig.sizeBytes },
     queues: device.queues,
+    statistics: target.statistics?.names ?? [],
     createdAt: new Date().toISOString(),
   });
   report({ ok: true, devId });

@@ -57,4 +57,16 @@ export const nullTarget: Target<NullConfig, NullConfig, undefined, NullQueueStat
   tagSetData: (config) => config,
   queueData: () => undefined,
   operations,
+  statistics: {
+    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes'],
+    read(stats, out) {
+      out[0] = stats.reads;
+      out[1] = stats.writes;
+      out[2] = stats.flushes;
+      out[3] = stats.discards;
+      out[4] = stats.others;
+      out[5] = stats.readBytes;
+      out[6] = stats.writeBytes;
+    },
+  },
 };

@@ -16,6 +16,11 @@ export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
   tagSetData(config: Config): TagSetData;
   queueData(config: Config): QueueData;
   readonly operations: Operations<TagSetData, QueueData, HwData, RequestData>;
+  /**
+   * Counters the target keeps in its HwData, published live for `list -v`: their names, and a
+   * function that copies them into `out` (called after every batch: it must not allocate).
+   */
+  readonly statistics?: { readonly names: readonly string[]; readonly read: (hwData: HwData, out: Float64Array) => void };
 }
 
 /** A target whose types are not known statically (the registry's view of them all). */

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
@@ -8,7 +9,9 @@ import type { DeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
 import { paramsForDisk } from './params.js';
 import { QueueFlag, type QueueSetup } from './queue.js';
+import { createStatsFile, statsPath } from './stats.js';
 import type { QueueMessage } from './queue-worker.js';
+import { runDir } from './run-file.js';
 
 export interface DeviceOptions {
   /** -1: the kernel picks. */
@@ -60,6 +63,7 @@ export class UblkDevice {
     private readonly control: ControlDevice,
     readonly info: DeviceInfo,
     private readonly charFd: number,
+    private readonly statsFd: number,
     private readonly workers: Worker[],
     private readonly queueFlags: Int32Array,
     readonly queues: readonly QueueInfo[],
@@ -74,6 +78,7 @@ export class UblkDevice {
     const info = control.addDevice({ devId: options.devId, queues: options.queues, depth: options.depth, maxIoBufBytes: options.maxIoBufBytes, flags: options.flags });
     const devId = info.devId;
     let charFd = -1;
+    let statsFd = -1;
     const flags = new SharedArrayBuffer(8);
     const queueFlags = new Int32Array(flags);
     const workers: Worker[] = [];
@@ -81,6 +86,8 @@ export class UblkDevice {
     try {
       control.setParams(devId, paramsForDisk(options.target.disk(options.targetConfig), info.maxIoBufBytes));
       charFd = await openCharDevice(devId);
+      mkdirSync(runDir, { recursive: true });
+      statsFd = createStatsFile(devId, info.queues);
       const ready: Array<Promise<QueueInfo>> = [];
       for (let queueId = 0; queueId < info.queues; queueId++) {
         const cpus = options.pinQueues ? [queueId % os.availableParallelism()] : [];
@@ -95,6 +102,8 @@ export class UblkDevice {
           targetConfig: options.targetConfig,
           cpus,
           flags,
+          statsFd,
+          queues: info.queues,
         };
         const worker = new Worker(workerUrl, { workerData: setup, name: `ublk q${queueId}` });
         workers.push(worker);
@@ -114,12 +123,16 @@ export class UblkDevice {
       // Every tag is fetched: START_DEV can complete (it blocks this thread, not the queues').
       control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
-      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, workers, queueFlags, queues, Promise.all(exits).then(() => undefined));
+      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, workers, queueFlags, queues, Promise.all(exits).then(() => undefined));
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
       Atomics.store(queueFlags, QueueFlag.Stop, 1);
       await Promise.allSettled(exits);
       if (charFd >= 0) close(charFd);
+      if (statsFd >= 0) {
+        close(statsFd);
+        rmSync(statsPath(devId), { force: true });
+      }
       try {
         control.deleteDevice(devId);
       } catch {
@@ -143,6 +156,8 @@ export class UblkDevice {
       Atomics.store(this.queueFlags, QueueFlag.Stop, 1);
       await this.exited;
       close(this.charFd);
+      close(this.statsFd);
+      rmSync(statsPath(this.devId), { force: true });
     }
     this.control.deleteDevice(this.devId);
   }

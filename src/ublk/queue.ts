@@ -6,6 +6,7 @@ import { Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../targets/target.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
+import { QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData } from './user-data.js';
 
 /** Everything a queue's worker needs, as plain data (it crosses postMessage). */
@@ -24,6 +25,9 @@ export interface QueueSetup {
   readonly cpus: readonly number[];
   /** Int32 flags shared with the daemon: [0] started, [1] stop. */
   readonly flags: SharedArrayBuffer;
+  /** The device's stats file (see stats.ts), or -1 for none. */
+  readonly statsFd: number;
+  readonly queues: number;
 }
 
 export const QueueFlag = { Started: 0, Stop: 1 } as const;
@@ -61,6 +65,11 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
   private readonly flags: Int32Array;
   private abortedTags = 0;
   private tornDown = false;
+  private readonly stats: StatsMapping | null;
+  /** This queue's counters: a view of its slot in the stats file (or private memory). */
+  private counters: Float64Array;
+  private targetCounters: Float64Array;
+  private readonly publishStatistics: ((hwData: HwData, out: Float64Array) => void) | null;
 
   constructor(
     setup: QueueSetup,
@@ -108,6 +117,14 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
         this.requests.push(new Request(setup.queueId, tag, buffer, address, this.ops.newRequestData(tagSetData, setup.queueId, tag), this));
       }
       this.tagStates = new Uint8Array(setup.depth);
+      this.stats = setup.statsFd >= 0 ? StatsMapping.forWorker(setup.statsFd, setup.queues) : null;
+      const stats = this.stats;
+      if (stats !== null) built.push(() => stats.unmap());
+      const slot = setup.queueId * SLOT_FIELDS;
+      this.counters = stats === null ? new Float64Array(SLOT_FIELDS) : stats.counters.subarray(slot, slot + SLOT_FIELDS);
+      this.counters.fill(0);
+      this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
+      this.publishStatistics = target.statistics === undefined ? null : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
       this.hwData = this.ops.initHctx(tagSetData, setup.queueId);
     } catch (error) {
       for (const undo of built.reverse()) undo();
@@ -150,11 +167,14 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const queueData = this.queueData;
     const words = this.descriptorWords;
     const requests = this.requests;
+    const counters = this.counters;
+    const publish = this.publishStatistics;
     while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
       const idle = Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : -1;
       const waitNs = pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle);
       ring.submitAndWait(1, waitNs);
+      counters[QueueCounter.Enters] = (counters[QueueCounter.Enters] ?? 0) + 1;
       const end = ring.completionEnd();
       let at = ring.completionStart();
       if (at === end) continue;
@@ -174,6 +194,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
           rq.sectors = words[base + 1] ?? 0;
           rq.startSector = (words[base + 2] ?? 0) + (words[base + 3] ?? 0) * TWO_32;
           this.tagStates[tag] = TagState.Serving;
+          counters[QueueCounter.Requests] = (counters[QueueCounter.Requests] ?? 0) + 1;
           ops.queueRq(hw, queueData, rq, ((at + 1) >>> 0) === end);
         } else if (result === UBLK_IO_RES.NEED_GET_DATA) {
           this.issue(tag, UBLK_U_IO.NEED_GET_DATA, 0);
@@ -186,6 +207,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       }
       ring.completionsConsumed(end);
       if (ops.commitRqs !== undefined) ops.commitRqs(hw, queueData);
+      if (publish !== null) publish(hw, this.targetCounters);
     }
   }
 
@@ -200,6 +222,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.descriptorWords = new Uint32Array(0);
       munmap(this.descriptors);
       this.buffers?.free();
+      this.counters = this.targetCounters = new Float64Array(0);
+      this.stats?.unmap();
     }
   }
 }

@@ -10,6 +10,8 @@ export interface RunRecord {
   readonly pid: number;
   readonly target: { readonly name: string; readonly type: number; readonly config: unknown; readonly devSize: number };
   readonly queues: ReadonlyArray<{ readonly queueId: number; readonly tid: number; readonly cpus: readonly number[] }>;
+  /** Names of the target's counters in the stats file, after enters and requests. */
+  readonly statistics: readonly string[];
   readonly createdAt: string;
 }
 
@@ -39,4 +41,5 @@ export function removeRunRecord(devId: number): void {
   rmSync(runFilePath(devId), { force: true });
   rmSync(`${runFilePath(devId)}.tmp`, { force: true });
   rmSync(path.join(runDir, `${devId}.log`), { force: true });
+  rmSync(path.join(runDir, `${devId}.stats`), { force: true });
 }

@@ -61,7 +61,16 @@ describe('tsublk add -t null', () => {
       expect(existsTask(pid, Number(queue[3]))).toBe(true); // field 4: a thread of the daemon
     }
     expect(JSON.parse((lines[6] ?? '').replace(/^\ttarget /, ''))).toEqual({ dev_size: 268435456000, name: 'null', type: 0 });
-    expect(tsublk('list', '-v').stdout).toContain('dev id 3:');
+    // -v: each queue's live counters, kept by the null target in its HwData.
+    ok('dd', 'if=/dev/ublkb3', 'of=/dev/null', 'bs=4k', 'count=256', 'iflag=direct');
+    const verbose = tsublk('list', '-v').stdout;
+    expect(verbose.startsWith(text.trimEnd())).toBe(true);
+    const stats = verbose.split('\n').filter((line) => line.startsWith('\tstats queue '));
+    expect(stats).toHaveLength(2);
+    const field = (line: string, name: string): number => Number(new RegExp(`\\b${name} (\\d+)`).exec(line)?.[1]);
+    expect(stats.reduce((sum, line) => sum + field(line, 'reads'), 0)).toBeGreaterThanOrEqual(256);
+    expect(stats.reduce((sum, line) => sum + field(line, 'read_bytes'), 0)).toBeGreaterThanOrEqual(256 * 4096);
+    expect(stats.every((line) => field(line, 'enters') > 0)).toBe(true);
 
     const json = JSON.parse(tsublk('list', '--json').stdout) as Array<{ dev_id: number; state: string; queues: unknown[] }>;
     expect(json.map((d) => [d.dev_id, d.state, d.queues.length])).toEqual([[3, 'LIVE', 2]]);

@@ -1,0 +1,125 @@
+// `npm run bench`: fio against tsublk's null target and the kernel's null_blk in the same boot.
+// Runs inside the VM (bench/run.ts boots it with --anchors); prints IOPS, the ratio to null_blk,
+// the server's CPU time per I/O and the I/Os it served per io_uring_enter.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { QueueCounter, SLOT_FIELDS, StatsMapping } from '../src/ublk/stats.js';
+
+interface Workload {
+  readonly name: string;
+  readonly rw: string;
+  readonly bs: string;
+  readonly iodepth: number;
+  readonly jobs: number;
+}
+
+const workloads: readonly Workload[] = [
+  { name: 'randread-4k-qd1-j1', rw: 'randread', bs: '4k', iodepth: 1, jobs: 1 },
+  { name: 'randread-4k-qd32-j1', rw: 'randread', bs: '4k', iodepth: 32, jobs: 1 },
+  { name: 'randread-4k-qd32-j2', rw: 'randread', bs: '4k', iodepth: 32, jobs: 2 },
+  { name: 'randwrite-4k-qd32-j2', rw: 'randwrite', bs: '4k', iodepth: 32, jobs: 2 },
+  { name: 'read-128k-qd16-j1', rw: 'read', bs: '128k', iodepth: 16, jobs: 1 },
+];
+
+const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
+const DEV_ID = 0;
+const ANCHOR = '/dev/nullb0';
+
+function fioIops(device: string, workload: Workload, seconds: number): { iops: number; ios: number } {
+  const output = execFileSync('fio', [
+    '--name=bench', `--filename=${device}`, `--rw=${workload.rw}`, `--bs=${workload.bs}`, `--iodepth=${workload.iodepth}`,
+    `--numjobs=${workload.jobs}`, '--ioengine=io_uring', '--direct=1', '--time_based', `--runtime=${seconds}`,
+    '--group_reporting', '--output-format=json',
+  ], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const report = JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { iops: number; total_ios: number }; write: { iops: number; total_ios: number } }> };
+  const job = report.jobs[0];
+  if (job === undefined || job.error !== 0) throw new Error(`fio on ${device} failed: ${JSON.stringify(job?.error)}`);
+  return { iops: job.read.iops + job.write.iops, ios: job.read.total_ios + job.write.total_ios };
+}
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of stat(5)
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+function serverCounters(stats: StatsMapping, queues: number): { enters: number; requests: number } {
+  let enters = 0;
+  let requests = 0;
+  for (let q = 0; q < queues; q++) {
+    enters += stats.counters[q * SLOT_FIELDS + QueueCounter.Enters] ?? 0;
+    requests += stats.counters[q * SLOT_FIELDS + QueueCounter.Requests] ?? 0;
+  }
+  return { enters, requests };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? fallback : Number(process.argv[at + 1]);
+}
+
+export function main(): void {
+  const json = process.argv.includes('--json');
+  const runs = option('--runs', 3);
+  const seconds = option('--seconds', 5);
+  if (!existsSync(ANCHOR)) throw new Error(`${ANCHOR} is missing: run the benchmark with npm run bench (it loads null_blk in the VM)`);
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  execFileSync(tsublk, ['del', '-a']);
+  execFileSync(tsublk, ['add', '-t', 'null', '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], { stdio: 'ignore' });
+  const list = JSON.parse(execFileSync(tsublk, ['list', '-n', String(DEV_ID), '--json'], { encoding: 'utf8' })) as Array<{ daemon_pid: number }>;
+  const daemon = list[0]?.daemon_pid ?? 0;
+  const stats = StatsMapping.read(DEV_ID, 2);
+  if (stats === null) throw new Error('the tsublk device has no stats file');
+  const rows = [];
+  try {
+    for (const workload of workloads) {
+      const ours: number[] = [];
+      const anchor: number[] = [];
+      const cpuPerIo: number[] = [];
+      const perEnter: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const cpuBefore = cpuSeconds(daemon);
+        const countersBefore = serverCounters(stats, 2);
+        const result = fioIops(`/dev/ublkb${DEV_ID}`, workload, seconds);
+        const countersAfter = serverCounters(stats, 2);
+        ours.push(result.iops);
+        cpuPerIo.push(((cpuSeconds(daemon) - cpuBefore) / Math.max(1, result.ios)) * 1e6);
+        perEnter.push((countersAfter.requests - countersBefore.requests) / Math.max(1, countersAfter.enters - countersBefore.enters));
+        anchor.push(fioIops(ANCHOR, workload, seconds).iops);
+      }
+      const row = {
+        device: 'tsublk-null',
+        anchor: 'null_blk',
+        workload: workload.name,
+        iops: Math.round(median(ours)),
+        anchor_iops: Math.round(median(anchor)),
+        ratio: Math.round((median(ours) / median(anchor)) * 100) / 100,
+        server_cpu_us_per_io: Math.round(median(cpuPerIo) * 100) / 100,
+        ios_per_enter: Math.round(median(perEnter) * 10) / 10,
+      };
+      rows.push(row);
+      if (!json) process.stderr.write(`${row.workload}: ${row.iops} vs ${row.anchor_iops} (${row.ratio})\n`);
+    }
+  } finally {
+    stats.unmap();
+    execFileSync(tsublk, ['del', '-n', String(DEV_ID)]);
+  }
+  if (json) {
+    process.stdout.write(JSON.stringify({ kernel, rows }) + '\n');
+    return;
+  }
+  console.log(`fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk null 2 queues x 128 (queue q on CPU q)`);
+  console.log('workload                 tsublk IOPS  null_blk IOPS  ratio  server CPU µs/IO  IOs/enter');
+  for (const r of rows) {
+    console.log(`${r.workload.padEnd(24)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(13)}  ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)}  ${r.ios_per_enter.toFixed(1).padStart(9)}`);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanUp, leftovers, ok, tsublk, tsublkBin } from './cli.js';
+
+afterEach(() => {
+  cleanUp();
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+function fioErrors(device: string): number {
+  const output = ok('fio', '--name=t', `--filename=${device}`, '--rw=randrw', '--bs=4k,64k', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--time_based', '--runtime=3', '--group_reporting', '--output-format=json');
+  const report = JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }> };
+  const job = report.jobs[0];
+  if (job === undefined || job.read.total_ios === 0 || job.write.total_ios === 0) throw new Error('fio did no I/O');
+  return job.error;
+}
+
+describe('the kernel flags reach the kernel, and their data paths serve I/O', () => {
+  it.each([
+    ['-g 1 (NEED_GET_DATA: writes take the get-data round trip)', ['-g', '1'], 'NEED_GET_DATA'],
+    ['-u 1 (URING_CMD_COMP_IN_TASK)', ['-u', '1'], 'URING_CMD_COMP_IN_TASK'],
+    ['--usercopy (USER_COPY)', ['--usercopy'], 'USER_COPY'],
+    ['-r 1 (USER_RECOVERY)', ['-r', '1'], 'USER_RECOVERY'],
+    ['-i 1 (USER_RECOVERY_REISSUE)', ['-i', '1'], 'USER_RECOVERY_REISSUE'],
+  ])('%s', (_what, flags, feature) => {
+    const add = tsublk('add', '-t', 'null', '-n', '0', '--size', '1G', ...flags);
+    expect(add.status, add.stderr).toBe(0);
+    const flagsLine = add.stdout.split('\n')[2] ?? '';
+    expect(flagsLine.split(/[[\] ]+/)).toContain(feature);
+    expect(fioErrors('/dev/ublkb0')).toBe(0);
+  });
+});
+
+describe('add --foreground', () => {
+  it('serves in the calling process until SIGTERM, then stops, deletes and exits 0', async () => {
+    const child = spawn(tsublkBin, ['add', '-t', 'null', '-n', '2', '--size', '1G', '--foreground'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 600 && !stdout.includes('target '); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stdout).toMatch(/^dev id 2: /);
+    expect(existsSync('/dev/ublkb2')).toBe(true);
+    expect(stdout).toContain(`daemon pid ${child.pid} state LIVE`);
+    ok('dd', 'if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=100', 'iflag=direct');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync('/dev/ublkb2')).toBe(false);
+  });
+});
