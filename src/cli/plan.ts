@@ -15,6 +15,11 @@ export interface AddPlan {
   readonly target: string;
   readonly targetConfig: { readonly sizeBytes: number; readonly logicalBlockSize: number };
   readonly pinQueues: boolean;
+  /**
+   * How request data moves: `usercopy` (UBLK_F_USER_COPY), `copy` (per-tag buffers), or `auto`:
+   * user copy where the running kernel offers it (decided by the daemon, which asks it).
+   */
+  readonly dataPath: 'auto' | 'usercopy' | 'copy';
 }
 
 /** `add`'s options as yargs hands them over. */
@@ -33,6 +38,7 @@ export interface AddArguments {
   readonly z: boolean;
   readonly b: boolean;
   readonly usercopy: boolean;
+  readonly copy: boolean;
   readonly unprivileged: boolean;
   readonly max_io_buf_bytes: number;
   readonly pin: boolean;
@@ -76,7 +82,10 @@ export function planAdd(args: AddArguments): AddPlan {
   if (args.r === 1) flags |= UBLK_F.USER_RECOVERY;
   if (args.e === 1) flags |= UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_FAIL_IO;
   if (args.i === 1) flags |= UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE;
-  if (args.usercopy) flags |= UBLK_F.USER_COPY;
+  if (args.usercopy && args.copy) throw new UblkError('--usercopy and --copy exclude each other: pick one data path');
   if (args.usercopy && args.g === 1) throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
-  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin };
+  if (args.usercopy) flags |= UBLK_F.USER_COPY;
+  // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
+  const dataPath = args.usercopy ? 'usercopy' : args.copy || args.g === 1 ? 'copy' : 'auto';
+  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin, dataPath };
 }

@@ -38,6 +38,8 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     target = await loadTarget(plan.target);
     control = ControlDevice.open();
     checkFeatures(control, plan.flags & ~UBLK_F.CMD_IOCTL_ENCODE);
+    // The default data path: user copy (one copy fewer, none at all for null) where offered.
+    if (plan.dataPath === 'auto' && (control.features & UBLK_F.USER_COPY) !== 0) plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
   } catch (error) {
     report({ ok: false, error: (error as Error).message });
     return 1;

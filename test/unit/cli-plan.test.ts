@@ -8,7 +8,7 @@ import { parseSize } from '../../src/cli/sizes.js';
 
 const defaults: AddArguments = {
   type: 'null', number: -1, queues: 2, depth: 128, size: '250GiB', bs: 512,
-  u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false,
+  u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, copy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false,
 };
 
 describe('parseSize', () => {
@@ -25,8 +25,15 @@ describe('planAdd', () => {
   it('turns the defaults into null_blk-like settings with ioctl-encoded commands', () => {
     expect(planAdd(defaults)).toEqual({
       devId: -1, queues: 2, depth: 128, maxIoBufBytes: 524288, flags: UBLK_F.CMD_IOCTL_ENCODE,
-      target: 'null', targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 }, pinQueues: false,
+      target: 'null', targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 }, pinQueues: false, dataPath: 'auto',
     });
+  });
+
+  it('picks the data path: user copy where offered, unless --copy or -g 1 asks for buffers', () => {
+    expect(planAdd(defaults).dataPath).toBe('auto');
+    expect(planAdd({ ...defaults, copy: true }).dataPath).toBe('copy');
+    expect(planAdd({ ...defaults, g: 1 }).dataPath).toBe('copy');
+    expect(planAdd({ ...defaults, usercopy: true }).dataPath).toBe('usercopy');
   });
 
   it('maps -u -g -r -e -i --usercopy to their UBLK_F_ flags', () => {
@@ -56,6 +63,7 @@ describe('planAdd', () => {
     [{ b: true }, /batch I\/O\) is not supported yet/],
     [{ unprivileged: true }, /--unprivileged is not supported yet/],
     [{ usercopy: true, g: 1 }, /exclude each other/],
+    [{ usercopy: true, copy: true }, /--usercopy and --copy exclude each other/],
   ])('%j', (overrides, message) => {
     if (message.source === '^$') {
       expect(() => planAdd({ ...defaults, ...overrides })).not.toThrow();

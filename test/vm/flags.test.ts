@@ -32,6 +32,18 @@ describe('the kernel flags reach the kernel, and their data paths serve I/O', ()
   });
 });
 
+describe('the data path', () => {
+  it.each([
+    ['user copy by default, where the kernel offers it', [], true],
+    ['per-tag buffers with --copy', ['--copy'], false],
+  ])('%s', (_what, flags, userCopy) => {
+    const add = tsublk('add', '-t', 'null', '-n', '1', '--size', '1G', ...flags);
+    expect(add.status, add.stderr).toBe(0);
+    expect((add.stdout.split('\n')[2] ?? '').split(/[[\] ]+/).includes('USER_COPY')).toBe(userCopy);
+    expect(fioErrors('/dev/ublkb1')).toBe(0);
+  });
+});
+
 describe('add --foreground', () => {
   it('serves in the calling process until SIGTERM, then stops, deletes and exits 0', async () => {
     const child = spawn(tsublkBin, ['add', '-t', 'null', '-n', '2', '--size', '1G', '--foreground'], { stdio: ['ignore', 'pipe', 'pipe'] });
