@@ -115,8 +115,11 @@ async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: n
   return false;
 }
 
-/** Deletes one device: through its daemon if it lives (SIGTERM), else directly. */
-async function deleteOne(control: ControlDevice, devId: number): Promise<void> {
+/**
+ * Deletes one device: through its daemon if it lives (SIGTERM, then wait until the kernel no
+ * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
+ */
+async function deleteOne(control: ControlDevice, devId: number, async: boolean): Promise<void> {
   let info;
   try {
     info = control.getDeviceInfo(devId);
@@ -126,6 +129,7 @@ async function deleteOne(control: ControlDevice, devId: number): Promise<void> {
   }
   if (processAlive(info.ublksrvPid)) {
     process.kill(info.ublksrvPid, 'SIGTERM');
+    if (async) return; // the daemon finishes the deletion and removes its record
     if (await waitUntilGone(control, devId, 30_000)) {
       removeRunRecord(devId);
       return;
@@ -138,16 +142,17 @@ async function deleteOne(control: ControlDevice, devId: number): Promise<void> {
   } catch (error) {
     if (!(error instanceof ControlCommandError)) throw error;
   }
-  control.deleteDevice(devId);
+  if (async) control.deleteDeviceAsync(devId);
+  else control.deleteDevice(devId);
   removeRunRecord(devId);
 }
 
-/** `del -n ID` or `del -a`. */
-export async function del(devId: number, all: boolean): Promise<void> {
+/** `del -n ID` or `del -a`, with `--async`: do not wait for the deletion to finish. */
+export async function del(devId: number, all: boolean, async = false): Promise<void> {
   const control = ControlDevice.open();
   try {
     const ids = all ? deviceIds() : [devId];
-    for (const id of ids) await deleteOne(control, id);
+    for (const id of ids) await deleteOne(control, id, async);
   } finally {
     control.close();
   }

@@ -48,13 +48,13 @@ export async function main(argv: readonly string[]): Promise<void> {
         y
           .option('number', { alias: 'n', type: 'number', describe: 'device id' })
           .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'every device' })
-          .option('async', { type: 'boolean', default: false, describe: 'accepted for ublk compatibility' })
+          .option('async', { type: 'boolean', default: false, describe: 'return without waiting for the deletion to finish (DEL_DEV_ASYNC)' })
           .check((a) => {
             if (!a.all && a.number === undefined) throw new Error('name a device: del -n ID, or del -a for all');
             return true;
           }),
       async (args) => {
-        await del(args.number ?? -1, args.all);
+        await del(args.number ?? -1, args.all, args.async);
       },
     )
     .command(

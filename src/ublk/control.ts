@@ -124,6 +124,12 @@ export class ControlDevice {
     return decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size));
   }
 
+  /** GET_DEV_INFO2: the same answer, with the permission check unprivileged devices need. */
+  getDeviceInfo2(devId: number): DeviceInfo {
+    this.command('GET_DEV_INFO2', devId, { length: UblksrvCtrlDevInfo.size });
+    return decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size));
+  }
+
   setParams(devId: number, params: UblkParams): void {
     this.command('SET_PARAMS', devId, { length: paramsBufferSize, payload: encodeParams(params) });
   }
@@ -147,6 +153,19 @@ export class ControlDevice {
   /** DEL_DEV: waits until /dev/ublkcN and /dev/ublkbN are closed by everyone. */
   deleteDevice(devId: number): void {
     this.command('DEL_DEV', devId);
+  }
+
+  /**
+   * DEL_DEV_ASYNC: deletes without waiting for the last opener to close the device (the kernel
+   * finishes when it does). Falls back to DEL_DEV on kernels without it.
+   */
+  deleteDeviceAsync(devId: number): void {
+    try {
+      this.command('DEL_DEV_ASYNC', devId);
+    } catch (error) {
+      if (error instanceof ControlCommandError && (error.code === 'EOPNOTSUPP' || error.code === 'EINVAL' || error.code === 'ENOTTY')) this.deleteDevice(devId);
+      else throw error;
+    }
   }
 
   /** The CPUs the kernel suggests for a queue (GET_QUEUE_AFFINITY). */

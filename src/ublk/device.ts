@@ -25,7 +25,8 @@ export interface DeviceOptions {
   /** How a worker loads the target: a built-in's name or a module's absolute path. */
   readonly targetModule: string;
   readonly targetConfig: unknown;
-  /** Pin queue q's worker to CPU q (mod the CPUs there are), as the benchmark's C server does. */
+  /** Pin queue q's worker to CPU q alone (mod the CPUs there are), as the benchmark's C server
+   * does; otherwise each worker runs on the CPUs GET_QUEUE_AFFINITY gives for its queue. */
   readonly pinQueues: boolean;
 }
 
@@ -90,7 +91,9 @@ export class UblkDevice {
       statsFd = createStatsFile(devId, info.queues);
       const ready: Array<Promise<QueueInfo>> = [];
       for (let queueId = 0; queueId < info.queues; queueId++) {
-        const cpus = options.pinQueues ? [queueId % os.availableParallelism()] : [];
+        // --pin: queue q on CPU q alone (benchmark placement); otherwise the CPUs the kernel
+        // maps to this queue (GET_QUEUE_AFFINITY), where it names any.
+        const cpus = options.pinQueues ? [queueId % os.availableParallelism()] : control.queueAffinity(devId, queueId);
         const setup: QueueSetup = {
           devId,
           queueId,

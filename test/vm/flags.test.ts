@@ -60,3 +60,29 @@ describe('add --foreground', () => {
     expect(existsSync('/dev/ublkb2')).toBe(false);
   });
 });
+
+describe('del', () => {
+  it('--async returns at once and the device still goes away', async () => {
+    expect(tsublk('add', '-t', 'null', '-n', '3', '--size', '1G').status).toBe(0);
+    expect(tsublk('del', '-n', '3', '--async').status).toBe(0);
+    for (let i = 0; i < 300 && (existsSync('/dev/ublkb3') || leftovers().daemons.length > 0); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(existsSync('/dev/ublkb3')).toBe(false);
+  });
+
+  it('deletes a device whose daemon was killed with SIGKILL', async () => {
+    const add = tsublk('add', '-t', 'null', '-n', '4', '--size', '1G');
+    expect(add.status).toBe(0);
+    const pid = Number(/daemon pid (\d+)/.exec(add.stdout)?.[1]);
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && leftovers().daemons.length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const del = tsublk('del', '-n', '4');
+    expect(del.status, del.stderr).toBe(0);
+    expect(existsSync('/dev/ublkb4')).toBe(false);
+  });
+
+  it('says so in one line for a device that does not exist', () => {
+    const del = tsublk('del', '-n', '42');
+    expect(del.status).toBe(1);
+    expect(del.stderr).toBe('tsublk: no ublk device 42: see tsublk list\n');
+  });
+});

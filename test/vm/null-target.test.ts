@@ -59,6 +59,9 @@ describe('tsublk add -t null', () => {
       const queue = (lines[4 + q] ?? '').trim().split(/\s+/);
       expect(queue.slice(0, 3)).toEqual(['queue', `${q}:`, 'tid']);
       expect(existsTask(pid, Number(queue[3]))).toBe(true); // field 4: a thread of the daemon
+      // The queue's thread runs on the CPUs the kernel gives the queue (GET_QUEUE_AFFINITY).
+      const affinity = /affinity\(([\d ]*)\)/.exec(lines[4 + q] ?? '')?.[1]?.trim().split(' ').map(Number) ?? [];
+      expect(allowedCpus(pid, Number(queue[3]))).toEqual(affinity);
     }
     expect(JSON.parse((lines[6] ?? '').replace(/^\ttarget /, ''))).toEqual({ dev_size: 268435456000, name: 'null', type: 0 });
     // -v: each queue's live counters, kept by the null target in its HwData.
@@ -124,6 +127,15 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
 
 function tsublkLocation(): string {
   return new URL('../../bin/tsublk', import.meta.url).pathname;
+}
+
+/** The CPUs a thread may run on, from /proc (Cpus_allowed_list: "0", "0-1", "0,2-3"). */
+function allowedCpus(pid: number, tid: number): number[] {
+  const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '';
+  return list.split(',').flatMap((range) => {
+    const [low = 0, high = low] = range.split('-').map(Number);
+    return Array.from({ length: high - low + 1 }, (_, i) => low + i);
+  });
 }
 
 function existsTask(pid: number, tid: number): boolean {
