@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanUp, leftovers, ok, tsublk } from './cli.js';
+
+// Runs on every guest kernel (npm test boots trixie's 6.12 for the whole suite and sid's newest
+// for this file): what a kernel offers, tsublk uses; what it lacks, tsublk refuses by name.
+afterEach(() => {
+  cleanUp();
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+const features = (): string[] => (JSON.parse(tsublk('features', '--json').stdout) as { names: string[] }).names;
+
+describe(`ublk features of this kernel`, () => {
+  it('serves a null device with fio and 0 errors', () => {
+    expect(tsublk('add', '-t', 'null', '-n', '0', '--size', '1G').status).toBe(0);
+    const output = ok('fio', '--name=t', '--filename=/dev/ublkb0', '--rw=randrw', '--bs=4k', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--time_based', '--runtime=3', '--group_reporting', '--output-format=json');
+    const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number } }> }).jobs[0];
+    expect(job?.error).toBe(0);
+    expect(job?.read.total_ios).toBeGreaterThan(0);
+  });
+
+  it('-e 1 (USER_RECOVERY_FAIL_IO) reaches the kernel where it exists, and is refused by name where not', () => {
+    const add = tsublk('add', '-t', 'null', '-n', '1', '--size', '1G', '-e', '1');
+    if (features().includes('USER_RECOVERY_FAIL_IO')) {
+      expect(add.status, add.stderr).toBe(0);
+      expect((add.stdout.split('\n')[2] ?? '').split(/[[\] ]+/)).toContain('USER_RECOVERY_FAIL_IO');
+      expect(existsSync('/dev/ublkb1')).toBe(true);
+    } else {
+      expect(add.status).toBe(1);
+      expect(add.stderr).toMatch(/lacks UBLK_F_USER_RECOVERY_FAIL_IO, which Linux 6.13 brought/);
+    }
+  });
+});
