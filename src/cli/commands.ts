@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
 import { ControlCommandError, ControlDevice } from '../ublk/control.js';
@@ -94,7 +95,6 @@ export async function addDaemon(plan: AddPlan, json: boolean): Promise<number> {
 
 /** The daemon side of addDaemon: serve, reporting once on fd 3. */
 export async function serveDaemon(plan: AddPlan): Promise<number> {
-  const { createWriteStream } = await import('node:fs');
   const statusStream = createWriteStream('', { fd: 3 });
   return serve(plan, (status) => {
     statusStream.end(JSON.stringify(status) + '\n');

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { errnoName } from '../../native-bindings/errors.js';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { UBLK_CMD, UBLK_F, UBLK_U_CMD, UblksrvCtrlCmd, UblksrvCtrlDevInfo } from '../../native-bindings/ublk_cmd.js';
+import { getU64, high32 } from '../../native-bindings/u64.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { type DeviceInfo, decodeDeviceInfo, encodeDeviceInfo } from './device-info.js';
@@ -10,7 +11,6 @@ import { type UblkParams, decodeParams, encodeParams, paramsBufferSize } from '.
 
 export const controlPath = '/dev/ublk-control';
 const ANY_QUEUE = 0xffff;
-const TWO_32 = 0x1_0000_0000;
 
 type ControlCommand = keyof typeof UBLK_CMD | 'GET_FEATURES' | 'DEL_DEV_ASYNC';
 
@@ -90,10 +90,10 @@ export class ControlDevice {
     w[cmd + UblksrvCtrlCmd.queue_id / 4] = ((options.queueId ?? ANY_QUEUE) & 0xffff) | ((length & 0xffff) << 16);
     const address = length > 0 ? this.buffer.address : 0;
     w[cmd + UblksrvCtrlCmd.addr / 4] = address >>> 0;
-    w[cmd + UblksrvCtrlCmd.addr / 4 + 1] = Math.floor(address / TWO_32);
+    w[cmd + UblksrvCtrlCmd.addr / 4 + 1] = high32(address);
     const data = options.data ?? 0;
     w[cmd + UblksrvCtrlCmd.data / 4] = data >>> 0;
-    w[cmd + UblksrvCtrlCmd.data / 4 + 1] = Math.floor(data / TWO_32);
+    w[cmd + UblksrvCtrlCmd.data / 4 + 1] = high32(data);
     this.ring.submitAndWait(1);
     let result = 0;
     while (this.ring.drainCompletions((_userData, res) => (result = res)) === 0) this.ring.submitAndWait(1);
@@ -107,9 +107,8 @@ export class ControlDevice {
 
   private getFeatures(probe: boolean): number {
     this.command('GET_FEATURES', 0xffff_ffff, { length: 8, ...(probe ? { opcodeOverride: UBLK_U_CMD.GET_FEATURES } : {}) });
-    const view = new DataView(this.reply(8).buffer);
-    // Feature bits above 2^52 do not exist; the high word's low bits are still read exactly.
-    return view.getUint32(0, true) + view.getUint32(4, true) * TWO_32;
+    // Feature bits above 2^52 do not exist, so the u64 is exact as a number.
+    return getU64(new DataView(this.reply(8).buffer), 0);
   }
 
   /** ADD_DEV: creates the device (state DEAD until START_DEV); returns what the kernel made of it. */

@@ -1,6 +1,5 @@
 import { UblksrvCtrlDevInfo as F } from '../../native-bindings/ublk_cmd.js';
-
-const TWO_32 = 0x1_0000_0000;
+import { getU64, setU64 } from '../../native-bindings/u64.js';
 
 /** struct ublksrv_ctrl_dev_info, decoded. */
 export interface DeviceInfo {
@@ -16,15 +15,6 @@ export interface DeviceInfo {
   readonly ublksrvFlags: number;
   readonly ownerUid: number;
   readonly ownerGid: number;
-}
-
-function setU64(view: DataView, offset: number, value: number): void {
-  view.setUint32(offset, value >>> 0, true);
-  view.setUint32(offset + 4, Math.floor(value / TWO_32), true);
-}
-
-function getU64(view: DataView, offset: number): number {
-  return view.getUint32(offset, true) + view.getUint32(offset + 4, true) * TWO_32;
 }
 
 export function encodeDeviceInfo(info: DeviceInfo): Uint8Array {

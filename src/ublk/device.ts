@@ -65,7 +65,6 @@ export class UblkDevice {
     readonly info: DeviceInfo,
     private readonly charFd: number,
     private readonly statsFd: number,
-    private readonly workers: Worker[],
     private readonly queueFlags: Int32Array,
     readonly queues: readonly QueueInfo[],
     private readonly exited: Promise<void>,
@@ -126,7 +125,7 @@ export class UblkDevice {
       // Every tag is fetched: START_DEV can complete (it blocks this thread, not the queues').
       control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
-      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, workers, queueFlags, queues, Promise.all(exits).then(() => undefined));
+      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then(() => undefined));
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
       Atomics.store(queueFlags, QueueFlag.Stop, 1);
@@ -168,9 +167,5 @@ export class UblkDevice {
   /** Resolves when every queue worker has exited. */
   whenQueuesExit(): Promise<void> {
     return this.exited;
-  }
-
-  get workerCount(): number {
-    return this.workers.length;
   }
 }

@@ -1,7 +1,6 @@
 import { UBLK_ATTR, UBLK_PARAM_TYPE, UblkParamBasic as B, UblkParamDevt as T, UblkParamDiscard as D, UblkParams as P } from '../../native-bindings/ublk_cmd.js';
+import { getU64, setU64 } from '../../native-bindings/u64.js';
 import type { DiskParameters } from '../blk/disk.js';
-
-const TWO_32 = 0x1_0000_0000;
 
 /** The ublk_params tsublk sets and reads, decoded. */
 export interface UblkParams {
@@ -55,8 +54,7 @@ export function encodeParams(params: UblkParams): Uint8Array {
   view.setUint8(b + B.io_opt_shift, params.ioOptShift);
   view.setUint8(b + B.io_min_shift, params.ioMinShift);
   view.setUint32(b + B.max_sectors, params.maxSectors, true);
-  view.setUint32(b + B.dev_sectors, params.devSectors >>> 0, true);
-  view.setUint32(b + B.dev_sectors + 4, Math.floor(params.devSectors / TWO_32), true);
+  setU64(view, b + B.dev_sectors, params.devSectors);
   if (params.discard !== undefined) {
     const d = P.discard;
     view.setUint32(d + D.discard_granularity, params.discard.granularity, true);
@@ -81,7 +79,7 @@ export function decodeParams(bytes: Uint8Array): UblkParams {
     ioOptShift: view.getUint8(b + B.io_opt_shift),
     ioMinShift: view.getUint8(b + B.io_min_shift),
     maxSectors: view.getUint32(b + B.max_sectors, true),
-    devSectors: view.getUint32(b + B.dev_sectors, true) + view.getUint32(b + B.dev_sectors + 4, true) * TWO_32,
+    devSectors: getU64(view, b + B.dev_sectors),
     ...(types & UBLK_PARAM_TYPE.DISCARD
       ? {
           discard: {

@@ -1,13 +1,14 @@
 import { IOSQE } from '../../native-bindings/io_uring.js';
 import { MAP, type Mapping, PR, PROT, mmap, munmap, prctl, schedSetaffinity, viewOf } from '../../native-bindings/libc.js';
 import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
+import { TWO_32, high32 } from '../../native-bindings/u64.js';
 import type { Operations } from '../blk/operations.js';
 import { Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../targets/target.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
-import { UserDataKind, encodeUserData } from './user-data.js';
+import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
 
 /** Everything a queue's worker needs, as plain data (it crosses postMessage). */
 export interface QueueSetup {
@@ -35,7 +36,6 @@ export const QueueFlag = { Started: 0, Stop: 1 } as const;
 // Per-tag states: who issues the tag's next command (asserted where it matters).
 const TagState = { Fetching: 1, Serving: 2, Aborted: 3 } as const;
 const PAGE = 4096;
-const TWO_32 = 0x1_0000_0000;
 const ENODEV = 19;
 /** While the device is not started, the kernel cannot abort fetches: wake up to check the flags. */
 const IDLE_WAIT_NS = 100e6;
@@ -151,7 +151,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     w[cmd] = this.queueId | (tag << 16); // q_id, tag
     w[cmd + 1] = result; // result (COMMIT only)
     w[cmd + 2] = address >>> 0; // addr: the tag's buffer, again on every command
-    w[cmd + 3] = address < TWO_32 ? 0 : (address / TWO_32) >>> 0;
+    w[cmd + 3] = high32(address);
     this.tagStates[tag] = TagState.Fetching;
   }
 
@@ -189,8 +189,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       for (; at !== end; at = (at + 1) >>> 0) {
         const userData = ring.cqeUserDataLow(at);
         const result = ring.cqeResult(at);
-        const tag = userData & 0xffff;
-        if ((userData >>> 16) !== UserDataKind.UblkCommand) continue; // no target I/O yet
+        const tag = userDataTag(userData);
+        if (userDataKind(userData) !== UserDataKind.UblkCommand) continue; // no target I/O yet
         if (result === UBLK_IO_RES.OK) {
           // SAFETY: the tag's 24-byte descriptor lies inside the mapping (tag < depth).
           const base = tag * (UblksrvIoDesc.size / 4);

@@ -18,6 +18,7 @@ import {
 } from '../../native-bindings/io_uring.js';
 import { MAP, type Mapping, PROT, close, ioUringEnter, ioUringRegister, ioUringSetup, mmap, munmap, viewOf } from '../../native-bindings/libc.js';
 import { SyscallError } from '../../native-bindings/errors.js';
+import { TWO_32, high32 } from '../../native-bindings/u64.js';
 import { HostMemory } from './host-memory.js';
 
 export interface RingOptions {
@@ -35,7 +36,6 @@ export interface RingOptions {
 /** Called once per completion. Create it once, outside any loop: the hot path makes no closures. */
 export type CompletionHandler = (userData: number, result: number, flags: number) => void;
 
-const TWO_32 = 0x1_0000_0000;
 const EINTR = 4;
 const EAGAIN = 11;
 const EBUSY = 16;
@@ -54,11 +54,6 @@ const W_CMD = IoUringSqe.cmd / 4; // addr3 / the uring_cmd command area
 // 8-byte lane indexes inside an SQE, for the zero stores.
 const LANE_OFF = IoUringSqe.off / 8;
 const LANE_BUF_INDEX = IoUringSqe.buf_index / 8;
-
-/** The upper 32 bits of a non-negative integer below 2^53 (the common small case skips a division). */
-function high32(value: number): number {
-  return value < TWO_32 ? 0 : (value / TWO_32) >>> 0;
-}
 
 // Layout of the ring's scratch memory: io_uring_enter's EXT_ARG, its timespec, then one
 // timespec per SQE slot for timeout SQEs (the kernel reads it when it consumes that SQE).
