@@ -13,6 +13,18 @@ import { kernelRelease, processAlive } from './system.js';
 
 const binPath = fileURLToPath(new URL('../../../bin/tsublk', import.meta.url));
 
+/** True for the kernel's answer to a command on another user's device. */
+function notOurs(error: unknown): boolean {
+  return error instanceof ControlCommandError && (error.code === 'EACCES' || error.code === 'EPERM');
+}
+
+/** A command on another user's device, refused by the kernel. */
+class NotYoursError extends UblkError {}
+
+function notOursError(devId: number, error: ControlCommandError, action: string): NotYoursError {
+  return new NotYoursError(`device ${devId} is not yours (${error.code}): only its owner or root can ${action} it`);
+}
+
 function withControl<T>(action: (control: ControlDevice) => T): T {
   const control = ControlDevice.open();
   try {
@@ -31,7 +43,17 @@ function printDevices(views: readonly DeviceView[], json: boolean): void {
 export function list(devId: number, json: boolean, verbose = false): void {
   const views = withControl((control) => {
     const ids = devId >= 0 ? [devId] : deviceIds();
-    const found = ids.map((id) => describeDevice(control, id, verbose)).filter((view): view is DeviceView => view !== null);
+    const found: DeviceView[] = [];
+    for (const id of ids) {
+      try {
+        const view = describeDevice(control, id, verbose);
+        if (view !== null) found.push(view);
+      } catch (error) {
+        // Listing everything, another user's devices are simply not shown.
+        if (!notOurs(error)) throw error;
+        if (devId >= 0) throw notOursError(id, error as ControlCommandError, 'see');
+      }
+    }
     if (devId >= 0 && found.length === 0) throw new UblkError(`no ublk device ${devId}: see tsublk list`);
     return found;
   });
@@ -125,6 +147,7 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean):
     info = control.getDeviceInfo(devId);
   } catch (error) {
     if (error instanceof ControlCommandError && error.code === 'ENODEV') throw new UblkError(`no ublk device ${devId}: see tsublk list`);
+    if (notOurs(error)) throw notOursError(devId, error as ControlCommandError, 'delete');
     throw error;
   }
   if (processAlive(info.ublksrvPid)) {
@@ -152,7 +175,14 @@ export async function del(devId: number, all: boolean, async = false): Promise<v
   const control = ControlDevice.open();
   try {
     const ids = all ? deviceIds() : [devId];
-    for (const id of ids) await deleteOne(control, id, async);
+    for (const id of ids) {
+      try {
+        await deleteOne(control, id, async);
+      } catch (error) {
+        // `del -a` deletes what is ours to delete: a user's own devices, or everything for root.
+        if (!(all && error instanceof NotYoursError)) throw error;
+      }
+    }
   } finally {
     control.close();
   }

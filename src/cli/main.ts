@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { addDaemon, addForeground, del, features, list, serveDaemon } from './commands.js';
 import { type AddPlan, planAdd } from './plan.js';
+import { udevOnce, udevRules, udevWatch } from './udev.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -31,7 +32,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           .option('b', { type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' })
           .option('usercopy', { type: 'boolean', default: false, describe: 'force the UBLK_F_USER_COPY data path (the default where the kernel has it)' })
           .option('copy', { type: 'boolean', default: false, describe: 'force the per-tag buffer data path' })
-          .option('unprivileged', { type: 'boolean', default: false, describe: 'UBLK_F_UNPRIVILEGED_DEV (not supported yet)' })
+          .option('unprivileged', { type: 'boolean', default: false, describe: 'UBLK_F_UNPRIVILEGED_DEV: a device owned by the calling user (needs access to /dev/ublk-control and the udev rule: tsublk udev-rules)' })
           .option('max_io_buf_bytes', { type: 'number', default: 524288, describe: 'largest request in bytes' })
           .option('pin', { type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" })
           .option('foreground', { type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' })
@@ -68,6 +69,25 @@ export async function main(argv: readonly string[]): Promise<void> {
       (args) => list(args.number, args.json, args.verbose),
     )
     .command('features', "the running kernel's ublk features", (y) => y.option('json', { type: 'boolean', default: false }), (args) => features(args.json))
+    .command('udev-rules', 'print the udev rules that hand unprivileged devices to their owners', {}, () => {
+      process.stdout.write(udevRules());
+    })
+    .command(
+      'udev [name]',
+      false, // what the udev rule runs; --watch stands in for udev where none runs
+      (y) =>
+        y
+          .positional('name', { type: 'string', describe: 'a new node: ublkcN or ublkbN' })
+          .option('watch', { type: 'boolean', default: false, describe: 'hand over every new node until SIGTERM' })
+          .check((a) => {
+            if (!a.watch && a.name === undefined) throw new Error('name a node (udev ublkc0), or use udev --watch');
+            return true;
+          }),
+      async (args) => {
+        if (args.watch) await udevWatch();
+        else udevOnce(args.name ?? '');
+      },
+    )
     .command(
       'serve',
       false, // the daemon that `add` starts; not for people

@@ -59,7 +59,6 @@ export function planAdd(args: AddArguments): AddPlan {
   }
   if (args.z) throw new UblkError('-z (zero copy) is not supported yet: leave it out');
   if (args.b) throw new UblkError('-b (batch I/O) is not supported yet: leave it out');
-  if (args.unprivileged) throw new UblkError('--unprivileged is not supported yet: run as root');
   const devId = wholeNumberIn(args.number, -1, 0x7fff_ffff, 'device id', 'use -n with 0 or more, or leave it out to let the kernel pick');
   const queues = wholeNumberIn(args.queues, 1, UBLK_MAX_NR_QUEUES, 'queue count', `use -q between 1 and ${UBLK_MAX_NR_QUEUES}`);
   const depth = wholeNumberIn(args.depth, 1, UBLK_MAX_QUEUE_DEPTH, 'queue depth', `use -d between 1 and ${UBLK_MAX_QUEUE_DEPTH}`);
@@ -85,7 +84,13 @@ export function planAdd(args: AddArguments): AddPlan {
   if (args.usercopy && args.copy) throw new UblkError('--usercopy and --copy exclude each other: pick one data path');
   if (args.usercopy && args.g === 1) throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
   if (args.usercopy) flags |= UBLK_F.USER_COPY;
+  if (args.unprivileged) {
+    // The kernel refuses user copy to unprivileged devices and drops their recovery flags.
+    if (args.usercopy) throw new UblkError('--usercopy and --unprivileged exclude each other: the kernel gives unprivileged devices only the copy data path');
+    if (args.r === 1 || args.e === 1 || args.i === 1) throw new UblkError('-r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root');
+    flags |= UBLK_F.UNPRIVILEGED_DEV;
+  }
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
-  const dataPath = args.usercopy ? 'usercopy' : args.copy || args.g === 1 ? 'copy' : 'auto';
+  const dataPath = args.usercopy ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
   return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin, dataPath };
 }

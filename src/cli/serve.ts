@@ -1,13 +1,14 @@
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { UBLK_F, UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
 import { loadTarget } from '../targets/registry.js';
 import type { AnyTarget } from '../targets/target.js';
 import { ControlDevice } from '../ublk/control.js';
 import { UblkDevice } from '../ublk/device.js';
+import { blockDevicePath, waitForAccess } from '../ublk/device-nodes.js';
 import { UblkError } from '../ublk/errors.js';
 import { featureSince } from '../ublk/features.js';
-import { removeRunRecord, runDir, runFilePath, writeRunRecord } from '../ublk/run-file.js';
+import { makeRunDir, removeRunRecord, runDir, runFilePath, writeRunRecord } from '../ublk/run-file.js';
 import type { AddPlan } from './plan.js';
 import { kernelRelease } from './system.js';
 
@@ -56,7 +57,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
   const devId = device.devId;
   const log = (line: string): void => {
     try {
-      mkdirSync(runDir, { recursive: true });
+      makeRunDir();
       appendFileSync(path.join(runDir, `${devId}.log`), `${new Date().toISOString()} ${line}\n`);
     } catch {
       // Nowhere to log: keep serving.
@@ -70,6 +71,14 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     statistics: target.statistics?.names ?? [],
     createdAt: new Date().toISOString(),
   });
+  if ((device.info.flags & UBLK_F.UNPRIVILEGED_DEV) !== 0) {
+    // `add` returns when the owner can use the disk: udev hands /dev/ublkbN over after START_DEV.
+    try {
+      await waitForAccess(blockDevicePath(devId), devId);
+    } catch (error) {
+      log((error as Error).message);
+    }
+  }
   report({ ok: true, devId });
 
   return new Promise<number>((resolve) => {

@@ -5,6 +5,7 @@ import { UBLK_CMD, UBLK_F, UBLK_U_CMD, UblksrvCtrlCmd, UblksrvCtrlDevInfo } from
 import { getU64, high32 } from '../../native-bindings/u64.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
+import { charDevicePath } from './device-nodes.js';
 import { type DeviceInfo, decodeDeviceInfo, encodeDeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
 import { type UblkParams, decodeParams, encodeParams, paramsBufferSize } from './params.js';
@@ -32,6 +33,12 @@ export class ControlDevice {
   readonly features: number;
   private readonly ioctlEncoding: boolean;
   private readonly buffer = new HostMemory(4096, 'ublk control buffer');
+  /** Where the last command's payload (and so its reply) starts in the buffer: after any device path. */
+  private replyOffset = 0;
+  /** A caller without CAP_SYS_ADMIN can reach only unprivileged devices, which all want their path. */
+  private readonly everyDeviceWantsPath = process.geteuid?.() !== 0;
+  /** Devices known to be unprivileged (UBLK_F_UNPRIVILEGED_DEV): even root must name their path. */
+  private readonly unprivilegedDevices = new Set<number>();
 
   private constructor(
     private readonly fd: number,
@@ -73,27 +80,42 @@ export class ControlDevice {
     close(this.fd);
   }
 
+  /** Whether a command names /dev/ublkcN, as the kernel asks for unprivileged devices and GET_DEV_INFO2. */
+  private wantsPath(name: ControlCommand, devId: number): boolean {
+    if (name === 'ADD_DEV' || name === 'GET_FEATURES') return false;
+    return name === 'GET_DEV_INFO2' || this.everyDeviceWantsPath || this.unprivilegedDevices.has(devId);
+  }
+
   /**
    * Sends one command and returns its result (≥ 0). `payload` is copied into the shared buffer
    * (whose address the command carries) before, and the buffer's bytes are returned in `reply`.
+   * Where the kernel wants the device's path, the buffer starts with it and the payload follows.
    */
   private command(name: ControlCommand, devId: number, options: { queueId?: number; length?: number; data?: number; payload?: Uint8Array; opcodeOverride?: number } = {}): number {
+    const path = this.wantsPath(name, devId) ? charDevicePath(devId) : '';
+    const pathBytes = new TextEncoder().encode(path);
+    this.replyOffset = pathBytes.length;
+    this.buffer.bytes.set(pathBytes, 0);
     const length = options.length ?? 0;
-    if (options.payload !== undefined) this.buffer.bytes.set(options.payload);
-    else this.buffer.bytes.fill(0, 0, length);
+    if (options.payload !== undefined) this.buffer.bytes.set(options.payload, pathBytes.length);
+    else this.buffer.bytes.fill(0, pathBytes.length, pathBytes.length + length);
+    const total = pathBytes.length + length;
     const sqe = this.ring.getSqe();
     const opcode = options.opcodeOverride ?? controlOpcode(name, this.ioctlEncoding);
     const cmd = this.ring.prepUringCmd(sqe, this.fd, opcode, 1);
     // SAFETY: cmd indexes the 80-byte command area of an SQE128 slot handed out by getSqe().
     const w = this.ring.sqeWords;
     w[cmd + UblksrvCtrlCmd.dev_id / 4] = devId >>> 0;
-    w[cmd + UblksrvCtrlCmd.queue_id / 4] = ((options.queueId ?? ANY_QUEUE) & 0xffff) | ((length & 0xffff) << 16);
-    const address = length > 0 ? this.buffer.address : 0;
+    w[cmd + UblksrvCtrlCmd.queue_id / 4] = ((options.queueId ?? ANY_QUEUE) & 0xffff) | ((total & 0xffff) << 16);
+    const address = total > 0 ? this.buffer.address : 0;
     w[cmd + UblksrvCtrlCmd.addr / 4] = address >>> 0;
     w[cmd + UblksrvCtrlCmd.addr / 4 + 1] = high32(address);
     const data = options.data ?? 0;
     w[cmd + UblksrvCtrlCmd.data / 4] = data >>> 0;
     w[cmd + UblksrvCtrlCmd.data / 4 + 1] = high32(data);
+    // dev_path_len (u16) shares its word with pad (u16, zero).
+    w[cmd + UblksrvCtrlCmd.dev_path_len / 4] = pathBytes.length;
+    w[cmd + UblksrvCtrlCmd.reserved / 4] = 0;
     this.ring.submitAndWait(1);
     let result = 0;
     while (this.ring.drainCompletions((_userData, res) => (result = res)) === 0) this.ring.submitAndWait(1);
@@ -102,7 +124,7 @@ export class ControlDevice {
   }
 
   private reply(length: number): Uint8Array {
-    return this.buffer.bytes.slice(0, length);
+    return this.buffer.bytes.slice(this.replyOffset, this.replyOffset + length);
   }
 
   private getFeatures(probe: boolean): number {
@@ -115,18 +137,33 @@ export class ControlDevice {
   addDevice(info: Pick<DeviceInfo, 'devId' | 'queues' | 'depth' | 'maxIoBufBytes' | 'flags'>): DeviceInfo {
     const payload = encodeDeviceInfo({ ...info, state: 0, ublksrvPid: 0, ublksrvFlags: 0, ownerUid: 0, ownerGid: 0 });
     this.command('ADD_DEV', info.devId, { length: UblksrvCtrlDevInfo.size, payload });
-    return decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size));
+    return this.remember(decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size)));
   }
 
+  /** Notes an unprivileged device, whose later commands must carry its path. */
+  private remember(info: DeviceInfo): DeviceInfo {
+    if ((info.flags & UBLK_F.UNPRIVILEGED_DEV) !== 0) this.unprivilegedDevices.add(info.devId);
+    return info;
+  }
+
+  /**
+   * GET_DEV_INFO. Root asking about another user's unprivileged device gets EINVAL (its path was
+   * missing): then GET_DEV_INFO2, which always carries it, answers and the device is remembered.
+   */
   getDeviceInfo(devId: number): DeviceInfo {
-    this.command('GET_DEV_INFO', devId, { length: UblksrvCtrlDevInfo.size });
-    return decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size));
+    try {
+      this.command('GET_DEV_INFO', devId, { length: UblksrvCtrlDevInfo.size });
+    } catch (error) {
+      if (!(error instanceof ControlCommandError && error.code === 'EINVAL' && this.features !== 0)) throw error;
+      return this.getDeviceInfo2(devId);
+    }
+    return this.remember(decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size)));
   }
 
   /** GET_DEV_INFO2: the same answer, with the permission check unprivileged devices need. */
   getDeviceInfo2(devId: number): DeviceInfo {
     this.command('GET_DEV_INFO2', devId, { length: UblksrvCtrlDevInfo.size });
-    return decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size));
+    return this.remember(decodeDeviceInfo(this.reply(UblksrvCtrlDevInfo.size)));
   }
 
   setParams(devId: number, params: UblkParams): void {

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
@@ -11,7 +11,8 @@ import { paramsForDisk } from './params.js';
 import { QueueFlag, type QueueSetup } from './queue.js';
 import { createStatsFile, statsPath } from './stats.js';
 import type { QueueMessage } from './queue-worker.js';
-import { runDir } from './run-file.js';
+import { makeRunDir } from './run-file.js';
+import { charDevicePath, waitForAccess } from './device-nodes.js';
 
 export interface DeviceOptions {
   /** -1: the kernel picks. */
@@ -38,19 +39,6 @@ export interface QueueInfo {
 }
 
 const workerUrl = new URL('./queue-worker.js', import.meta.url);
-
-/** Waits for /dev/ublkcN to appear (udev may be slow, or absent) and opens it. */
-async function openCharDevice(devId: number): Promise<number> {
-  const path = `/dev/ublkc${devId}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return open(path, O.RDWR);
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ENOENT' || attempt >= 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
 
 /**
  * A ublk device served by this process: ADD_DEV, SET_PARAMS, one worker per queue (each sets up
@@ -84,9 +72,10 @@ export class UblkDevice {
     const workers: Worker[] = [];
     const exits: Array<Promise<void>> = [];
     try {
+      await waitForAccess(charDevicePath(devId), devId);
       control.setParams(devId, paramsForDisk(options.target.disk(options.targetConfig), info.maxIoBufBytes));
-      charFd = await openCharDevice(devId);
-      mkdirSync(runDir, { recursive: true });
+      charFd = open(charDevicePath(devId), O.RDWR);
+      makeRunDir();
       statsFd = createStatsFile(devId, info.queues);
       const ready: Array<Promise<QueueInfo>> = [];
       for (let queueId = 0; queueId < info.queues; queueId++) {

@@ -24,6 +24,7 @@ export const featuresUsed: ReadonlyArray<keyof typeof UBLK_F_BIT> = [
   'USER_RECOVERY',
   'USER_RECOVERY_REISSUE',
   'USER_RECOVERY_FAIL_IO',
+  'UNPRIVILEGED_DEV',
   'CMD_IOCTL_ENCODE',
   'USER_COPY',
 ];

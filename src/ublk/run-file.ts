@@ -1,8 +1,27 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
-/** Where daemons record their devices (tmpfs: gone at reboot, as the devices are). */
-export const runDir = process.env['TSUBLK_RUN_DIR'] ?? '/run/tsublk';
+/**
+ * Where daemons record their devices (tmpfs: gone at reboot, as the devices are): /run/tsublk
+ * for root; a user's own directory for unprivileged devices (their runtime dir, else /tmp).
+ */
+function defaultRunDir(): string {
+  const uid = process.geteuid?.() ?? 0;
+  if (uid === 0) return '/run/tsublk';
+  const runtime = process.env['XDG_RUNTIME_DIR'];
+  return runtime !== undefined && runtime !== '' ? path.join(runtime, 'tsublk') : path.join(os.tmpdir(), `tsublk-${uid}`);
+}
+
+export const runDir = process.env['TSUBLK_RUN_DIR'] ?? defaultRunDir();
+
+/** Creates the run directory; a user's must be their own (no one else may plant files in it). */
+export function makeRunDir(): void {
+  const uid = process.geteuid?.() ?? 0;
+  mkdirSync(runDir, { recursive: true, mode: uid === 0 ? 0o755 : 0o700 });
+  const owner = statSync(runDir).uid;
+  if (owner !== uid) throw new Error(`${runDir} belongs to uid ${owner}, not to you (${uid}): remove it or set TSUBLK_RUN_DIR`);
+}
 
 /** What the daemon records of its device, for `list` and (later) `recover`. */
 export interface RunRecord {
@@ -20,7 +39,7 @@ export function runFilePath(devId: number): string {
 }
 
 export function writeRunRecord(record: RunRecord): void {
-  mkdirSync(runDir, { recursive: true, mode: 0o755 });
+  makeRunDir();
   const file = runFilePath(record.devId);
   // Write then rename: a reader never sees half a file.
   writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });

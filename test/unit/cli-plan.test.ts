@@ -36,6 +36,12 @@ describe('planAdd', () => {
     expect(planAdd({ ...defaults, usercopy: true }).dataPath).toBe('usercopy');
   });
 
+  it('asks for UBLK_F_UNPRIVILEGED_DEV with --unprivileged, on the copy path the kernel allows it', () => {
+    const plan = planAdd({ ...defaults, unprivileged: true });
+    expect(plan.flags).toBe(UBLK_F.CMD_IOCTL_ENCODE | UBLK_F.UNPRIVILEGED_DEV);
+    expect(plan.dataPath).toBe('copy');
+  });
+
   it('maps -u -g -r -e -i --usercopy to their UBLK_F_ flags', () => {
     const flags = (overrides: Partial<AddArguments>): number => planAdd({ ...defaults, ...overrides }).flags & ~UBLK_F.CMD_IOCTL_ENCODE;
     expect(flags({ u: 1 })).toBe(UBLK_F.URING_CMD_COMP_IN_TASK);
@@ -61,7 +67,9 @@ describe('planAdd', () => {
     [{ u: 2 }, /bad -u 2: use 0 or 1/],
     [{ z: true }, /zero copy\) is not supported yet/],
     [{ b: true }, /batch I\/O\) is not supported yet/],
-    [{ unprivileged: true }, /--unprivileged is not supported yet/],
+    [{ unprivileged: true, usercopy: true }, /--usercopy and --unprivileged exclude each other/],
+    [{ unprivileged: true, r: 1 }, /-r, -e and -i need a privileged device/],
+    [{ unprivileged: true, i: 1 }, /-r, -e and -i need a privileged device/],
     [{ usercopy: true, g: 1 }, /exclude each other/],
     [{ usercopy: true, copy: true }, /--usercopy and --copy exclude each other/],
   ])('%j', (overrides, message) => {
