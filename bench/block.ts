@@ -1,6 +1,7 @@
-// `npm run bench`: fio against tsublk's null target and the kernel's null_blk in the same boot.
-// Runs inside the VM (bench/run.ts boots it with --anchors); prints IOPS, the ratio to null_blk,
-// the server's CPU time per I/O and the I/Os it served per io_uring_enter.
+// `npm run bench`: fio against tsublk's targets and the kernel's own devices in the same boot:
+// tsublk null against null_blk, tsublk memory against brd. Runs inside the VM (bench/run.ts boots
+// it with --anchors); prints IOPS, the ratio to the anchor, the server's CPU time per I/O and the
+// I/Os it served per io_uring_enter.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,9 +23,28 @@ const workloads: readonly Workload[] = [
   { name: 'read-128k-qd16-j1', rw: 'read', bs: '128k', iodepth: 16, jobs: 1 },
 ];
 
+/** A tsublk target and the kernel device it is measured against. */
+interface Suite {
+  readonly device: string;
+  readonly anchor: string;
+  readonly anchorPath: string;
+  readonly add: readonly string[];
+  readonly workloads: readonly Workload[];
+}
+
+const suites: readonly Suite[] = [
+  { device: 'tsublk-null', anchor: 'null_blk', anchorPath: '/dev/nullb0', add: ['-t', 'null'], workloads },
+  {
+    device: 'tsublk-memory',
+    anchor: 'brd',
+    anchorPath: '/dev/ram0',
+    add: ['-t', 'memory', '--size', '1G'], // brd's size in the VM
+    workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
+  },
+];
+
 const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 const DEV_ID = 0;
-const ANCHOR = '/dev/nullb0';
 
 function fioIops(device: string, workload: Workload, seconds: number): { iops: number; ios: number } {
   const output = execFileSync('fio', [
@@ -65,21 +85,30 @@ function option(name: string, fallback: number): number {
   return at < 0 ? fallback : Number(process.argv[at + 1]);
 }
 
-export function main(): void {
-  const json = process.argv.includes('--json');
-  const runs = option('--runs', 3);
-  const seconds = option('--seconds', 5);
-  if (!existsSync(ANCHOR)) throw new Error(`${ANCHOR} is missing: run the benchmark with npm run bench (it loads null_blk in the VM)`);
-  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+interface Row {
+  device: string;
+  anchor: string;
+  workload: string;
+  iops: number;
+  anchor_iops: number;
+  ratio: number;
+  server_cpu_us_per_io: number;
+  ios_per_enter: number;
+  /** Memory rows: this target's IOPS over tsublk null's in the same workload (data movement's cost). */
+  of_tsublk_null?: number;
+}
+
+function runSuite(suite: Suite, runs: number, seconds: number, json: boolean): Row[] {
+  if (!existsSync(suite.anchorPath)) throw new Error(`${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`);
   execFileSync(tsublk, ['del', '-a']);
-  execFileSync(tsublk, ['add', '-t', 'null', '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], { stdio: 'ignore' });
+  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], { stdio: 'ignore' });
   const list = JSON.parse(execFileSync(tsublk, ['list', '-n', String(DEV_ID), '--json'], { encoding: 'utf8' })) as Array<{ daemon_pid: number }>;
   const daemon = list[0]?.daemon_pid ?? 0;
   const stats = StatsMapping.read(DEV_ID, 2);
   if (stats === null) throw new Error('the tsublk device has no stats file');
-  const rows = [];
+  const rows: Row[] = [];
   try {
-    for (const workload of workloads) {
+    for (const workload of suite.workloads) {
       const ours: number[] = [];
       const anchor: number[] = [];
       const cpuPerIo: number[] = [];
@@ -92,11 +121,11 @@ export function main(): void {
         ours.push(result.iops);
         cpuPerIo.push(((cpuSeconds(daemon) - cpuBefore) / Math.max(1, result.ios)) * 1e6);
         perEnter.push((countersAfter.requests - countersBefore.requests) / Math.max(1, countersAfter.enters - countersBefore.enters));
-        anchor.push(fioIops(ANCHOR, workload, seconds).iops);
+        anchor.push(fioIops(suite.anchorPath, workload, seconds).iops);
       }
-      const row = {
-        device: 'tsublk-null',
-        anchor: 'null_blk',
+      const row: Row = {
+        device: suite.device,
+        anchor: suite.anchor,
         workload: workload.name,
         iops: Math.round(median(ours)),
         anchor_iops: Math.round(median(anchor)),
@@ -105,20 +134,37 @@ export function main(): void {
         ios_per_enter: Math.round(median(perEnter) * 10) / 10,
       };
       rows.push(row);
-      if (!json) process.stderr.write(`${row.workload}: ${row.iops} vs ${row.anchor_iops} (${row.ratio})\n`);
+      if (!json) process.stderr.write(`${row.device} ${row.workload}: ${row.iops} vs ${row.anchor} ${row.anchor_iops} (${row.ratio})\n`);
     }
   } finally {
     stats.unmap();
     execFileSync(tsublk, ['del', '-n', String(DEV_ID)]);
   }
+  return rows;
+}
+
+export function main(): void {
+  const json = process.argv.includes('--json');
+  const runs = option('--runs', 3);
+  const seconds = option('--seconds', 5);
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt < 0 ? null : process.argv[onlyAt + 1];
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  const rows = suites.filter((suite) => only === null || suite.device === `tsublk-${only}`).flatMap((suite) => runSuite(suite, runs, seconds, json));
+  for (const row of rows) {
+    const nullRow = rows.find((other) => other.device === 'tsublk-null' && other.workload === row.workload);
+    if (row.device === 'tsublk-memory' && nullRow !== undefined) row.of_tsublk_null = Math.round((row.iops / nullRow.iops) * 100) / 100;
+  }
   if (json) {
     process.stdout.write(JSON.stringify({ kernel, rows }) + '\n');
     return;
   }
-  console.log(`fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk null 2 queues x 128 (queue q on CPU q)`);
-  console.log('workload                 tsublk IOPS  null_blk IOPS  ratio  server CPU µs/IO  IOs/enter');
+  console.log(`fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128 (queue q on CPU q)`);
+  console.log('device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO  IOs/enter  of null');
   for (const r of rows) {
-    console.log(`${r.workload.padEnd(24)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(13)}  ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)}  ${r.ios_per_enter.toFixed(1).padStart(9)}`);
+    console.log(
+      `${r.device.padEnd(14)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${r.of_tsublk_null === undefined ? '' : r.of_tsublk_null.toFixed(2).padStart(7)}`,
+    );
   }
 }
 

@@ -17,6 +17,7 @@ export const MAP = { SHARED: 0x01, PRIVATE: 0x02, ANONYMOUS: 0x20, NORESERVE: 0x
 export const O = { RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, TRUNC: 0o1000, APPEND: 0o2000, DIRECT: 0o40000, CLOEXEC: 0o2000000 } as const;
 export const MFD = { CLOEXEC: 1, ALLOW_SEALING: 2 } as const;
 export const FALLOC_FL = { KEEP_SIZE: 1, PUNCH_HOLE: 2, ZERO_RANGE: 0x10 } as const;
+export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
 export const MADV = { DONTNEED: 4, REMOVE: 9 } as const;
 export const PR = { SET_NAME: 15, SET_IO_FLUSHER: 57, GET_IO_FLUSHER: 58 } as const;
 
@@ -40,6 +41,7 @@ const native = {
   memfdCreate: libc.func('int memfd_create(const char *name, uint32_t flags)') as (name: string, flags: number) => number,
   ftruncate: libc.func('int ftruncate(int fd, int64_t length)') as (fd: number, length: number) => number,
   fallocate: libc.func('int fallocate(int fd, int mode, int64_t offset, int64_t length)') as (fd: number, mode: number, offset: number, length: number) => number,
+  flock: libc.func('int flock(int fd, int operation)') as (fd: number, operation: number) => number,
   madvise: libc.func('int madvise(uintptr_t addr, size_t length, int advice)') as (addr: number, length: number, advice: number) => number,
   prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)') as (
     option: number, arg2: number, arg3: number, arg4: number, arg5: number,
@@ -131,6 +133,11 @@ export function ftruncate(fd: number, length: number): void {
 
 export function fallocate(fd: number, mode: number, offset: number, length: number): void {
   check(native.fallocate(fd, mode, offset, length), 'fallocate', `fd=${fd}, mode=${mode}, offset=${offset}, length=${length}`);
+}
+
+/** flock(2); with LOCK.NB a lock held elsewhere throws EWOULDBLOCK (code 'EAGAIN'). */
+export function flock(fd: number, operation: number): void {
+  check(native.flock(fd, operation), 'flock', `fd=${fd}`);
 }
 
 export function madvise(address: number, length: number, advice: number): void {

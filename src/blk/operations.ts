@@ -1,3 +1,4 @@
+import type { QueueIo } from './queue-io.js';
 import type { Request } from './request.js';
 
 /**
@@ -29,8 +30,11 @@ export interface Operations<TagSetData, QueueData, HwData, RequestData> {
   /** Builds one request's private data; called once per tag when its queue is set up. */
   newRequestData(tagSetData: TagSetData, hctxIdx: number, tag: number): RequestData;
 
-  /** Builds hardware queue `hctxIdx`'s private data, before that queue serves any request. */
-  initHctx(tagSetData: TagSetData, hctxIdx: number): HwData;
+  /**
+   * Builds hardware queue `hctxIdx`'s private data, before that queue serves any request. `io`
+   * starts asynchronous I/O on the queue's own ring (keep it in HwData if the target needs it).
+   */
+  initHctx(tagSetData: TagSetData, hctxIdx: number, io: QueueIo): HwData;
 
   /** Releases what `initHctx` built; runs exactly once per queue, on every way down. */
   exitHctx(hwData: HwData, hctxIdx: number): void;
@@ -50,6 +54,9 @@ export interface Operations<TagSetData, QueueData, HwData, RequestData> {
    */
   poll?(hwData: HwData): number;
 
-  /** Ends a request that finished asynchronously (the target's own I/O completed). */
-  complete?(rq: Request<RequestData>): void;
+  /**
+   * One of the target's own I/Os for `rq` (started through QueueIo) completed, its result in
+   * `rq.ioResult`: end the request here (`rq.end`) once all of its I/O is done.
+   */
+  complete?(rq: Request<RequestData>, hwData: HwData): void;
 }

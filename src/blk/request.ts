@@ -38,6 +38,8 @@ export class Request<RequestData = undefined> {
   startSector = 0;
   /** Length in 512-byte sectors. */
   sectors = 0;
+  /** The result of the target's last asynchronous I/O for this request (see QueueIo), as `complete` sees it. */
+  ioResult = 0;
 
   constructor(
     /** The hardware queue (hctx) index. */

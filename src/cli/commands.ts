@@ -129,7 +129,8 @@ async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: n
     try {
       control.getDeviceInfo(devId);
     } catch (error) {
-      if (error instanceof ControlCommandError && error.code === 'ENODEV') return true;
+      // ENOENT: an unprivileged device's path, which its commands carry, is already gone.
+      if (error instanceof ControlCommandError && (error.code === 'ENODEV' || error.code === 'ENOENT')) return true;
       throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

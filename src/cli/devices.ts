@@ -104,6 +104,7 @@ export function deviceJson(view: DeviceView): Record<string, unknown> {
     ublkb: params.devt === undefined ? null : `${params.devt.diskMajor}:${params.devt.diskMinor}`,
     owner: { uid: info.ownerUid, gid: info.ownerGid },
     queues: view.affinity.map((cpus, q) => ({ queue: q, tid: record?.queues.find((queue) => queue.queueId === q)?.tid ?? null, affinity: cpus })),
+    data_path: record?.dataPath ?? null,
     target: record === null ? null : { dev_size: record.target.devSize, name: record.target.name, type: record.target.type, config: record.target.config },
     ...(view.counters === null ? {} : { stats: view.counters }),
   };

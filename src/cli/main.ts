@@ -17,11 +17,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       'create a device and serve it (a daemon, unless --foreground)',
       (y) =>
         y
-          .option('type', { alias: 't', type: 'string', demandOption: 'name a target: -t null', describe: 'target: null' })
+          .option('type', { alias: 't', type: 'string', demandOption: 'name a target: -t null or -t memory', describe: 'target: null, memory, or a module file' })
           .option('number', { alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' })
           .option('queues', { alias: 'q', type: 'number', default: 2, describe: 'hardware queues' })
           .option('depth', { alias: 'd', type: 'number', default: 128, describe: 'queue depth' })
-          .option('size', { type: 'string', default: '250GiB', describe: 'device size (512, 4K, 1G, 250GiB…)' })
+          .option('size', { type: 'string', describe: 'device size (512, 4K, 1G, 250GiB…); null: 250GiB by default; memory: required unless --backing names a file' })
+          .option('backing', { type: 'string', describe: "memory: the backing file (kept; default: /dev/shm/tsublk-<id>, removed with the device)" })
           .option('bs', { type: 'number', default: 512, describe: 'logical block size: 512 or 4096' })
           .option('u', { type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' })
           .option('g', { type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' })

@@ -13,7 +13,8 @@ export interface AddPlan {
   /** UBLK_F_* to ask the kernel for. */
   readonly flags: number;
   readonly target: string;
-  readonly targetConfig: { readonly sizeBytes: number; readonly logicalBlockSize: number };
+  /** sizeBytes 0: the existing --backing file's size. backing: the memory target's file (null: /dev/shm). */
+  readonly targetConfig: { readonly sizeBytes: number; readonly logicalBlockSize: number; readonly backing?: string | null };
   readonly pinQueues: boolean;
   /**
    * How request data moves: `usercopy` (UBLK_F_USER_COPY), `copy` (per-tag buffers), or `auto`:
@@ -28,7 +29,9 @@ export interface AddArguments {
   readonly number: number;
   readonly queues: number;
   readonly depth: number;
-  readonly size: string;
+  /** Absent: the target's default (null: 250GiB like null_blk; memory: the --backing file's size). */
+  readonly size?: string | undefined;
+  readonly backing?: string | undefined;
   readonly bs: number;
   readonly u: number;
   readonly g: number;
@@ -63,13 +66,21 @@ export function planAdd(args: AddArguments): AddPlan {
   const queues = wholeNumberIn(args.queues, 1, UBLK_MAX_NR_QUEUES, 'queue count', `use -q between 1 and ${UBLK_MAX_NR_QUEUES}`);
   const depth = wholeNumberIn(args.depth, 1, UBLK_MAX_QUEUE_DEPTH, 'queue depth', `use -d between 1 and ${UBLK_MAX_QUEUE_DEPTH}`);
   if (args.bs !== 512 && args.bs !== 4096) throw new UblkError(`bad block size ${args.bs}: use --bs 512 or --bs 4096`);
+  const memory = target === 'memory';
+  if (args.backing !== undefined && !memory) throw new UblkError('--backing is for the memory target: add -t memory, or leave --backing out');
+  let size = args.size;
+  if (size === undefined) {
+    if (memory && args.backing === undefined) throw new UblkError('a memory device needs a size: add --size (e.g. --size 1G)');
+    size = memory ? '0' : '250GiB';
+  }
   let sizeBytes: number;
   try {
-    sizeBytes = parseSize(args.size);
+    sizeBytes = parseSize(size);
   } catch (error) {
     throw new UblkError((error as Error).message);
   }
-  if (sizeBytes <= 0 || sizeBytes % args.bs !== 0) throw new UblkError(`bad size ${args.size}: it must be a positive multiple of the block size (${args.bs})`);
+  const fromBacking = memory && args.size === undefined;
+  if ((sizeBytes <= 0 && !fromBacking) || sizeBytes % args.bs !== 0) throw new UblkError(`bad size ${size}: it must be a positive multiple of the block size (${args.bs})`);
   const maxIoBufBytes = wholeNumberIn(args.max_io_buf_bytes, 4096, 32 * 2 ** 20, 'max_io_buf_bytes', 'use a multiple of 4096 between 4K and 32M');
   if (maxIoBufBytes % 4096 !== 0) throw new UblkError(`bad max_io_buf_bytes ${maxIoBufBytes}: use a multiple of 4096`);
   for (const [flag, value] of [['-u', args.u], ['-g', args.g], ['-r', args.r], ['-e', args.e], ['-i', args.i]] as const) {
@@ -92,5 +103,5 @@ export function planAdd(args: AddArguments): AddPlan {
   }
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
   const dataPath = args.usercopy ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
-  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin, dataPath };
+  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: memory ? { sizeBytes, logicalBlockSize: args.bs, backing: args.backing ?? null } : { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin, dataPath };
 }

@@ -27,6 +27,12 @@ function checkFeatures(control: ControlDevice, flags: number): void {
   }
 }
 
+/** The target's configuration as recorded: what the queues got, less this process's own fds and addresses. */
+function recordedConfig(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null || !('runtime' in config)) return config;
+  return Object.fromEntries(Object.entries(config).filter(([key]) => key !== 'runtime'));
+}
+
 /**
  * The daemon: creates the device, records it, reports, serves until SIGTERM/SIGINT, then stops
  * and deletes it and removes its record. Resolves with the exit status.
@@ -66,7 +72,9 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
   writeRunRecord({
     devId,
     pid: process.pid,
-    target: { name: target.name, type: target.type, config: plan.targetConfig, devSize: plan.targetConfig.sizeBytes },
+    target: { name: target.name, type: target.type, config: recordedConfig(device.targetConfig), devSize: (device.targetConfig as { sizeBytes: number }).sizeBytes },
+    dataPath: (device.info.flags & UBLK_F.USER_COPY) !== 0 ? 'usercopy' : 'copy',
+    ownedFiles: device.ownedFiles,
     queues: device.queues,
     statistics: target.statistics?.names ?? [],
     createdAt: new Date().toISOString(),

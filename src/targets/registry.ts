@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { memoryTarget } from './memory.js';
 import { nullTarget } from './null.js';
 import type { AnyTarget } from './target.js';
 
 /** The targets tsublk ships, by name. */
 export const builtinTargets: Readonly<Record<string, AnyTarget>> = {
   null: nullTarget,
+  memory: memoryTarget,
 };
 
 /** True when `-t` names a module file (a target of the user's own) rather than a built-in. */

@@ -6,10 +6,27 @@ import type { Operations } from '../blk/operations.js';
  * queue's worker thread and into /run/tsublk/<id>.json); each worker rebuilds the target's
  * tag-set and queue data from it and runs `operations` for its own queue.
  */
+/** What a target acquired for a device in the daemon (a backing store): see `Target.open`. */
+export interface OpenedTarget<Config> {
+  /** The configuration completed (resolved paths, sizes, addresses), as the queues receive it. */
+  readonly config: Config;
+  /** Files the device owns: `del` removes them, even when the daemon died. */
+  readonly ownedFiles: readonly string[];
+  /** Releases it all; `deleted`: the device is gone for good, so owned files go too. */
+  close(deleted: boolean): void;
+}
+
 export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
   readonly name: string;
   /** A number for `list`'s target line (ublksrv's: null 0, memory 1). */
   readonly type: number;
+  /**
+   * Runs once per device in the daemon, after the kernel gave it its id and before any queue:
+   * acquires what all queues share (a memory target's backing) and completes the configuration.
+   * Everything in it must be plain data (numbers for addresses and fds: the queues are threads
+   * of the same process). Throws a one-line error for bad input.
+   */
+  open?(config: Config, devId: number): OpenedTarget<Config>;
   /** The disk the configuration describes. */
   disk(config: Config): DiskParameters;
   /** Built in each queue's worker from the configuration. */

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
-import type { AnyTarget } from '../targets/target.js';
+import type { AnyTarget, OpenedTarget } from '../targets/target.js';
 import type { ControlDevice } from './control.js';
 import type { DeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
@@ -56,7 +56,15 @@ export class UblkDevice {
     private readonly queueFlags: Int32Array,
     readonly queues: readonly QueueInfo[],
     private readonly exited: Promise<void>,
+    private readonly opened: OpenedTarget<unknown> | null,
+    /** The target's configuration as the queues got it (completed by its open()). */
+    readonly targetConfig: unknown,
   ) {}
+
+  /** Files the device owns (a /dev/shm backing), which go when it is deleted. */
+  get ownedFiles(): readonly string[] {
+    return this.opened?.ownedFiles ?? [];
+  }
 
   get devId(): number {
     return this.info.devId;
@@ -71,9 +79,13 @@ export class UblkDevice {
     const queueFlags = new Int32Array(flags);
     const workers: Worker[] = [];
     const exits: Array<Promise<void>> = [];
+    let opened: OpenedTarget<unknown> | null = null;
     try {
       await waitForAccess(charDevicePath(devId), devId);
-      control.setParams(devId, paramsForDisk(options.target.disk(options.targetConfig), info.maxIoBufBytes));
+      // What all queues share (a memory target's backing) is acquired once, here.
+      opened = options.target.open?.(options.targetConfig, devId) ?? null;
+      const targetConfig = opened?.config ?? options.targetConfig;
+      control.setParams(devId, paramsForDisk(options.target.disk(targetConfig), info.maxIoBufBytes));
       charFd = open(charDevicePath(devId), O.RDWR);
       makeRunDir();
       statsFd = createStatsFile(devId, info.queues);
@@ -90,7 +102,7 @@ export class UblkDevice {
           maxIoBufBytes: info.maxIoBufBytes,
           userCopy: (info.flags & UBLK_F.USER_COPY) !== 0,
           target: options.targetModule,
-          targetConfig: options.targetConfig,
+          targetConfig,
           cpus,
           flags,
           statsFd,
@@ -114,7 +126,7 @@ export class UblkDevice {
       // Every tag is fetched: START_DEV can complete (it blocks this thread, not the queues').
       control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
-      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then(() => undefined));
+      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then(() => undefined), opened, targetConfig);
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
       Atomics.store(queueFlags, QueueFlag.Stop, 1);
@@ -129,6 +141,7 @@ export class UblkDevice {
       } catch {
         // Already gone; nothing more to undo.
       }
+      opened?.close(true);
       throw error;
     }
   }
@@ -151,6 +164,7 @@ export class UblkDevice {
       rmSync(statsPath(this.devId), { force: true });
     }
     this.control.deleteDevice(this.devId);
+    this.opened?.close(true);
   }
 
   /** Resolves when every queue worker has exited. */

@@ -7,6 +7,7 @@ import { Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../targets/target.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
+import { RingQueueIo } from './ring-queue-io.js';
 import { QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
 
@@ -127,7 +128,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.counters.fill(0);
       this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
       this.publishStatistics = target.statistics === undefined ? null : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
-      this.hwData = this.ops.initHctx(tagSetData, setup.queueId);
+      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId));
     } catch (error) {
       for (const undo of built.reverse()) undo();
       throw error;
@@ -171,6 +172,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const requests = this.requests;
     const counters = this.counters;
     const publish = this.publishStatistics;
+    const complete = ops.complete?.bind(ops);
     let lastBatch = 0;
     while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
@@ -190,7 +192,13 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
         const userData = ring.cqeUserDataLow(at);
         const result = ring.cqeResult(at);
         const tag = userDataTag(userData);
-        if (userDataKind(userData) !== UserDataKind.UblkCommand) continue; // no target I/O yet
+        if (userDataKind(userData) === UserDataKind.TargetIo) {
+          const rq = requests[tag];
+          if (rq === undefined || complete === undefined) throw new Error(`queue ${this.queueId}: target I/O for tag ${tag} completed, but the target has no complete()`);
+          rq.ioResult = result;
+          complete(rq, hw);
+          continue;
+        }
         if (result === UBLK_IO_RES.OK) {
           // SAFETY: the tag's 24-byte descriptor lies inside the mapping (tag < depth).
           const base = tag * (UblksrvIoDesc.size / 4);

@@ -28,6 +28,10 @@ export interface RunRecord {
   readonly devId: number;
   readonly pid: number;
   readonly target: { readonly name: string; readonly type: number; readonly config: unknown; readonly devSize: number };
+  /** How request data moves: UBLK_F_USER_COPY, or per-tag buffers. */
+  readonly dataPath: 'usercopy' | 'copy';
+  /** Files that go with the device (a /dev/shm backing): whoever deletes it removes them. */
+  readonly ownedFiles: readonly string[];
   readonly queues: ReadonlyArray<{ readonly queueId: number; readonly tid: number; readonly cpus: readonly number[] }>;
   /** Names of the target's counters in the stats file, after enters and requests. */
   readonly statistics: readonly string[];
@@ -55,8 +59,9 @@ export function readRunRecord(devId: number): RunRecord | null {
   }
 }
 
-/** Removes the device's record and its daemon's log: all that a cleanly deleted device leaves. */
+/** Removes the device's record, its daemon's log and the files it owned: all a deleted device leaves. */
 export function removeRunRecord(devId: number): void {
+  for (const file of readRunRecord(devId)?.ownedFiles ?? []) rmSync(file, { force: true });
   rmSync(runFilePath(devId), { force: true });
   rmSync(`${runFilePath(devId)}.tmp`, { force: true });
   rmSync(path.join(runDir, `${devId}.log`), { force: true });

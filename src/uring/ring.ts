@@ -326,6 +326,12 @@ export class Ring {
     this.sqeWords[index] = ((this.sqeWords[index] ?? 0) & ~0xff00) | ((flags & 0xff) << 8);
   }
 
+  /** Adds IOSQE_* flags to those already set on a prepared SQE. */
+  orSqeFlags(sqe: number, flags: number): void {
+    const index = sqe * this.sqeStride + W_OPCODE;
+    this.sqeWords[index] = (this.sqeWords[index] ?? 0) | ((flags & 0xff) << 8);
+  }
+
   /** SQEs prepared but not yet handed to the kernel. */
   pendingSubmissions(): number {
     return (this.sqTail - (this.sqRing[this.sqTailIndex] ?? 0)) >>> 0;

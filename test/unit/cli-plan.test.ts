@@ -36,6 +36,12 @@ describe('planAdd', () => {
     expect(planAdd({ ...defaults, usercopy: true }).dataPath).toBe('usercopy');
   });
 
+  it('gives the memory target its size and backing: --size, or the --backing file\'s own', () => {
+    expect(planAdd({ ...defaults, type: 'memory', size: '1G' }).targetConfig).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512, backing: null });
+    expect(planAdd({ ...defaults, type: 'memory', size: undefined, backing: '/img' }).targetConfig).toEqual({ sizeBytes: 0, logicalBlockSize: 512, backing: '/img' });
+    expect(planAdd({ ...defaults, size: undefined }).targetConfig).toEqual({ sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 });
+  });
+
   it('asks for UBLK_F_UNPRIVILEGED_DEV with --unprivileged, on the copy path the kernel allows it', () => {
     const plan = planAdd({ ...defaults, unprivileged: true });
     expect(plan.flags).toBe(UBLK_F.CMD_IOCTL_ENCODE | UBLK_F.UNPRIVILEGED_DEV);
@@ -71,6 +77,9 @@ describe('planAdd', () => {
     [{ unprivileged: true, r: 1 }, /-r, -e and -i need a privileged device/],
     [{ unprivileged: true, i: 1 }, /-r, -e and -i need a privileged device/],
     [{ usercopy: true, g: 1 }, /exclude each other/],
+    [{ type: 'memory', size: undefined }, /a memory device needs a size: add --size/],
+    [{ type: 'memory', size: '0' }, /bad size 0: it must be a positive multiple/],
+    [{ backing: '/img' }, /--backing is for the memory target/],
     [{ usercopy: true, copy: true }, /--usercopy and --copy exclude each other/],
   ])('%j', (overrides, message) => {
     if (message.source === '^$') {

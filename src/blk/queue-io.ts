@@ -1,0 +1,22 @@
+import type { Request } from './request.js';
+
+/**
+ * Asynchronous I/O a target starts for a request, on its hardware queue's own io_uring (handed
+ * to `initHctx`). Each completion sets `rq.ioResult` and calls the target's `complete(rq, hwData)`
+ * in the queue's thread; the I/O is submitted with the queue's next batch. Addresses must stay
+ * valid until that completion (the target's backing memory or the request's own buffer).
+ */
+export interface QueueIo {
+  /** User copy: `length` bytes of the request's data (a WRITE's), from byte `offset` of it, into memory at `address`. */
+  copyFromRequest(rq: Request<unknown>, address: number, length: number, offset: number): void;
+  /** User copy: `length` bytes at `address` into the request's pages (a READ's data) at byte `offset` of it. */
+  copyToRequest(rq: Request<unknown>, address: number, length: number, offset: number): void;
+  /** read(2) of `length` bytes at `position` of file `fd` into memory at `address`. */
+  readFile(rq: Request<unknown>, fd: number, address: number, length: number, position: number): void;
+  /** write(2) of `length` bytes from memory at `address` to `position` of file `fd`. */
+  writeFile(rq: Request<unknown>, fd: number, address: number, length: number, position: number): void;
+  /** fsync(2) of file `fd`, or fdatasync(2) with `dataOnly`. */
+  syncFile(rq: Request<unknown>, fd: number, dataOnly: boolean): void;
+  /** Starts the next I/O queued only once the last one queued has succeeded (IOSQE_IO_LINK); if it fails, the next completes with -ECANCELED. */
+  linkLast(): void;
+}

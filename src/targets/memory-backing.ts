@@ -1,0 +1,91 @@
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, rmSync, statfsSync } from 'node:fs';
+import path from 'node:path';
+import { LOCK, MAP, type Mapping, PROT, flock, ftruncate, mmap, munmap } from '../../native-bindings/libc.js';
+import { UblkError } from '../ublk/errors.js';
+
+/** statfs f_type of tmpfs: memory, where flushing has nothing to make durable. */
+const TMPFS_MAGIC = 0x01021994;
+
+/** A memory target's store: a file mapped shared, sparse (only written ranges take memory). */
+export interface Backing {
+  readonly path: string;
+  readonly fd: number;
+  /** Where the whole file is mapped (MAP_SHARED): user copy moves data straight to and from it. */
+  readonly address: number;
+  readonly sizeBytes: number;
+  /** tsublk made it (the /dev/shm default) and removes it with the device. */
+  readonly owned: boolean;
+  /** On a filesystem that outlives memory (not tmpfs): FLUSH and FUA must reach it. */
+  readonly persistent: boolean;
+}
+
+export interface OpenBacking {
+  readonly backing: Backing;
+  close(deleted: boolean): void;
+}
+
+function bytes(n: number): string {
+  return n >= 2 ** 30 ? `${+(n / 2 ** 30).toFixed(2)} GiB` : `${+(n / 2 ** 20).toFixed(2)} MiB`;
+}
+
+/**
+ * Opens (or creates) a device's backing store and locks it against a second device: `file` is a
+ * user's --backing (kept), or null for /dev/shm/tsublk-<id> (made fresh, removed on delete).
+ * `sizeBytes` 0 takes an existing file's size. Every refusal is one line naming the fix, and
+ * leaves nothing it created behind.
+ */
+export function openBacking(file: string | null, sizeBytes: number, devId: number): OpenBacking {
+  const owned = file === null;
+  const where = owned ? `/dev/shm/tsublk-${devId}` : path.resolve(file);
+  const existed = existsSync(where);
+  if (!existed && sizeBytes === 0) throw new UblkError(`${where} does not exist, so it has no size to take: add --size`);
+  const fs = statfsSync(path.dirname(where));
+  const capacity = fs.bsize * fs.blocks;
+  if (sizeBytes > capacity) {
+    throw new UblkError(`${bytes(sizeBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(capacity)}): use a smaller --size${owned ? ', or --backing on a larger filesystem' : ''}`);
+  }
+  let fd = -1;
+  let mapping: Mapping;
+  try {
+    // Create if missing, never truncate here (another device may hold it), never O_APPEND.
+    fd = openSync(where, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600) // libuv adds O_CLOEXEC;
+    try {
+      flock(fd, LOCK.EX | LOCK.NB);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') throw new UblkError(`${where} is in use by another tsublk device: pick another --backing, or delete that device first`);
+      throw error;
+    }
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new UblkError(`${where} is not a regular file: give --backing a file path`);
+    if (owned) {
+      ftruncate(fd, 0); // a new device starts all zeros, whatever a dead one left here
+      ftruncate(fd, sizeBytes);
+    } else if (!existed) {
+      ftruncate(fd, sizeBytes); // sparse: no memory or disk is used until written
+    } else if (sizeBytes === 0) {
+      sizeBytes = stat.size;
+      if (sizeBytes === 0) throw new UblkError(`${where} is empty: add --size to give it one`);
+    } else if (stat.size !== sizeBytes) {
+      throw new UblkError(`${where} is ${stat.size} bytes but the device would be ${sizeBytes}: use --size ${stat.size}, or another file`);
+    }
+    mapping = mmap(sizeBytes, PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
+  } catch (error) {
+    if (fd >= 0) closeSync(fd);
+    if (!existed) rmSync(where, { force: true });
+    throw error;
+  }
+  const backing: Backing = { path: where, fd, address: mapping.address, sizeBytes, owned, persistent: fs.type !== TMPFS_MAGIC };
+  const map = mapping;
+  let closed = false;
+  return {
+    backing,
+    close(deleted: boolean): void {
+      if (closed) return;
+      closed = true;
+      munmap(map);
+      closeSync(fd); // drops the lock
+      if (deleted && owned) rmSync(where, { force: true });
+    },
+  };
+}

@@ -1,0 +1,191 @@
+// The memory target: a RAM disk that keeps every byte, on both data paths, under real tools.
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+
+afterEach(() => {
+  cleanUp();
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  expect(readdirSync('/dev/shm').filter((name) => name.startsWith('tsublk-'))).toEqual([]);
+});
+
+/** Bytes of memory or disk a file really uses (st_blocks), not its apparent size. */
+function allocated(file: string): number {
+  return statSync(file).blocks * 512;
+}
+
+function add(...args: string[]): void {
+  const result = tsublk('add', '-t', 'memory', ...args);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+}
+
+interface FioJob {
+  jobname: string;
+  error: number;
+  read: { io_bytes: number };
+  write: { io_bytes: number };
+}
+
+/** fio's jobs from its JSON output (fio may print warnings before it). */
+function fioJobs(output: string): FioJob[] {
+  return (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: FioJob[] }).jobs;
+}
+
+/**
+ * Random writes then a verify pass (crc32c in every block), 2 jobs at QD32 on disjoint halves,
+ * for 4k, 64k, 1M and a mixed split, one after the other.
+ */
+function fioVerify(device: string): FioJob[] {
+  const shapes: Array<[string, string, string]> = [
+    ['bs4k', '--bs=4k', '24M'],
+    ['bs64k', '--bs=64k', '48M'],
+    ['bs1m', '--bs=1M', '96M'],
+    ['bssplit', '--bssplit=4k/50:64k/30:1M/20', '48M'],
+  ];
+  const args = [
+    `--filename=${device}`, '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--numjobs=2', '--rw=randwrite',
+    '--size=512M', '--offset_increment=512M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
+  ];
+  for (const [name, bs, ioSize] of shapes) args.push(`--name=${name}`, bs, `--io_size=${ioSize}`, '--stonewall');
+  const result = run('fio', args, { timeoutMs: 300_000 });
+  if (result.status !== 0) throw new Error(`fio exited ${result.status}: ${result.stderr.trim()}`);
+  return fioJobs(result.stdout);
+}
+
+describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath) => {
+  it('keeps every byte: fio writes with crc32c and verifies them, 4k/64k/1M/mixed, QD32, 2 jobs', () => {
+    add('--size', '1G', '-n', '0', dataPath);
+    const record = JSON.parse(ok('cat', '/run/tsublk/0.json')) as { dataPath: string; target: { config: Record<string, unknown> } };
+    expect(record.dataPath).toBe(dataPath.slice(2));
+    expect(record.target.config).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512, backing: '/dev/shm/tsublk-0', persistent: false });
+    const jobs = fioVerify('/dev/ublkb0');
+    expect(jobs.map((job) => job.jobname)).toEqual(['bs4k', 'bs4k', 'bs64k', 'bs64k', 'bs1m', 'bs1m', 'bssplit', 'bssplit']);
+    for (const job of jobs) {
+      expect(job.error).toBe(0);
+      expect(job.write.io_bytes).toBeGreaterThan(0);
+      expect(job.read.io_bytes).toBe(job.write.io_bytes); // the verify pass read back all it wrote
+    }
+    expect(tsublk('del', '-n', '0').status).toBe(0);
+    expect(existsSync('/dev/shm/tsublk-0')).toBe(false); // the default backing goes with the device
+  });
+
+  it('gives discarded space back: blkdiscard drops the backing to nothing and the device reads zeros', () => {
+    add('--size', '256M', '-n', '1', dataPath);
+    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb1', 'bs=1M', 'count=64', 'oflag=direct');
+    expect(allocated('/dev/shm/tsublk-1')).toBeGreaterThanOrEqual(64 * 2 ** 20);
+    ok('blkdiscard', '/dev/ublkb1');
+    expect(allocated('/dev/shm/tsublk-1')).toBeLessThan(2 ** 20);
+    // Read back through the block device (blkdiscard dropped its cache): all zeros.
+    const fd = openSync('/dev/ublkb1', 'r');
+    try {
+      const bytes = Buffer.alloc(64 * 2 ** 20, 0xff);
+      expect(readSync(fd, bytes, 0, bytes.length, 0)).toBe(bytes.length);
+      expect(bytes.equals(Buffer.alloc(bytes.length))).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('a filesystem on a memory device', () => {
+  const mountPoint = '/mnt/tsublk-test';
+
+  it.each([
+    ['ext4', ['mkfs.ext4', '-q', '-F'], ['fsck.ext4', '-fn'], '--usercopy'],
+    ['xfs', ['mkfs.xfs', '-q', '-f'], ['xfs_repair', '-n'], '--copy'],
+  ])('%s: 200 MB of files survive sync, unmount, a clean fsck and a second mount', (_fs, mkfs, fsck, dataPath) => {
+    add('--size', '1G', '-n', '2', dataPath);
+    ok(mkfs[0] ?? '', ...mkfs.slice(1), '/dev/ublkb2');
+    mkdirSync(mountPoint, { recursive: true });
+    ok('mount', '/dev/ublkb2', mountPoint);
+    try {
+      ok('sh', '-c', `for i in $(seq 1 20); do head -c 10485760 /dev/urandom > ${mountPoint}/f$i; done; sync`);
+      const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
+      ok('umount', mountPoint);
+      const check = run(fsck[0] ?? '', [...fsck.slice(1), '/dev/ublkb2']);
+      expect(check.stderr + check.stdout).not.toMatch(/corrupt|error|bad /i);
+      expect(check.status).toBe(0);
+      ok('mount', '/dev/ublkb2', mountPoint);
+      expect(ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`)).toBe(sums);
+      expect(sums.trim().split('\n')).toHaveLength(20);
+    } finally {
+      run('umount', [mountPoint]);
+    }
+  });
+});
+
+describe('memory devices with a --backing file', () => {
+  const dir = '/mnt/tsublk-backing';
+
+  afterEach(() => {
+    cleanUp(); // before the filesystem under the backing goes (this runs before the outer afterEach)
+    run('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function tmpfs(size: string): void {
+    mkdirSync(dir, { recursive: true });
+    ok('mount', '-t', 'tmpfs', '-o', `size=${size}`, 'tsublk-test', dir);
+  }
+
+  it('keeps the data across a restart with the same file, which del never removes', () => {
+    tmpfs('512M');
+    const image = `${dir}/disk.img`;
+    add('--size', '128M', '-n', '3', '--backing', image);
+    ok('sh', '-c', 'head -c 8388608 /dev/urandom > /tmp/tsublk-pattern');
+    ok('dd', 'if=/tmp/tsublk-pattern', 'of=/dev/ublkb3', 'bs=1M', 'seek=100', 'oflag=direct', 'conv=fsync');
+    const expected = createHash('sha256').update(readFileSync('/tmp/tsublk-pattern')).digest('hex');
+    expect(tsublk('del', '-n', '3').status).toBe(0);
+    expect(statSync(image).size).toBe(128 * 2 ** 20);
+
+    add('-n', '3', '--backing', image); // no --size: the file's own
+    expect(ok('blockdev', '--getsize64', '/dev/ublkb3').trim()).toBe(String(128 * 2 ** 20));
+    const again = ok('sh', '-c', 'dd if=/dev/ublkb3 bs=1M skip=100 count=8 iflag=direct status=none | sha256sum');
+    expect(again.split(' ')[0]).toBe(expected);
+    expect(tsublk('del', '-n', '3').status).toBe(0);
+    expect(existsSync(image)).toBe(true);
+  });
+
+  it('serves an 8 GiB device on a 4 GiB guest: writes spread over it take only what they write', () => {
+    tmpfs('16G'); // a limit, not a reservation
+    const image = `${dir}/big.img`;
+    add('--size', '8G', '-n', '4', '--backing', image);
+    const result = run('fio', [
+      '--name=spread', '--filename=/dev/ublkb4', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=64k',
+      '--size=8G', '--io_size=256M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
+    ], { timeoutMs: 300_000 });
+    expect(result.status).toBe(0);
+    const job = fioJobs(result.stdout)[0];
+    expect(job?.error).toBe(0);
+    expect(job?.read.io_bytes).toBe(256 * 2 ** 20);
+    const used = allocated(image);
+    expect(used).toBeGreaterThanOrEqual(256 * 2 ** 20);
+    expect(used).toBeLessThan(300 * 2 ** 20);
+  });
+
+  it.each<[string, () => string[], RegExp]>([
+    ['size 0', () => ['--size', '0'], /^tsublk: bad size 0: it must be a positive multiple of the block size \(512\)$/],
+    ['a size not a multiple of the block size', () => ['--size', '4097', '--bs', '4096'], /^tsublk: bad size 4097: it must be a positive multiple of the block size \(4096\)$/],
+    ['more than /dev/shm can ever hold', () => ['--size', '100T'], /^tsublk: [\d.]+ GiB is more than \/dev\/shm can ever hold \([\d.]+ GiB\): use a smaller --size, or --backing on a larger filesystem$/],
+    ['a backing file of the wrong size', () => ['--size', '64M', '--backing', `${dir}/other.img`], /^tsublk: \/mnt\/tsublk-backing\/other.img is 1048576 bytes but the device would be 67108864: use --size 1048576, or another file$/],
+  ])('refuses %s in one line, creating nothing', (_what, args, message) => {
+    tmpfs('64M');
+    ok('truncate', '-s', '1M', `${dir}/other.img`);
+    const result = tsublk('add', '-t', 'memory', ...args());
+    expect(result.stderr.trim()).toMatch(message);
+    expect(result.status).toBe(1);
+    expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+    expect(readdirSync(dir)).toEqual(['other.img']);
+  });
+
+  it('refuses a backing file another device is using', () => {
+    tmpfs('64M');
+    add('--size', '16M', '-n', '5', '--backing', `${dir}/shared.img`);
+    const second = tsublk('add', '-t', 'memory', '-n', '6', '--backing', `${dir}/shared.img`);
+    expect(second.stderr.trim()).toBe(`tsublk: ${dir}/shared.img is in use by another tsublk device: pick another --backing, or delete that device first`);
+    expect(second.status).toBe(1);
+    expect(leftovers().devices.sort()).toEqual(['ublkb5', 'ublkc5']);
+  });
+});
