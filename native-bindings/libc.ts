@@ -41,6 +41,8 @@ const native = {
   memfdCreate: libc.func('int memfd_create(const char *name, uint32_t flags)') as (name: string, flags: number) => number,
   ftruncate: libc.func('int ftruncate(int fd, int64_t length)') as (fd: number, length: number) => number,
   fallocate: libc.func('int fallocate(int fd, int mode, int64_t offset, int64_t length)') as (fd: number, mode: number, offset: number, length: number) => number,
+  // Declared void: memcpy returns dst, which nobody needs (and a pointer result would allocate).
+  memcpy: libc.func('void memcpy(uintptr_t dst, uintptr_t src, size_t n)') as (dst: number, src: number, n: number) => void,
   flock: libc.func('int flock(int fd, int operation)') as (fd: number, operation: number) => number,
   madvise: libc.func('int madvise(uintptr_t addr, size_t length, int advice)') as (addr: number, length: number, advice: number) => number,
   prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)') as (
@@ -121,6 +123,29 @@ export function pread(fd: number, address: number, count: number, offset: number
 /** pwrite(2) from memory at `address` (which the caller keeps mapped). */
 export function pwrite(fd: number, address: number, count: number, offset: number): number {
   return check(native.pwrite(fd, address, count, offset), 'pwrite', `fd=${fd}, count=${count}, offset=${offset}`);
+}
+
+/**
+ * pread(2) for hot paths: bytes read, or -errno; never throws, allocates nothing. The caller
+ * keeps `address` mapped.
+ */
+export function preadRaw(fd: number, address: number, count: number, offset: number): number {
+  const result = native.pread(fd, address, count, offset);
+  return result < 0 ? -koffi.errno() : result;
+}
+
+/** pwrite(2) for hot paths: bytes written, or -errno; never throws, allocates nothing. */
+export function pwriteRaw(fd: number, address: number, count: number, offset: number): number {
+  const result = native.pwrite(fd, address, count, offset);
+  return result < 0 ? -koffi.errno() : result;
+}
+
+/**
+ * memcpy(3) between two mappings this process owns. SAFETY: both ranges must be mapped and
+ * `n` bytes long; nothing is checked (a bad address faults the process).
+ */
+export function memcpy(dst: number, src: number, n: number): void {
+  native.memcpy(dst, src, n);
 }
 
 export function memfdCreate(name: string, flags: number = MFD.CLOEXEC): number {

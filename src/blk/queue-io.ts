@@ -1,16 +1,22 @@
 import type { Request } from './request.js';
 
 /**
- * Asynchronous I/O a target starts for a request, on its hardware queue's own io_uring (handed
- * to `initHctx`). Each completion sets `rq.ioResult` and calls the target's `complete(rq, hwData)`
- * in the queue's thread; the I/O is submitted with the queue's next batch. Addresses must stay
- * valid until that completion (the target's backing memory or the request's own buffer).
+ * The I/O a target does for a request on its hardware queue (handed to `initHctx`).
+ *
+ * User copy is synchronous: the kernel has no non-blocking path for /dev/ublkcN, so io_uring
+ * would hand every such read or write to an io-wq thread (measured: a thread hop per I/O).
+ * File I/O is asynchronous, on the queue's own io_uring: each completion sets `rq.ioResult` and
+ * calls the target's `complete(rq, hwData)` in the queue's thread; the I/O is submitted with the
+ * queue's next batch. Addresses must stay valid until that completion.
  */
 export interface QueueIo {
-  /** User copy: `length` bytes of the request's data (a WRITE's), from byte `offset` of it, into memory at `address`. */
-  copyFromRequest(rq: Request<unknown>, address: number, length: number, offset: number): void;
-  /** User copy: `length` bytes at `address` into the request's pages (a READ's data) at byte `offset` of it. */
-  copyToRequest(rq: Request<unknown>, address: number, length: number, offset: number): void;
+  /**
+   * User copy, now: `length` bytes of the request's data (a WRITE's), from byte `offset` of it,
+   * into memory at `address`. Returns the bytes copied or -errno.
+   */
+  copyFromRequest(rq: Request<unknown>, address: number, length: number, offset: number): number;
+  /** User copy, now: `length` bytes at `address` into the request's pages (a READ's data) at byte `offset` of it. Returns bytes or -errno. */
+  copyToRequest(rq: Request<unknown>, address: number, length: number, offset: number): number;
   /** read(2) of `length` bytes at `position` of file `fd` into memory at `address`. */
   readFile(rq: Request<unknown>, fd: number, address: number, length: number, position: number): void;
   /** write(2) of `length` bytes from memory at `address` to `position` of file `fd`. */

@@ -1,4 +1,4 @@
-import { FALLOC_FL, fallocate } from '../../native-bindings/libc.js';
+import { FALLOC_FL, fallocate, memcpy } from '../../native-bindings/libc.js';
 import type { Operations } from '../blk/operations.js';
 import type { QueueIo } from '../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
@@ -32,71 +32,80 @@ export class MemoryQueue {
     readonly io: QueueIo,
     readonly fd: number,
     readonly address: number,
+    readonly sizeBytes: number,
     readonly persistent: boolean,
   ) {}
 }
 
-/** Per request: the target I/Os still out, the bytes the data I/O must move, the first error. */
+/** Per request: what it ends with once its sync (FLUSH, or FUA after the write) completes. */
 export class MemoryRequest {
-  pending = 0;
-  expected = 0;
-  error = 0;
+  result = 0;
 }
 
 const EIO = 5;
 const EOPNOTSUPP = 95;
 const SECTOR = 512;
 
-/** Queues the request's data movement: user copy to/from the mapping, or file I/O on the per-tag buffer. */
-function transfer(hw: MemoryQueue, rq: Request<MemoryRequest>, write: boolean): void {
-  const position = rq.startSector * SECTOR;
+/**
+ * Moves the request's data now, in the queue's thread: with user copy (the request has no buffer,
+ * address 0) between its pages and the mapping through /dev/ublkcN (one syscall); otherwise
+ * between its per-tag buffer and the mapping by memcpy (the kernel already moved the data to or
+ * from that buffer as part of the fetch and commit). Returns bytes moved or -errno.
+ */
+function transfer(hw: MemoryQueue, rq: Request<MemoryRequest>, write: boolean): number {
   const length = rq.bytes;
-  // With user copy the request has no buffer (address 0): its pages are reached through /dev/ublkcN.
+  const position = rq.startSector * SECTOR;
+  // SAFETY: the mapping covers the disk; the kernel keeps requests inside it, and so does this check.
+  if (position + length > hw.sizeBytes) return -EIO;
+  const at = hw.address + position;
   if (rq.bufferAddress === 0) {
-    if (write) hw.io.copyFromRequest(rq, hw.address + position, length, 0);
-    else hw.io.copyToRequest(rq, hw.address + position, length, 0);
-  } else if (write) hw.io.writeFile(rq, hw.fd, rq.bufferAddress, length, position);
-  else hw.io.readFile(rq, hw.fd, rq.bufferAddress, length, position);
-  rq.data.expected = length;
-  rq.data.pending = 1;
-  rq.data.error = 0;
+    const moved = write ? hw.io.copyFromRequest(rq, at, length, 0) : hw.io.copyToRequest(rq, at, length, 0);
+    return moved === length || moved < 0 ? moved : -EIO; // short: the request ended early
+  }
+  // SAFETY: the per-tag buffer holds max_io_buf_bytes, and the kernel never sends more.
+  if (write) memcpy(at, rq.bufferAddress, length);
+  else memcpy(rq.bufferAddress, at, length);
+  return length;
+}
+
+/** Starts an fsync (or fdatasync) of a file backing; `complete` ends the request with `result`. */
+function syncThenEnd(hw: MemoryQueue, rq: Request<MemoryRequest>, dataOnly: boolean, result: number): void {
+  rq.data.result = result;
+  hw.io.syncFile(rq, hw.fd, dataOnly);
 }
 
 const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest> = {
   newRequestData: () => new MemoryRequest(),
   initHctx(config, _hctxIdx, io) {
     if (config.runtime === undefined) throw new Error('memory target: the backing was not opened (open() runs in the daemon first)');
-    return new MemoryQueue(io, config.runtime.fd, config.runtime.address, config.persistent === true);
+    return new MemoryQueue(io, config.runtime.fd, config.runtime.address, config.sizeBytes, config.persistent === true);
   },
   exitHctx: () => undefined,
   queueRq(hw, _queue, rq) {
     switch (rq.op) {
-      case ReqOp.Read:
+      case ReqOp.Read: {
         hw.reads++;
         hw.readBytes += rq.bytes;
-        transfer(hw, rq, false);
+        const result = transfer(hw, rq, false);
+        if (result < 0) hw.errors++;
+        rq.end(result);
         return;
-      case ReqOp.Write:
+      }
+      case ReqOp.Write: {
         hw.writes++;
         hw.writeBytes += rq.bytes;
-        transfer(hw, rq, true);
-        if ((rq.flags & ReqFlag.Fua) !== 0 && hw.persistent) {
-          // FUA: durable before it completes; the sync starts only once the data is in place.
-          hw.io.linkLast();
-          hw.io.syncFile(rq, hw.fd, true);
-          rq.data.pending = 2;
-        }
+        const result = transfer(hw, rq, true);
+        if (result < 0) hw.errors++;
+        // FUA on a file backing: durable before it completes.
+        if (result >= 0 && (rq.flags & ReqFlag.Fua) !== 0 && hw.persistent) syncThenEnd(hw, rq, true, result);
+        else rq.end(result);
         return;
+      }
       case ReqOp.Flush:
         hw.flushes++;
-        if (!hw.persistent) {
-          rq.end(0); // memory: nothing volatile lies between a write and the store
-          return;
-        }
-        rq.data.expected = 0;
-        rq.data.pending = 1;
-        rq.data.error = 0;
-        hw.io.syncFile(rq, hw.fd, false);
+        // Memory: nothing volatile lies between a write and the store. A file: fsync it.
+        if (hw.persistent) syncThenEnd(hw, rq, false, 0);
+        else rq.end(0);
         return;
       case ReqOp.Discard:
       case ReqOp.WriteZeroes:
@@ -115,16 +124,9 @@ const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest
     }
   },
   complete(rq, hw) {
-    const data = rq.data;
-    const result = rq.ioResult;
-    if (data.error === 0) {
-      if (result < 0) data.error = result;
-      else if (result !== data.expected) data.error = -EIO; // short: the store ended early
-    }
-    data.expected = 0; // what follows the data movement is a sync, which returns 0
-    if (--data.pending > 0) return;
-    if (data.error !== 0) hw.errors++;
-    rq.end(data.error !== 0 ? data.error : rq.op === ReqOp.Flush ? 0 : rq.bytes);
+    // The sync of a FLUSH or FUA write finished.
+    if (rq.ioResult < 0) hw.errors++;
+    rq.end(rq.ioResult < 0 ? rq.ioResult : rq.data.result);
   },
 };
 

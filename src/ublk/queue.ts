@@ -128,7 +128,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.counters.fill(0);
       this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
       this.publishStatistics = target.statistics === undefined ? null : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
-      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId));
+      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId, setup.charFd));
     } catch (error) {
       for (const undo of built.reverse()) undo();
       throw error;

@@ -1,22 +1,28 @@
 import { IOSQE } from '../../native-bindings/io_uring.js';
+import { preadRaw, pwriteRaw } from '../../native-bindings/libc.js';
 import { UBLKSRV_IO_BUF_OFFSET, UBLK_QID_OFF, UBLK_TAG_OFF } from '../../native-bindings/ublk_cmd.js';
 import type { QueueIo } from '../blk/queue-io.js';
 import type { Request } from '../blk/request.js';
 import type { Ring } from '../uring/ring.js';
 import { UserDataKind, encodeUserData } from './user-data.js';
 
-/** The char device is fixed file 0 of every queue's ring (see queue.ts). */
-const CHAR_DEVICE_FIXED_FILE = 0;
 const QID_SCALE = 2 ** UBLK_QID_OFF;
 const TAG_SCALE = 2 ** UBLK_TAG_OFF;
 
-/** QueueIo on a queue's ring: every SQE carries the request's tag and the TargetIo kind. */
+/** Where a request's pages are in /dev/ublkcN's user-copy window (exact: below 2^53 for any qid < 4096). */
+export function userCopyPosition(queueId: number, tag: number, offset: number): number {
+  return UBLKSRV_IO_BUF_OFFSET + queueId * QID_SCALE + tag * TAG_SCALE + offset;
+}
+
+/** QueueIo on a queue's ring (every SQE carries the request's tag and the TargetIo kind) and its char device. */
 export class RingQueueIo implements QueueIo {
   private lastSqe = -1;
 
   constructor(
     private readonly ring: Ring,
     private readonly queueId: number,
+    /** /dev/ublkcN, for user copy. */
+    private readonly charFd: number,
   ) {}
 
   /** A free SQE; when the SQ is full, what is queued goes to the kernel first. */
@@ -30,21 +36,12 @@ export class RingQueueIo implements QueueIo {
     return sqe;
   }
 
-  /** Where the request's pages are in /dev/ublkcN's user-copy window (exact: below 2^53 for any qid < 4096). */
-  private userCopyPosition(tag: number, offset: number): number {
-    return UBLKSRV_IO_BUF_OFFSET + this.queueId * QID_SCALE + tag * TAG_SCALE + offset;
+  copyFromRequest(rq: Request<unknown>, address: number, length: number, offset: number): number {
+    return preadRaw(this.charFd, address, length, userCopyPosition(this.queueId, rq.tag, offset));
   }
 
-  copyFromRequest(rq: Request<unknown>, address: number, length: number, offset: number): void {
-    const sqe = this.sqe();
-    this.ring.prepRead(sqe, CHAR_DEVICE_FIXED_FILE, address, length, this.userCopyPosition(rq.tag, offset), encodeUserData(rq.tag, UserDataKind.TargetIo));
-    this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
-  }
-
-  copyToRequest(rq: Request<unknown>, address: number, length: number, offset: number): void {
-    const sqe = this.sqe();
-    this.ring.prepWrite(sqe, CHAR_DEVICE_FIXED_FILE, address, length, this.userCopyPosition(rq.tag, offset), encodeUserData(rq.tag, UserDataKind.TargetIo));
-    this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
+  copyToRequest(rq: Request<unknown>, address: number, length: number, offset: number): number {
+    return pwriteRaw(this.charFd, address, length, userCopyPosition(this.queueId, rq.tag, offset));
   }
 
   readFile(rq: Request<unknown>, fd: number, address: number, length: number, position: number): void {
@@ -61,7 +58,6 @@ export class RingQueueIo implements QueueIo {
 
   linkLast(): void {
     if (this.lastSqe < 0) throw new Error('linkLast: no I/O queued to link from');
-    // Added to what is set (FIXED_FILE for user copy), not in place of it.
     this.ring.orSqeFlags(this.lastSqe, IOSQE.IO_LINK);
   }
 }
