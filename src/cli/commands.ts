@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
+import { UBLK_F_BIT, UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
 import { ControlCommandError, ControlDevice } from '../ublk/control.js';
 import { UblkError } from '../ublk/errors.js';
 import { featureNames, featuresUsed } from '../ublk/features.js';
-import { removeRunRecord } from '../ublk/run-file.js';
-import { type DeviceView, describeDevice, deviceIds, deviceJson, formatDevice } from './devices.js';
+import { type RunRecord, parseRunRecord, removeRunRecord, runFilePath } from '../ublk/run-file.js';
+import { type DeviceView, describeDevice, deviceIds, deviceJson, formatDevice, stateName } from './devices.js';
 import type { AddPlan } from './plan.js';
 import { type ServeStatus, serve } from './serve.js';
 import { kernelRelease, processAlive } from './system.js';
@@ -88,9 +88,9 @@ export async function addForeground(plan: AddPlan, json: boolean): Promise<numbe
   });
 }
 
-/** `add`: start a detached daemon, wait until its device is LIVE (or its error), print it. */
-export async function addDaemon(plan: AddPlan, json: boolean): Promise<number> {
-  const child = spawn(process.execPath, [binPath, 'serve', '--plan', JSON.stringify(plan)], {
+/** Starts a detached daemon (`tsublk serve …`), waits until its device is LIVE (or its error), prints it. */
+async function startDaemon(serveArgs: readonly string[], json: boolean): Promise<number> {
+  const child = spawn(process.execPath, [binPath, 'serve', ...serveArgs], {
     detached: true, // its own session: it outlives this command and the terminal
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     cwd: '/',
@@ -115,12 +115,65 @@ export async function addDaemon(plan: AddPlan, json: boolean): Promise<number> {
   return 0;
 }
 
-/** The daemon side of addDaemon: serve, reporting once on fd 3. */
-export async function serveDaemon(plan: AddPlan): Promise<number> {
+/** `add`: start a detached daemon, wait until its device is LIVE (or its error), print it. */
+export async function addDaemon(plan: AddPlan, json: boolean): Promise<number> {
+  return startDaemon(['--plan', JSON.stringify(plan)], json);
+}
+
+/** The daemon side of addDaemon and recover: serve, reporting once on fd 3. */
+export async function serveDaemon(plan: AddPlan | null, recoverId: number | null): Promise<number> {
   const statusStream = createWriteStream('', { fd: 3 });
-  return serve(plan, (status) => {
+  const report = (status: ServeStatus): void => {
     statusStream.end(JSON.stringify(status) + '\n');
+  };
+  if (recoverId === null) return serve(plan as AddPlan, report);
+  let record: RunRecord;
+  try {
+    record = recordForRecovery(recoverId);
+  } catch (error) {
+    report({ ok: false, error: (error as Error).message });
+    return 1;
+  }
+  return serve(record.plan, report, { devId: recoverId, targetConfig: record.target.config });
+}
+
+/** The dead daemon's record, checked: `recover` rebuilds the target from it. */
+function recordForRecovery(devId: number): RunRecord {
+  const file = runFilePath(devId);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UblkError(`${file} is missing: recover needs it to rebuild the device's target; delete the device with tsublk del -n ${devId}`);
+  }
+  try {
+    return parseRunRecord(text);
+  } catch (error) {
+    throw new UblkError(`${file} is corrupt (${(error as Error).message}): recover cannot rebuild the device's target from it; delete the device with tsublk del -n ${devId}`);
+  }
+}
+
+/**
+ * `recover -n ID`: a device whose daemon died (QUIESCED with -r 1, FAIL_IO with -e 1) gets a new
+ * daemon that rebuilds its target from the record and takes its queues over; returns when LIVE.
+ */
+export async function recover(devId: number, json: boolean): Promise<number> {
+  const info = withControl((control) => {
+    try {
+      return control.getDeviceInfo(devId);
+    } catch (error) {
+      if (error instanceof ControlCommandError && error.code === 'ENODEV') throw new UblkError(`no ublk device ${devId}: see tsublk list`);
+      if (notOurs(error)) throw notOursError(devId, error as ControlCommandError, 'recover');
+      throw error;
+    }
   });
+  const state = stateName(info.state);
+  if (info.state === UBLK_S_DEV.LIVE && processAlive(info.ublksrvPid)) throw new UblkError(`device ${devId} is LIVE, served by pid ${info.ublksrvPid}: nothing to recover`);
+  if (info.state !== UBLK_S_DEV.QUIESCED && info.state !== UBLK_S_DEV.FAIL_IO) {
+    throw new UblkError(`device ${devId} is ${state}: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n ${devId}`);
+  }
+  recordForRecovery(devId); // its errors, here, before a daemon starts
+  return startDaemon(['--recover', String(devId)], json);
 }
 
 async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: number): Promise<boolean> {

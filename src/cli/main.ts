@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { addDaemon, addForeground, del, features, list, serveDaemon } from './commands.js';
+import { addDaemon, addForeground, del, features, list, recover, serveDaemon } from './commands.js';
 import { type AddPlan, planAdd } from './plan.js';
 import { udevOnce, udevRules, udevWatch } from './udev.js';
 
@@ -90,11 +90,19 @@ export async function main(argv: readonly string[]): Promise<void> {
       },
     )
     .command(
-      'serve',
-      false, // the daemon that `add` starts; not for people
-      (y) => y.option('plan', { type: 'string', demandOption: true }),
+      'recover',
+      'serve a device whose daemon died (added with -r 1 or -e 1) with a new daemon',
+      (y) => y.option('number', { alias: 'n', type: 'number', demandOption: 'name the device: recover -n ID', describe: 'device id' }).option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
       async (args) => {
-        process.exitCode = await serveDaemon(JSON.parse(args.plan) as AddPlan);
+        process.exitCode = await recover(args.number, args.json);
+      },
+    )
+    .command(
+      'serve',
+      false, // the daemon that `add` and `recover` start; not for people
+      (y) => y.option('plan', { type: 'string' }).option('recover', { type: 'number' }),
+      async (args) => {
+        process.exitCode = await serveDaemon(args.plan === undefined ? null : (JSON.parse(args.plan) as AddPlan), args.recover ?? null);
       },
     )
     .version(manifest.version)

@@ -33,13 +33,21 @@ function recordedConfig(config: unknown): unknown {
   return Object.fromEntries(Object.entries(config).filter(([key]) => key !== 'runtime'));
 }
 
+/** A device to recover rather than create: its id and the completed target configuration its record keeps. */
+export interface Recovery {
+  readonly devId: number;
+  readonly targetConfig: unknown;
+}
+
 /**
- * The daemon: creates the device, records it, reports, serves until SIGTERM/SIGINT, then stops
- * and deletes it and removes its record. Resolves with the exit status.
+ * The daemon: creates the device (or, with `recovery`, takes over one whose daemon died),
+ * records it, reports, serves until SIGTERM/SIGINT, then stops and deletes it and removes its
+ * record. Resolves with the exit status.
  */
-export async function serve(plan: AddPlan, report: (status: ServeStatus) => void): Promise<number> {
+export async function serve(plan: AddPlan, report: (status: ServeStatus) => void, recovery: Recovery | null = null): Promise<number> {
   let control: ControlDevice;
   let device: UblkDevice;
+  let recoveredInMs: number | null = null;
   let target: AnyTarget;
   try {
     target = await loadTarget(plan.target);
@@ -52,7 +60,10 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     return 1;
   }
   try {
-    device = await UblkDevice.create(control, { ...plan, target, targetModule: plan.target, targetConfig: plan.targetConfig });
+    const options = { ...plan, target, targetModule: plan.target, targetConfig: recovery?.targetConfig ?? plan.targetConfig };
+    const started = performance.now();
+    device = recovery === null ? await UblkDevice.create(control, options) : await UblkDevice.recover(control, recovery.devId, options);
+    if (recovery !== null) recoveredInMs = Math.round(performance.now() - started);
   } catch (error) {
     control.close();
     const code = (error as { code?: string }).code;
@@ -72,6 +83,8 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
   writeRunRecord({
     devId,
     pid: process.pid,
+    plan,
+    ...(recoveredInMs === null ? {} : { recoveredInMs }),
     target: { name: target.name, type: target.type, config: recordedConfig(device.targetConfig), devSize: (device.targetConfig as { sizeBytes: number }).sizeBytes },
     dataPath: (device.info.flags & UBLK_F.USER_COPY) !== 0 ? 'usercopy' : 'copy',
     ownedFiles: device.ownedFiles,

@@ -34,10 +34,11 @@ function bytes(n: number): string {
  * `sizeBytes` 0 takes an existing file's size. Every refusal is one line naming the fix, and
  * leaves nothing it created behind.
  */
-export function openBacking(file: string | null, sizeBytes: number, devId: number): OpenBacking {
-  const owned = file === null;
-  const where = owned ? `/dev/shm/tsublk-${devId}` : path.resolve(file);
+export function openBacking(file: string | null, sizeBytes: number, devId: number, reattach: { readonly owned: boolean } | null = null): OpenBacking {
+  const owned = reattach?.owned ?? file === null;
+  const where = file === null ? `/dev/shm/tsublk-${devId}` : path.resolve(file);
   const existed = existsSync(where);
+  if (reattach !== null && !existed) throw new UblkError(`${where} is gone, and with it the device's data: nothing to recover; delete the device with tsublk del -n ${devId}`);
   if (!existed && sizeBytes === 0) throw new UblkError(`${where} does not exist, so it has no size to take: add --size`);
   const fs = statfsSync(path.dirname(where));
   const capacity = fs.bsize * fs.blocks;
@@ -58,7 +59,10 @@ export function openBacking(file: string | null, sizeBytes: number, devId: numbe
     }
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new UblkError(`${where} is not a regular file: give --backing a file path`);
-    if (owned) {
+    if (reattach !== null) {
+      // Recovery: the dead daemon's store, exactly as it left it.
+      if (stat.size !== sizeBytes) throw new UblkError(`${where} is ${stat.size} bytes, not the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`);
+    } else if (owned) {
       ftruncate(fd, 0); // a new device starts all zeros, whatever a dead one left here
       ftruncate(fd, sizeBytes);
     } else if (!existed) {
@@ -72,7 +76,7 @@ export function openBacking(file: string | null, sizeBytes: number, devId: numbe
     mapping = mmap(sizeBytes, PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
   } catch (error) {
     if (fd >= 0) closeSync(fd);
-    if (!existed) rmSync(where, { force: true });
+    if (!existed && reattach === null) rmSync(where, { force: true });
     throw error;
   }
   const backing: Backing = { path: where, fd, address: mapping.address, sizeBytes, owned, persistent: fs.type !== TMPFS_MAGIC };

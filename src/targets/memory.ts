@@ -12,6 +12,8 @@ export interface MemoryConfig {
   readonly logicalBlockSize: number;
   /** A user's --backing file, or null for /dev/shm/tsublk-<id>. */
   readonly backing: string | null;
+  /** Set by open: tsublk made the backing (the /dev/shm default), so it goes with the device. */
+  readonly ownsBacking?: boolean;
   /** Set by open: the backing is on a filesystem (not tmpfs), so FLUSH and FUA reach it. */
   readonly persistent?: boolean;
   /** Set by open, for the queues of this process only (never recorded). */
@@ -133,11 +135,11 @@ const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest
 export const memoryTarget: Target<MemoryConfig, MemoryConfig, undefined, MemoryQueue, MemoryRequest> = {
   name: 'memory',
   type: 1,
-  open(config, devId) {
-    const opened = openBacking(config.backing, config.sizeBytes, devId);
+  open(config, devId, reattach) {
+    const opened = openBacking(config.backing, config.sizeBytes, devId, reattach ? { owned: config.ownsBacking === true } : null);
     const { backing } = opened;
     return {
-      config: { ...config, sizeBytes: backing.sizeBytes, backing: backing.path, persistent: backing.persistent, runtime: { fd: backing.fd, address: backing.address } },
+      config: { ...config, sizeBytes: backing.sizeBytes, backing: backing.path, ownsBacking: backing.owned, persistent: backing.persistent, runtime: { fd: backing.fd, address: backing.address } },
       ownedFiles: backing.owned ? [backing.path] : [],
       close: (deleted) => opened.close(deleted),
     };

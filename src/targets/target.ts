@@ -24,9 +24,11 @@ export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
    * Runs once per device in the daemon, after the kernel gave it its id and before any queue:
    * acquires what all queues share (a memory target's backing) and completes the configuration.
    * Everything in it must be plain data (numbers for addresses and fds: the queues are threads
-   * of the same process). Throws a one-line error for bad input.
+   * of the same process). Throws a one-line error for bad input. `reattach`: the device's daemon
+   * died and this one recovers it; `config` is the completed configuration the dead one had
+   * (from its record), and whatever it names must be found again as it was, not made anew.
    */
-  open?(config: Config, devId: number): OpenedTarget<Config>;
+  open?(config: Config, devId: number, reattach: boolean): OpenedTarget<Config>;
   /** The disk the configuration describes. */
   disk(config: Config): DiskParameters;
   /** Built in each queue's worker from the configuration. */

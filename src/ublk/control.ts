@@ -182,6 +182,16 @@ export class ControlDevice {
     this.command('START_DEV', devId, { data: daemonPid });
   }
 
+  /** START_USER_RECOVERY: the device (QUIESCED or FAIL_IO) waits for a new daemon's queues. EBUSY while the old one's char device is open. */
+  startUserRecovery(devId: number): void {
+    this.command('START_USER_RECOVERY', devId);
+  }
+
+  /** END_USER_RECOVERY: blocks until every queue has fetched every tag, then the device is LIVE with `daemonPid`. */
+  endUserRecovery(devId: number, daemonPid: number): void {
+    this.command('END_USER_RECOVERY', devId, { data: daemonPid });
+  }
+
   stopDevice(devId: number): void {
     this.command('STOP_DEV', devId);
   }

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
 import type { AnyTarget, OpenedTarget } from '../targets/target.js';
-import type { ControlDevice } from './control.js';
+import { ControlCommandError, type ControlDevice } from './control.js';
 import type { DeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
 import { paramsForDisk } from './params.js';
@@ -72,6 +72,32 @@ export class UblkDevice {
 
   static async create(control: ControlDevice, options: DeviceOptions): Promise<UblkDevice> {
     const info = control.addDevice({ devId: options.devId, queues: options.queues, depth: options.depth, maxIoBufBytes: options.maxIoBufBytes, flags: options.flags });
+    return UblkDevice.bringUp(control, info, options, false);
+  }
+
+  /**
+   * Serves a device whose daemon died (QUIESCED or FAIL_IO) from this process: the kernel's user
+   * recovery. START_USER_RECOVERY (once the dead daemon's /dev/ublkcN is released), new queues
+   * with their own initHctx fetch every tag, END_USER_RECOVERY makes the device LIVE again.
+   * `options.targetConfig` is the configuration the dead daemon's queues had (its record), which
+   * the target reattaches to. A failure leaves the device as it found it, for another try or del.
+   */
+  static async recover(control: ControlDevice, devId: number, options: DeviceOptions): Promise<UblkDevice> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        control.startUserRecovery(devId);
+        break;
+      } catch (error) {
+        // EBUSY: the dead daemon's char device is not released yet, or the kernel is still quiescing.
+        if (!(error instanceof ControlCommandError && error.code === 'EBUSY') || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    return UblkDevice.bringUp(control, control.getDeviceInfo(devId), options, true);
+  }
+
+  private static async bringUp(control: ControlDevice, info: DeviceInfo, options: DeviceOptions, recovering: boolean): Promise<UblkDevice> {
     const devId = info.devId;
     let charFd = -1;
     let statsFd = -1;
@@ -83,9 +109,10 @@ export class UblkDevice {
     try {
       await waitForAccess(charDevicePath(devId), devId);
       // What all queues share (a memory target's backing) is acquired once, here.
-      opened = options.target.open?.(options.targetConfig, devId) ?? null;
+      opened = options.target.open?.(options.targetConfig, devId, recovering) ?? null;
       const targetConfig = opened?.config ?? options.targetConfig;
-      control.setParams(devId, paramsForDisk(options.target.disk(targetConfig), info.maxIoBufBytes));
+      // Recovering, the kernel kept the parameters (and refuses new ones on a used device).
+      if (!recovering) control.setParams(devId, paramsForDisk(options.target.disk(targetConfig), info.maxIoBufBytes));
       charFd = open(charDevicePath(devId), O.RDWR);
       makeRunDir();
       statsFd = createStatsFile(devId, info.queues);
@@ -123,8 +150,9 @@ export class UblkDevice {
         );
       }
       const queues = await Promise.all(ready);
-      // Every tag is fetched: START_DEV can complete (it blocks this thread, not the queues').
-      control.startDevice(devId, process.pid);
+      // Every tag is fetched: START_DEV (or END_USER_RECOVERY) can complete (it blocks this thread, not the queues').
+      if (recovering) control.endUserRecovery(devId, process.pid);
+      else control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
       return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then(() => undefined), opened, targetConfig);
     } catch (error) {
@@ -136,12 +164,14 @@ export class UblkDevice {
         close(statsFd);
         rmSync(statsPath(devId), { force: true });
       }
-      try {
-        control.deleteDevice(devId);
-      } catch {
-        // Already gone; nothing more to undo.
+      if (!recovering) {
+        try {
+          control.deleteDevice(devId);
+        } catch {
+          // Already gone; nothing more to undo.
+        }
       }
-      opened?.close(true);
+      opened?.close(!recovering); // a recovering device keeps its backing for the next try
       throw error;
     }
   }

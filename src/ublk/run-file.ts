@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import type { AddPlan } from '../cli/plan.js';
 import path from 'node:path';
 
 /**
@@ -27,6 +28,10 @@ export function makeRunDir(): void {
 export interface RunRecord {
   readonly devId: number;
   readonly pid: number;
+  /** The validated `add` this device came from: `recover` rebuilds the same target from it. */
+  readonly plan: AddPlan;
+  /** Set by `recover`: how long START_USER_RECOVERY to LIVE took in the new daemon. */
+  readonly recoveredInMs?: number;
   readonly target: { readonly name: string; readonly type: number; readonly config: unknown; readonly devSize: number };
   /** How request data moves: UBLK_F_USER_COPY, or per-tag buffers. */
   readonly dataPath: 'usercopy' | 'copy';
@@ -53,10 +58,19 @@ export function writeRunRecord(record: RunRecord): void {
 /** The record, or null when it is missing or unreadable (the kernel's own info still lists the device). */
 export function readRunRecord(devId: number): RunRecord | null {
   try {
-    return JSON.parse(readFileSync(runFilePath(devId), 'utf8')) as RunRecord;
+    return parseRunRecord(readFileSync(runFilePath(devId), 'utf8'));
   } catch {
     return null;
   }
+}
+
+/** Checks a record's shape as far as `recover` relies on it; throws saying what is wrong. */
+export function parseRunRecord(text: string): RunRecord {
+  const record = JSON.parse(text) as Partial<RunRecord> | null;
+  const plan = record?.plan;
+  if (typeof record?.devId !== 'number' || typeof record.pid !== 'number') throw new Error('no device id or daemon pid');
+  if (typeof plan?.target !== 'string' || typeof plan.flags !== 'number' || typeof record.target?.config !== 'object') throw new Error('no target or plan');
+  return record as RunRecord;
 }
 
 /** Removes the device's record, its daemon's log and the files it owned: all a deleted device leaves. */

@@ -68,7 +68,7 @@ describe('the memory target on the copy path (per-tag buffers and the backing fi
   /** One queue of depth 4 over a backing file, with the loop that feeds completions back. */
   function queue(sizeBytes: number): { hw: MemoryQueue; rqs: Array<Request<MemoryRequest>>; results: Map<number, number>; pump: (...tags: number[]) => void; file: string } {
     const file = path.join(scratchDir(), 'disk.img');
-    const opened = memoryTarget.open!({ sizeBytes, logicalBlockSize: 512, backing: file }, 0);
+    const opened = memoryTarget.open!({ sizeBytes, logicalBlockSize: 512, backing: file }, 0, false);
     cleanup.push(() => opened.close(false));
     const ring = Ring.create(16);
     cleanup.push(() => ring.close());

@@ -59,7 +59,7 @@ describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath
     add('--size', '1G', '-n', '0', dataPath);
     const record = JSON.parse(ok('cat', '/run/tsublk/0.json')) as { dataPath: string; target: { config: Record<string, unknown> } };
     expect(record.dataPath).toBe(dataPath.slice(2));
-    expect(record.target.config).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512, backing: '/dev/shm/tsublk-0', persistent: false });
+    expect(record.target.config).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512, backing: '/dev/shm/tsublk-0', ownsBacking: true, persistent: false });
     const jobs = fioVerify('/dev/ublkb0');
     expect(jobs.map((job) => job.jobname)).toEqual(['bs4k', 'bs4k', 'bs64k', 'bs64k', 'bs1m', 'bs1m', 'bssplit', 'bssplit']);
     for (const job of jobs) {
