@@ -7,6 +7,7 @@ import { UblkError } from '../ublk/errors.js';
 import { featureNames, featuresUsed } from '../ublk/features.js';
 import { type RunRecord, parseRunRecord, removeRunRecord, runFilePath } from '../ublk/run-file.js';
 import { type DeviceView, describeDevice, deviceIds, deviceJson, formatDevice, stateName } from './devices.js';
+import { withDeviceLock } from './device-lock.js';
 import type { AddPlan } from './plan.js';
 import { type ServeStatus, serve } from './serve.js';
 import { kernelRelease, processAlive } from './system.js';
@@ -117,7 +118,8 @@ async function startDaemon(serveArgs: readonly string[], json: boolean): Promise
 
 /** `add`: start a detached daemon, wait until its device is LIVE (or its error), print it. */
 export async function addDaemon(plan: AddPlan, json: boolean): Promise<number> {
-  return startDaemon(['--plan', JSON.stringify(plan)], json);
+  const start = (): Promise<number> => startDaemon(['--plan', JSON.stringify(plan)], json);
+  return plan.devId >= 0 ? withDeviceLock(plan.devId, start) : start();
 }
 
 /** The daemon side of addDaemon and recover: serve, reporting once on fd 3. */
@@ -157,7 +159,7 @@ function recordForRecovery(devId: number): RunRecord {
  * `recover -n ID`: a device whose daemon died (QUIESCED with -r 1, FAIL_IO with -e 1) gets a new
  * daemon that rebuilds its target from the record and takes its queues over; returns when LIVE.
  */
-export async function recover(devId: number, json: boolean): Promise<number> {
+async function recover(devId: number, json: boolean): Promise<number> {
   const info = withControl((control) => {
     try {
       return control.getDeviceInfo(devId);
@@ -174,6 +176,11 @@ export async function recover(devId: number, json: boolean): Promise<number> {
   }
   recordForRecovery(devId); // its errors, here, before a daemon starts
   return startDaemon(['--recover', String(devId)], json);
+}
+
+/** `recover -n ID`, holding the device's lock. */
+export function recoverLocked(devId: number, json: boolean): Promise<number> {
+  return withDeviceLock(devId, () => recover(devId, json));
 }
 
 async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: number): Promise<boolean> {
@@ -231,7 +238,7 @@ export async function del(devId: number, all: boolean, async = false): Promise<v
     const ids = all ? deviceIds() : [devId];
     for (const id of ids) {
       try {
-        await deleteOne(control, id, async);
+        await withDeviceLock(id, () => deleteOne(control, id, async));
       } catch (error) {
         // `del -a` deletes what is ours to delete: a user's own devices, or everything for root.
         if (!(all && error instanceof NotYoursError)) throw error;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { addDaemon, addForeground, del, features, list, recover, serveDaemon } from './commands.js';
+import { addDaemon, addForeground, del, features, list, recoverLocked, serveDaemon } from './commands.js';
 import { type AddPlan, planAdd } from './plan.js';
 import { udevOnce, udevRules, udevWatch } from './udev.js';
 
@@ -94,7 +94,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       'serve a device whose daemon died (added with -r 1 or -e 1) with a new daemon',
       (y) => y.option('number', { alias: 'n', type: 'number', demandOption: 'name the device: recover -n ID', describe: 'device id' }).option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
       async (args) => {
-        process.exitCode = await recover(args.number, args.json);
+        process.exitCode = await recoverLocked(args.number, args.json);
       },
     )
     .command(

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, tsublk } from './cli.js';
+import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
 
 // Runs on every guest kernel (npm test boots trixie's 6.12 for the whole suite and sid's newest
 // for this file): what a kernel offers, tsublk uses; what it lacks, tsublk refuses by name.
@@ -26,6 +26,21 @@ describe(`ublk features of this kernel`, () => {
       expect(add.status, add.stderr).toBe(0);
       expect((add.stdout.split('\n')[2] ?? '').split(/[[\] ]+/)).toContain('USER_RECOVERY_FAIL_IO');
       expect(existsSync('/dev/ublkb1')).toBe(true);
+      // The daemon dies: I/O fails at once with EIO (FAIL_IO), and works again after recover.
+      const pid = (JSON.parse(tsublk('list', '-n', '1', '--json').stdout) as Array<{ daemon_pid: number }>)[0]?.daemon_pid ?? 0;
+      process.kill(pid, 'SIGKILL');
+      let state = '';
+      for (let waited = 0; waited < 5000 && state !== 'FAIL_IO'; waited += 100) {
+        state = (JSON.parse(tsublk('list', '-n', '1', '--json').stdout) as Array<{ state: string }>)[0]?.state ?? '';
+      }
+      expect(state).toBe('FAIL_IO');
+      const started = Date.now();
+      const failed = run('dd', ['if=/dev/ublkb1', 'of=/dev/null', 'bs=4k', 'count=1', 'iflag=direct']);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(failed.status).not.toBe(0);
+      expect(failed.stderr).toMatch(/Input\/output error|Remote I\/O error/); // 7.x fails them with EREMOTEIO
+      expect(tsublk('recover', '-n', '1').status).toBe(0);
+      expect(run('dd', ['if=/dev/ublkb1', 'of=/dev/null', 'bs=4k', 'count=1', 'iflag=direct']).status).toBe(0);
     } else {
       expect(add.status).toBe(1);
       expect(add.stderr).toMatch(/lacks UBLK_F_USER_RECOVERY_FAIL_IO, which Linux 6.13 brought/);

@@ -2,7 +2,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deviceLockName } from '../../src/cli/device-lock.js';
 import { cleanUp, leftovers, ok, tsublk } from './cli.js';
 
 afterEach(() => {
@@ -109,6 +111,24 @@ describe('tsublk recover', () => {
     expect(again.status).toBe(1);
     expect(again.stderr.trim()).toBe('tsublk: device 2 is DEAD: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n 2');
     expect(tsublk('del', '-n', '2').status).toBe(0);
+  });
+
+  it('refuses a recover or del racing another command on the same device', async () => {
+    expect(tsublk('add', '-t', 'null', '-n', '4', '-r', '1').status).toBe(0);
+    // Another tsublk command holds device 4's lock (its abstract socket) while these run.
+    const holder = createServer().listen({ path: deviceLockName(4) });
+    await new Promise((resolve) => holder.once('listening', resolve));
+    try {
+      for (const command of [['del', '-n', '4'], ['recover', '-n', '4']]) {
+        const result = tsublk(...command);
+        expect(result.status).toBe(1);
+        expect(result.stderr.trim()).toBe('tsublk: device 4 is busy: another tsublk add, recover or del is working on it; try again when it has finished');
+      }
+      expect(listed(4).state).toBe('LIVE');
+    } finally {
+      holder.close();
+    }
+    expect(tsublk('del', '-n', '4').status).toBe(0);
   });
 
   it('refuses a LIVE device, and a device whose record is gone, in one line each', async () => {
