@@ -1,0 +1,159 @@
+// Soak loops for npm run test:stress (in the VM): kill -9 and recover, del and SIGTERM under load.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { O, close, open, preadRaw } from '../../dist/native-bindings/libc.js';
+import { HostMemory } from '../../dist/src/uring/host-memory.js';
+import { cleanUp, leftovers, ok, tsublk } from '../vm/cli.js';
+
+const cycles = Number(process.env['TSUBLK_STRESS_CYCLES'] ?? 20);
+const writerScript = fileURLToPath(new URL('../support/crash-writer.mjs', import.meta.url));
+
+afterEach(() => {
+  cleanUp();
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+interface Listed {
+  state: string;
+  daemon_pid: number;
+}
+
+function listed(devId: number): Listed | undefined {
+  const result = tsublk('list', '-n', String(devId), '--json');
+  return result.status === 0 ? (JSON.parse(result.stdout) as Listed[])[0] : undefined;
+}
+
+async function waitFor(what: string, withinMs: number, check: () => boolean): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > withinMs) throw new Error(`${what}: not within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function exited(child: ChildProcess): Promise<{ status: number | null; output: string }> {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, output })));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Kills the device's daemon, waits for QUIESCED, recovers; returns the new daemon's recovery time. */
+async function crashAndRecover(devId: number): Promise<number> {
+  const pid = listed(devId)?.daemon_pid ?? 0;
+  process.kill(pid, 'SIGKILL');
+  await waitFor('QUIESCED', 5000, () => listed(devId)?.state === 'QUIESCED');
+  const recovered = tsublk('recover', '-n', String(devId));
+  expect(recovered.status, recovered.stderr).toBe(0);
+  return (JSON.parse(readFileSync(`/run/tsublk/${devId}.json`, 'utf8')) as { recoveredInMs: number }).recoveredInMs;
+}
+
+/** Every block the writer logged as acknowledged holds its last acknowledged generation. */
+function verifyAcknowledged(device: string, log: string): { blocks: number; mismatches: number } {
+  const last = new Map<number, number>();
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    const [block, generation] = line.split(' ').map(Number);
+    if (block !== undefined && generation !== undefined && !Number.isNaN(generation)) last.set(block, generation);
+  }
+  const fd = open(device, O.RDONLY | O.DIRECT);
+  const buffer = new HostMemory(4096, 'verify buffer');
+  const words = new Uint32Array(buffer.bytes.buffer, buffer.bytes.byteOffset, 1024);
+  let mismatches = 0;
+  try {
+    for (const [block, generation] of last) {
+      expect(preadRaw(fd, buffer.address, 4096, block * 4096)).toBe(4096);
+      for (let i = 0; i < 1024; i++) {
+        if (words[i] !== ((block * 7919 + generation * 104729 + i * 2654435761) >>> 0)) {
+          mismatches++;
+          break;
+        }
+      }
+    }
+  } finally {
+    close(fd);
+    buffer.free();
+  }
+  return { blocks: last.size, mismatches };
+}
+
+describe(`kill -9 and recover, ${cycles} cycles each`, () => {
+  it('-r 1 -q 2, memory: every acknowledged write survives every crash; each recovery < 2 s', async () => {
+    expect(tsublk('add', '-t', 'memory', '--size', '64M', '-n', '0', '-q', '2', '-r', '1').status).toBe(0);
+    const times: number[] = [];
+    let failures = 0;
+    let verified = 0;
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      const log = `/tmp/tsublk-writer-${cycle}.log`;
+      const writers = [0, 1].map((w) => spawn(process.execPath, [writerScript, '/dev/ublkb0', String(w * 8192), String(8192), `${log}.${w}`]) /* disjoint halves */);
+      const done = writers.map(exited);
+      await sleep(1500);
+      times.push(await crashAndRecover(0));
+      await sleep(500); // writes go on through the new daemon
+      for (const writer of writers) writer.kill('SIGTERM');
+      for (const result of await Promise.all(done)) failures += (JSON.parse(result.output) as { failures: number }).failures;
+      for (const w of [0, 1]) {
+        const { blocks, mismatches } = verifyAcknowledged('/dev/ublkb0', `${log}.${w}`);
+        expect(mismatches, `cycle ${cycle}, writer ${w}`).toBe(0);
+        verified += blocks;
+        rmSync(`${log}.${w}`);
+      }
+    }
+    process.stdout.write(`stress: -r 1: ${cycles} crashes, ${verified} acknowledged blocks verified, ${failures} writes failed in flight (EIO), recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}\n`);
+    expect(Math.max(...times)).toBeLessThan(2000);
+  }, 3_600_000);
+
+  it('-i 1 -q 2, memory: fio write+verify through each crash sees 0 errors; each recovery < 2 s', async () => {
+    expect(tsublk('add', '-t', 'memory', '--size', '128M', '-n', '0', '-q', '2', '-i', '1').status).toBe(0);
+    const times: number[] = [];
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      const fio = spawn('fio', [
+        '--name=crash', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k',
+        '--size=128M', '--io_size=32M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json', `--randseed=${cycle + 1}`,
+      ]);
+      const finished = exited(fio);
+      await sleep(1500);
+      times.push(await crashAndRecover(0));
+      const { status, output } = await finished;
+      const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { io_bytes: number } }> }).jobs[0];
+      expect(status, `cycle ${cycle}`).toBe(0);
+      expect(job?.error, `cycle ${cycle}`).toBe(0);
+      expect(job?.read.io_bytes, `cycle ${cycle}`).toBe(32 * 2 ** 20);
+    }
+    process.stdout.write(`stress: -i 1: ${cycles} crashes under fio verify, 0 errors, recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}\n`);
+    expect(Math.max(...times)).toBeLessThan(2000);
+  }, 3_600_000);
+});
+
+describe(`stopping under load, ${cycles} cycles each`, () => {
+  it.each([[1], [4]])('del under fio load on %d queue(s): no hang, nothing left', async (queues) => {
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      expect(tsublk('add', '-t', 'null', '-n', '0', '-q', String(queues), '--size', '1G').status).toBe(0);
+      const fio = spawn('fio', ['--name=load', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--numjobs=2', '--rw=randrw', '--bs=4k', '--time_based', '--runtime=120']);
+      const finished = exited(fio);
+      await sleep(1500);
+      const started = Date.now();
+      const del = tsublk('del', '-n', '0');
+      expect(del.status, `cycle ${cycle}: ${del.stderr}`).toBe(0);
+      await finished; // fio's I/O fails once the device is gone: it ends, long before its 120 s
+      expect(Date.now() - started, `cycle ${cycle}`).toBeLessThan(30_000);
+      expect(leftovers(), `cycle ${cycle}`).toEqual({ devices: [], daemons: [], runFiles: [] });
+    }
+  }, 3_600_000);
+
+  it('SIGTERM to the daemon with I/O in flight: it stops, drains, deletes, and leaves nothing', async () => {
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      expect(tsublk('add', '-t', 'memory', '-n', '0', '--size', '64M').status).toBe(0);
+      const fio = spawn('fio', ['--name=load', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k', '--time_based', '--runtime=120']);
+      const finished = exited(fio);
+      await sleep(1500);
+      process.kill(listed(0)?.daemon_pid ?? 0, 'SIGTERM');
+      await finished;
+      await waitFor(`cycle ${cycle}: daemon gone`, 30_000, () => leftovers().daemons.length === 0);
+      expect(leftovers(), `cycle ${cycle}`).toEqual({ devices: [], daemons: [], runFiles: [] });
+      expect(ok('ls', '/dev/shm').trim()).toBe('');
+    }
+  }, 3_600_000);
+});
