@@ -1,6 +1,7 @@
 // A writer that knows exactly what was acknowledged: synchronous O_DIRECT 4 KiB writes of a
-// pattern unique to (block, generation) at random blocks, logging each one only once pwrite has
-// returned it complete. Failed writes (EIO while the daemon is dead) are counted, not logged.
+// pattern unique to (block, generation) at random blocks, logging each one once pwrite has
+// returned it complete, and each failed one (EIO while the daemon is dead) as failed: a failed
+// write may or may not have reached the store, as on any block device.
 // Usage: node crash-writer.mjs DEVICE FIRST_BLOCK BLOCKS LOG (writers need disjoint ranges). Stops on SIGTERM.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
@@ -29,7 +30,10 @@ while (running) {
   fillPattern(words, block, generation);
   const written = pwriteRaw(fd, buffer.address, 4096, block * 4096);
   if (written === 4096) appendFileSync(log, `${block} ${generation}\n`);
-  else failures++;
+  else {
+    failures++;
+    appendFileSync(log, `${block} ${generation} failed\n`);
+  }
   if (generation % 64 === 0) await new Promise((resolve) => setImmediate(resolve)); // let SIGTERM in
 }
 close(fd);

@@ -113,6 +113,31 @@ describe('tsublk recover', () => {
     expect(tsublk('del', '-n', '2').status).toBe(0);
   });
 
+  it('del -a removes several devices at once, whether their daemons live, died QUIESCED or died DEAD', async () => {
+    for (const [id, flags] of [['5', []], ['6', ['-r', '1']], ['7', []]] as const) expect(tsublk('add', '-t', 'null', '-n', id, ...flags).status).toBe(0);
+    process.kill(listed(6).daemon_pid, 'SIGKILL');
+    process.kill(listed(7).daemon_pid, 'SIGKILL');
+    await waitForState(6, 'QUIESCED', 5000);
+    await waitForState(7, 'DEAD', 5000);
+    const del = tsublk('del', '-a');
+    expect(del.stderr).toBe('');
+    expect(del.status).toBe(0);
+    expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  });
+
+  it('add --foreground with I/O in flight: SIGINT stops, drains, deletes, and it exits 0', async () => {
+    const daemon = spawn(process.execPath, [tsublkPath(), 'add', '-t', 'memory', '--size', '64M', '-n', '8', '--foreground']);
+    const daemonExit = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => daemon.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('state LIVE') && resolve()));
+    const fio = spawn('fio', ['--name=load', '--filename=/dev/ublkb8', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k', '--time_based', '--runtime=60']);
+    const fioDone = fioJson(fio);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    daemon.kill('SIGINT');
+    expect(await daemonExit).toBe(0);
+    await fioDone; // fails its remaining I/O and ends, long before 60 s
+    expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  });
+
   it('refuses a recover or del racing another command on the same device', async () => {
     expect(tsublk('add', '-t', 'null', '-n', '4', '-r', '1').status).toBe(0);
     // Another tsublk command holds device 4's lock (its abstract socket) while these run.
