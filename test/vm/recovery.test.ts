@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceLockName } from '../../src/cli/device-lock.js';
-import { cleanUp, leftovers, ok, tsublk } from './cli.js';
+import { cleanUp, leftovers, ok, tsublk, tsublkBin } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -18,11 +18,7 @@ interface Listed {
 }
 
 function listed(devId: number): Listed {
-  return (JSON.parse(ok(tsublkPath(), 'list', '-n', String(devId), '--json')) as Listed[])[0] as Listed;
-}
-
-function tsublkPath(): string {
-  return new URL('../../bin/tsublk', import.meta.url).pathname;
+  return (JSON.parse(ok(tsublkBin, 'list', '-n', String(devId), '--json')) as Listed[])[0] as Listed;
 }
 
 /** Polls the device's state until it is `state`; returns how long that took. */
@@ -126,7 +122,7 @@ describe('tsublk recover', () => {
   });
 
   it('add --foreground with I/O in flight: SIGINT stops, drains, deletes, and it exits 0', async () => {
-    const daemon = spawn(process.execPath, [tsublkPath(), 'add', '-t', 'memory', '--size', '64M', '-n', '8', '--foreground']);
+    const daemon = spawn(process.execPath, [tsublkBin, 'add', '-t', 'memory', '--size', '64M', '-n', '8', '--foreground']);
     const daemonExit = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
     await new Promise<void>((resolve) => daemon.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('state LIVE') && resolve()));
     const fio = spawn('fio', ['--name=load', '--filename=/dev/ublkb8', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k', '--time_based', '--runtime=60']);
