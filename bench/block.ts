@@ -64,11 +64,11 @@ function fioIops(device: string, workload: Workload, seconds: number): { iops: n
   return { iops: job.read.iops + job.write.iops, ios: job.read.total_ios + job.write.total_ios };
 }
 
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
+/** utime and stime of a process, in seconds. */
+function cpuSeconds(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of stat(5)
-  return ticks / 100; // USER_HZ is 100 on Linux
+  // fields 14 and 15 of stat(5); USER_HZ is 100 on Linux
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 function serverCounters(stats: StatsMapping, queues: number): { enters: number; requests: number } {
@@ -99,12 +99,14 @@ interface Row {
   anchor_iops: number;
   ratio: number;
   server_cpu_us_per_io: number;
+  /** The user-space share of server_cpu_us_per_io (the rest is the kernel's, in our threads). */
+  server_user_us_per_io: number;
   ios_per_enter: number;
   /** Memory rows: this target's IOPS over tsublk null's in the same workload (data movement's cost). */
   of_tsublk_null?: number;
 }
 
-function runSuite(suite: Suite, runs: number, seconds: number, json: boolean): Row[] {
+function runSuite(suite: Suite, runs: number, seconds: number, json: boolean, only: ReadonlySet<string> | null): Row[] {
   if (!existsSync(suite.anchorPath)) throw new Error(`${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`);
   execFileSync(tsublk, ['del', '-a']);
   execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], { stdio: 'ignore' });
@@ -118,9 +120,11 @@ function runSuite(suite: Suite, runs: number, seconds: number, json: boolean): R
   const rows: Row[] = [];
   try {
     for (const workload of suite.workloads) {
+      if (only !== null && !only.has(workload.name)) continue;
       const ours: number[] = [];
       const anchor: number[] = [];
       const cpuPerIo: number[] = [];
+      const userPerIo: number[] = [];
       const perEnter: number[] = [];
       for (let run = 0; run < runs; run++) {
         const cpuBefore = cpuSeconds(daemon);
@@ -128,7 +132,10 @@ function runSuite(suite: Suite, runs: number, seconds: number, json: boolean): R
         const result = fioIops(`/dev/ublkb${DEV_ID}`, workload, seconds);
         const countersAfter = serverCounters(stats, 2);
         ours.push(result.iops);
-        cpuPerIo.push(((cpuSeconds(daemon) - cpuBefore) / Math.max(1, result.ios)) * 1e6);
+        const cpuAfter = cpuSeconds(daemon);
+        const ios = Math.max(1, result.ios);
+        cpuPerIo.push(((cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / ios) * 1e6);
+        userPerIo.push(((cpuAfter.user - cpuBefore.user) / ios) * 1e6);
         perEnter.push((countersAfter.requests - countersBefore.requests) / Math.max(1, countersAfter.enters - countersBefore.enters));
         anchor.push(fioIops(suite.anchorPath, workload, seconds).iops);
       }
@@ -140,6 +147,7 @@ function runSuite(suite: Suite, runs: number, seconds: number, json: boolean): R
         anchor_iops: Math.round(median(anchor)),
         ratio: Math.round((median(ours) / median(anchor)) * 100) / 100,
         server_cpu_us_per_io: Math.round(median(cpuPerIo) * 100) / 100,
+        server_user_us_per_io: Math.round(median(userPerIo) * 100) / 100,
         ios_per_enter: Math.round(median(perEnter) * 10) / 10,
       };
       rows.push(row);
@@ -158,8 +166,10 @@ export function main(): void {
   const seconds = option('--seconds', 5);
   const onlyAt = process.argv.indexOf('--only');
   const only = onlyAt < 0 ? null : process.argv[onlyAt + 1];
+  const workloadsAt = process.argv.indexOf('--workloads');
+  const onlyWorkloads = workloadsAt < 0 ? null : new Set((process.argv[workloadsAt + 1] ?? '').split(','));
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-  const rows = suites.filter((suite) => only === null || suite.device === `tsublk-${only}`).flatMap((suite) => runSuite(suite, runs, seconds, json));
+  const rows = suites.filter((suite) => only === null || suite.device === `tsublk-${only}`).flatMap((suite) => runSuite(suite, runs, seconds, json, onlyWorkloads));
   for (const row of rows) {
     const nullRow = rows.find((other) => other.device === 'tsublk-null' && other.workload === row.workload);
     if (row.device === 'tsublk-memory' && nullRow !== undefined) row.of_tsublk_null = Math.round((row.iops / nullRow.iops) * 100) / 100;
@@ -169,10 +179,10 @@ export function main(): void {
     return;
   }
   console.log(`fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128 (queue q on CPU q)`);
-  console.log('device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO  IOs/enter  of null');
+  console.log('device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  of null');
   for (const r of rows) {
     console.log(
-      `${r.device.padEnd(14)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${r.of_tsublk_null === undefined ? '' : r.of_tsublk_null.toFixed(2).padStart(7)}`,
+      `${r.device.padEnd(14)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)} ${`(${r.server_user_us_per_io.toFixed(2)})`.padStart(7)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${r.of_tsublk_null === undefined ? '' : r.of_tsublk_null.toFixed(2).padStart(7)}`,
     );
   }
 }
