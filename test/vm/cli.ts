@@ -11,8 +11,8 @@ export interface Run {
   readonly stderr: string;
 }
 
-export function run(command: string, args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Run {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env } });
+export function run(command: string, args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Run {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env }, cwd: options.cwd });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
