@@ -19,7 +19,7 @@ export const MFD = { CLOEXEC: 1, ALLOW_SEALING: 2 } as const;
 export const FALLOC_FL = { KEEP_SIZE: 1, PUNCH_HOLE: 2, ZERO_RANGE: 0x10 } as const;
 export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
 export const MADV = { DONTNEED: 4, REMOVE: 9 } as const;
-export const PR = { SET_NAME: 15, SET_IO_FLUSHER: 57, GET_IO_FLUSHER: 58 } as const;
+export const PR = { SET_NAME: 15, SET_TIMERSLACK: 29, SET_IO_FLUSHER: 57, GET_IO_FLUSHER: 58 } as const;
 
 // SAFETY (all declarations): the prototypes match the C functions on x86-64 glibc; pointer
 // arguments are either Koffi-managed buffers that live for the call or integer addresses of

@@ -10,6 +10,8 @@ import type { Request } from './request.js';
  * queue's next batch. Addresses must stay valid until that completion.
  */
 export interface QueueIo {
+  /** The queue's depth: the most requests it holds at once (tags 0 … depth-1). */
+  readonly depth: number;
   /**
    * User copy, now: `length` bytes of the request's data (a WRITE's), from byte `offset` of it,
    * into memory at `address`. Returns the bytes copied or -errno.

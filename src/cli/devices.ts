@@ -5,7 +5,7 @@ import type { DeviceInfo } from '../ublk/device-info.js';
 import { featureNames } from '../ublk/features.js';
 import type { UblkParams } from '../ublk/params.js';
 import { type RunRecord, readRunRecord } from '../ublk/run-file.js';
-import { StatsMapping } from '../ublk/stats.js';
+import { QUEUE_COUNTER_NAMES, StatsMapping } from '../ublk/stats.js';
 
 /** The ids of every ublk device the kernel has (its /dev/ublkcN nodes). */
 export function deviceIds(): number[] {
@@ -28,16 +28,17 @@ export interface DeviceView {
   readonly params: UblkParams;
   readonly affinity: ReadonlyArray<readonly number[]>;
   readonly record: RunRecord | null;
+  readonly verbose: boolean;
   /** Live counters per queue, by name (with -v). */
   readonly counters: ReadonlyArray<Readonly<Record<string, number>>> | null;
 }
 
-/** Each queue's live counters, named: enters, requests, then the target's own. */
-function readCounters(devId: number, queues: number, record: RunRecord | null): Array<Record<string, number>> | null {
+/** Each queue's live counters, named: enters, requests, completed, errors, then the target's own. */
+export function readCounters(devId: number, queues: number, record: RunRecord | null): Array<Record<string, number>> | null {
   const stats = StatsMapping.read(devId, queues);
   if (stats === null) return null;
   try {
-    const names = ['enters', 'requests', ...(record?.statistics ?? [])];
+    const names = [...QUEUE_COUNTER_NAMES, ...(record?.statistics ?? [])];
     return Array.from({ length: queues }, (_, q) => {
       const values = stats.queue(q);
       return Object.fromEntries(names.map((name, i) => [name, values[i] ?? 0]));
@@ -58,7 +59,7 @@ export function describeDevice(control: ControlDevice, devId: number, verbose: b
     const params = control.getParams(devId);
     const affinity = Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
     const record = readRunRecord(devId);
-    return { info, params, affinity, record, counters: verbose ? readCounters(devId, info.queues, record) : null };
+    return { info, params, affinity, record, verbose, counters: verbose ? readCounters(devId, info.queues, record) : null };
   } catch (error) {
     if (error instanceof ControlCommandError && error.code === 'ENODEV') return null;
     throw error;
@@ -80,6 +81,8 @@ export function formatDevice(view: DeviceView): string {
     lines.push(`\tqueue ${q}: tid ${tid} affinity(${cpus.map((c) => `${c} `).join('')})`);
   });
   if (record !== null) lines.push(`\ttarget ${JSON.stringify({ dev_size: record.target.devSize, name: record.target.name, type: record.target.type })}`);
+  // -v: the target's settings (null_blk's attributes for the null target), as the daemon has them.
+  if (record !== null && view.verbose) lines.push(`\tconfig ${JSON.stringify(record.target.config)}`);
   view.counters?.forEach((counters, q) => {
     lines.push(`\tstats queue ${q}: ${Object.entries(counters).map(([name, value]) => `${name} ${value}`).join(' ')}`);
   });

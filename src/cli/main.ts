@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { addDaemon, addForeground, del, features, list, recoverLocked, serveDaemon } from './commands.js';
+import { nullOptions } from '../targets/null-options.js';
 import { type AddPlan, planAdd } from './plan.js';
+import { stats } from './stats.js';
 import { udevOnce, udevRules, udevWatch } from './udev.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Registers the null target's null_blk-named options (numbers, absent unless given). */
+function withNullOptions<T>(y: Argv<T>): Argv<T> {
+  for (const option of nullOptions) y.option(option.name, { type: 'number', describe: `${option.describe} (default ${option.defaultValue})` });
+  return y.group(nullOptions.map((option) => option.name), 'null target (options named after null_blk attributes):');
+}
 
 /** The tsublk command line, compatible with the C `ublk` utility's add/del/list/features. */
 export async function main(argv: readonly string[]): Promise<void> {
@@ -16,28 +24,30 @@ export async function main(argv: readonly string[]): Promise<void> {
       'add',
       'create a device and serve it (a daemon, unless --foreground)',
       (y) =>
-        y
-          .option('type', { alias: 't', type: 'string', demandOption: 'name a target: -t null or -t memory', describe: 'target: null, memory, or a module file' })
-          .option('number', { alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' })
-          .option('queues', { alias: 'q', type: 'number', default: 2, describe: 'hardware queues' })
-          .option('depth', { alias: 'd', type: 'number', default: 128, describe: 'queue depth' })
-          .option('size', { type: 'string', describe: 'device size (512, 4K, 1G, 250GiB…); null: 250GiB by default; memory: required unless --backing names a file' })
-          .option('backing', { type: 'string', describe: "memory: the backing file (kept; default: /dev/shm/tsublk-<id>, removed with the device)" })
-          .option('bs', { type: 'number', default: 512, describe: 'logical block size: 512 or 4096' })
-          .option('u', { type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' })
-          .option('g', { type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' })
-          .option('r', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' })
-          .option('e', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_FAIL_IO' })
-          .option('i', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_REISSUE' })
-          .option('z', { type: 'boolean', default: false, describe: 'zero copy (not supported yet)' })
-          .option('b', { type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' })
-          .option('usercopy', { type: 'boolean', default: false, describe: 'force the UBLK_F_USER_COPY data path (the default where the kernel has it)' })
-          .option('copy', { type: 'boolean', default: false, describe: 'force the per-tag buffer data path' })
-          .option('unprivileged', { type: 'boolean', default: false, describe: 'UBLK_F_UNPRIVILEGED_DEV: a device owned by the calling user (needs access to /dev/ublk-control and the udev rule: tsublk udev-rules)' })
-          .option('max_io_buf_bytes', { type: 'number', default: 524288, describe: 'largest request in bytes' })
-          .option('pin', { type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" })
-          .option('foreground', { type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
+        withNullOptions(
+          y
+            .option('type', { alias: 't', type: 'string', demandOption: 'name a target: -t null or -t memory', describe: 'target: null, memory, or a module file' })
+            .option('number', { alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' })
+            .option('queues', { alias: 'q', type: 'number', default: 2, describe: 'hardware queues' })
+            .option('depth', { alias: 'd', type: 'number', default: 128, describe: 'queue depth' })
+            .option('size', { type: 'string', describe: 'device size (512, 4K, 1G, 250GiB…); null: 250GiB by default; memory: required unless --backing names a file' })
+            .option('backing', { type: 'string', describe: "memory: the backing file (kept; default: /dev/shm/tsublk-<id>, removed with the device)" })
+            .option('bs', { type: 'number', default: 512, describe: 'logical block size: 512 or 4096' })
+            .option('u', { type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' })
+            .option('g', { type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' })
+            .option('r', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' })
+            .option('e', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_FAIL_IO' })
+            .option('i', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_REISSUE' })
+            .option('z', { type: 'boolean', default: false, describe: 'zero copy (not supported yet)' })
+            .option('b', { type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' })
+            .option('usercopy', { type: 'boolean', default: false, describe: 'force the UBLK_F_USER_COPY data path (the default where the kernel has it)' })
+            .option('copy', { type: 'boolean', default: false, describe: 'force the per-tag buffer data path' })
+            .option('unprivileged', { type: 'boolean', default: false, describe: 'UBLK_F_UNPRIVILEGED_DEV: a device owned by the calling user (needs access to /dev/ublk-control and the udev rule: tsublk udev-rules)' })
+            .option('max_io_buf_bytes', { type: 'number', default: 524288, describe: 'largest request in bytes' })
+            .option('pin', { type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" })
+            .option('foreground', { type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' })
+            .option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
+        ),
       async (args) => {
         const plan = planAdd(args);
         process.exitCode = args.foreground ? await addForeground(plan, args.json) : await addDaemon(plan, args.json);
@@ -68,6 +78,17 @@ export async function main(argv: readonly string[]): Promise<void> {
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more detail' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON output' }),
       (args) => list(args.number, args.json, args.verbose),
+    )
+    .command(
+      'stats',
+      "each queue's live counters (requests, in flight, errors, the target's own)",
+      (y) =>
+        y
+          .option('number', { alias: 'n', type: 'number', demandOption: 'name the device: stats -n ID', describe: 'device id' })
+          .option('json', { type: 'boolean', default: false, describe: 'JSON output (one object per line with --watch)' })
+          .option('watch', { type: 'boolean', default: false, describe: 'print again every interval until SIGINT or the device goes' })
+          .option('interval', { type: 'number', default: 1, describe: 'seconds between prints with --watch' }),
+      (args) => stats(args.number, args.json, args.watch, args.interval * 1000),
     )
     .command('features', "the running kernel's ublk features", (y) => y.option('json', { type: 'boolean', default: false }), (args) => features(args.json))
     .command('udev-rules', 'print the udev rules that hand unprivileged devices to their owners', {}, () => {

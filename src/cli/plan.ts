@@ -1,4 +1,5 @@
 import { UBLK_F, UBLK_MAX_NR_QUEUES, UBLK_MAX_QUEUE_DEPTH } from '../../native-bindings/ublk_cmd.js';
+import { nullConfigFrom, nullOptions } from '../targets/null-options.js';
 import { resolveTargetName } from '../targets/registry.js';
 import { UblkError } from '../ublk/errors.js';
 import { parseSize } from './sizes.js';
@@ -14,7 +15,7 @@ export interface AddPlan {
   readonly flags: number;
   readonly target: string;
   /** sizeBytes 0: the existing --backing file's size. backing: the memory target's file (null: /dev/shm). */
-  readonly targetConfig: { readonly sizeBytes: number; readonly logicalBlockSize: number; readonly backing?: string | null };
+  readonly targetConfig: { readonly sizeBytes: number; readonly logicalBlockSize: number; readonly backing?: string | null; readonly [setting: string]: unknown };
   readonly pinQueues: boolean;
   /**
    * How request data moves: `usercopy` (UBLK_F_USER_COPY), `copy` (per-tag buffers), or `auto`:
@@ -45,6 +46,8 @@ export interface AddArguments {
   readonly unprivileged: boolean;
   readonly max_io_buf_bytes: number;
   readonly pin: boolean;
+  /** The null target's null_blk-named options (null-options.ts), absent when not given. */
+  readonly [nullOption: string]: unknown;
 }
 
 function wholeNumberIn(value: number, low: number, high: number, what: string, fix: string): number {
@@ -67,6 +70,19 @@ export function planAdd(args: AddArguments): AddPlan {
   const depth = wholeNumberIn(args.depth, 1, UBLK_MAX_QUEUE_DEPTH, 'queue depth', `use -d between 1 and ${UBLK_MAX_QUEUE_DEPTH}`);
   if (args.bs !== 512 && args.bs !== 4096) throw new UblkError(`bad block size ${args.bs}: use --bs 512 or --bs 4096`);
   const memory = target === 'memory';
+  const nullValues: Record<string, number | undefined> = {};
+  for (const option of nullOptions) {
+    const value = args[option.name];
+    if (value === undefined) continue;
+    if (target !== 'null') throw new UblkError(`--${option.name} is for the null target: add -t null, or leave --${option.name} out`);
+    nullValues[option.name] = Number(value);
+  }
+  let nullConfig: Record<string, unknown>;
+  try {
+    nullConfig = nullConfigFrom(nullValues, queues);
+  } catch (error) {
+    throw new UblkError((error as Error).message);
+  }
   if (args.backing !== undefined && !memory) throw new UblkError('--backing is for the memory target: add -t memory, or leave --backing out');
   let size = args.size;
   if (size === undefined) {
@@ -103,5 +119,5 @@ export function planAdd(args: AddArguments): AddPlan {
   }
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
   const dataPath = args.usercopy ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
-  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: memory ? { sizeBytes, logicalBlockSize: args.bs, backing: args.backing ?? null } : { sizeBytes, logicalBlockSize: args.bs }, pinQueues: args.pin, dataPath };
+  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: memory ? { sizeBytes, logicalBlockSize: args.bs, backing: args.backing ?? null } : { sizeBytes, logicalBlockSize: args.bs, ...nullConfig }, pinQueues: args.pin, dataPath };
 }

@@ -16,6 +16,12 @@ export interface OpenedTarget<Config> {
   close(deleted: boolean): void;
 }
 
+/** The queues the kernel gave the device (it may give fewer than asked: at most one per CPU). */
+export interface DeviceShape {
+  readonly queues: number;
+  readonly depth: number;
+}
+
 export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
   readonly name: string;
   /** A number for `list`'s target line (ublksrv's: null 0, memory 1). */
@@ -27,8 +33,9 @@ export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
    * of the same process). Throws a one-line error for bad input. `reattach`: the device's daemon
    * died and this one recovers it; `config` is the completed configuration the dead one had
    * (from its record), and whatever it names must be found again as it was, not made anew.
+   * `shape`: the queues the kernel gave the device.
    */
-  open?(config: Config, devId: number, reattach: boolean): OpenedTarget<Config>;
+  open?(config: Config, devId: number, reattach: boolean, shape: DeviceShape): OpenedTarget<Config>;
   /** The disk the configuration describes. */
   disk(config: Config): DiskParameters;
   /** Built in each queue's worker from the configuration. */

@@ -109,7 +109,7 @@ export class UblkDevice {
     try {
       await waitForAccess(charDevicePath(devId), devId);
       // What all queues share (a memory target's backing) is acquired once, here.
-      opened = options.target.open?.(options.targetConfig, devId, recovering) ?? null;
+      opened = options.target.open?.(options.targetConfig, devId, recovering, { queues: info.queues, depth: info.depth }) ?? null;
       const targetConfig = opened?.config ?? options.targetConfig;
       // Recovering, the kernel kept the parameters (and refuses new ones on a used device).
       if (!recovering) control.setParams(devId, paramsForDisk(options.target.disk(targetConfig), info.maxIoBufBytes));

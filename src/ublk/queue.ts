@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { IOSQE } from '../../native-bindings/io_uring.js';
 import { MAP, type Mapping, PR, PROT, mmap, munmap, prctl, schedSetaffinity, viewOf } from '../../native-bindings/libc.js';
 import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
@@ -42,6 +43,13 @@ const ENODEV = 19;
 const IDLE_WAIT_NS = 100e6;
 /** How long a busy queue waits for its batch to fill before serving what it has. */
 const BATCH_WAIT_NS = 20_000;
+
+/** TSUBLK_HCTX_TRACE=FILE: a line per initHctx and exitHctx ("init 0", "exit 0"), for tests that count them. */
+const hctxTrace = process.env['TSUBLK_HCTX_TRACE'];
+
+function traceHctx(event: 'init' | 'exit', queueId: number): void {
+  if (hctxTrace !== undefined && hctxTrace !== '') appendFileSync(hctxTrace, `${event} ${queueId}\n`);
+}
 
 function nextPowerOfTwo(value: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, value)));
@@ -89,6 +97,9 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     } catch {
       // Needs CAP_SYS_RESOURCE; an unprivileged server runs without it.
     }
+    // A target's timed completions (null's irqmode 2) wake this thread: 1 ns of timer slack
+    // instead of the default 50 µs, as the kernel's null_blk hrtimer has none.
+    prctl(PR.SET_TIMERSLACK, 1);
     if (setup.cpus.length > 0) schedSetaffinity(0, setup.cpus);
 
     const built: Array<() => void> = [];
@@ -128,7 +139,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.counters.fill(0);
       this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
       this.publishStatistics = target.statistics === undefined ? null : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
-      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId, setup.charFd));
+      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId, setup.charFd, setup.depth));
+      traceHctx('init', setup.queueId);
     } catch (error) {
       for (const undo of built.reverse()) undo();
       throw error;
@@ -159,6 +171,9 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
   /** RequestCompleter: the target ended request `tag`; commit it and fetch the next one. */
   completeRequest(tag: number, result: number): void {
     if (this.tagStates[tag] !== TagState.Serving) throw new Error(`queue ${this.queueId}: request ${tag} ended twice or never started`);
+    const counters = this.counters;
+    counters[QueueCounter.Completed] = (counters[QueueCounter.Completed] ?? 0) + 1;
+    if (result < 0) counters[QueueCounter.Errors] = (counters[QueueCounter.Errors] ?? 0) + 1;
     this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result);
   }
 
@@ -234,6 +249,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     this.tornDown = true;
     try {
       this.ops.exitHctx(this.hwData, this.queueId);
+      traceHctx('exit', this.queueId);
     } finally {
       this.ring.close(); // cancels any command still in flight
       this.descriptorWords = new Uint32Array(0);

@@ -23,6 +23,7 @@ export class RingQueueIo implements QueueIo {
     private readonly queueId: number,
     /** /dev/ublkcN, for user copy. */
     private readonly charFd: number,
+    readonly depth: number,
   ) {}
 
   /** A free SQE; when the SQ is full, what is queued goes to the kernel first. */

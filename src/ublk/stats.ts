@@ -6,10 +6,12 @@ import { runDir } from './run-file.js';
  * Live per-queue counters in a small shared file, /run/tsublk/<id>.stats: each queue's worker
  * maps it and writes its own slot as it serves (plain stores, no syscalls), and `list -v` or a
  * benchmark maps it read-only from any process. Each slot is SLOT_FIELDS doubles:
- * [io_uring_enter calls, requests served, the target's own counters…].
+ * [io_uring_enter calls, requests received, requests ended, ended with an error, the target's own…].
  */
 export const SLOT_FIELDS = 16;
-export const QueueCounter = { Enters: 0, Requests: 1, TargetBase: 2 } as const;
+export const QueueCounter = { Enters: 0, Requests: 1, Completed: 2, Errors: 3, TargetBase: 4 } as const;
+/** The queue's own counters by name, in slot order (the target's follow). */
+export const QUEUE_COUNTER_NAMES = ['enters', 'requests', 'completed', 'errors'] as const;
 /** The most counters a target may publish per queue. */
 export const MAX_TARGET_COUNTERS = SLOT_FIELDS - QueueCounter.TargetBase;
 const BYTES_PER_QUEUE = SLOT_FIELDS * 8;

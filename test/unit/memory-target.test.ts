@@ -68,7 +68,7 @@ describe('the memory target on the copy path (per-tag buffers and the backing fi
   /** One queue of depth 4 over a backing file, with the loop that feeds completions back. */
   function queue(sizeBytes: number): { hw: MemoryQueue; rqs: Array<Request<MemoryRequest>>; results: Map<number, number>; pump: (...tags: number[]) => void; file: string } {
     const file = path.join(scratchDir(), 'disk.img');
-    const opened = memoryTarget.open!({ sizeBytes, logicalBlockSize: 512, backing: file }, 0, false);
+    const opened = memoryTarget.open!({ sizeBytes, logicalBlockSize: 512, backing: file }, 0, false, { queues: 1, depth: 4 });
     cleanup.push(() => opened.close(false));
     const ring = Ring.create(16);
     cleanup.push(() => ring.close());
@@ -79,7 +79,7 @@ describe('the memory target on the copy path (per-tag buffers and the backing fi
     const ops = memoryTarget.operations;
     const config: MemoryConfig = opened.config;
     const rqs = [0, 1, 2, 3].map((tag) => new Request(0, tag, buffers.bytes.subarray(tag * 65536, (tag + 1) * 65536), buffers.address + tag * 65536, ops.newRequestData(config, 0, tag), completer));
-    const hw = ops.initHctx(config, 0, new RingQueueIo(ring, 0, -1));
+    const hw = ops.initHctx(config, 0, new RingQueueIo(ring, 0, -1, 4));
     const pump = (...tags: number[]): void => {
       // Until these requests have ended (their syncs complete through the ring).
       while (tags.some((tag) => !results.has(tag))) {

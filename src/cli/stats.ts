@@ -1,0 +1,51 @@
+import { UblkError } from '../ublk/errors.js';
+import { readRunRecord } from '../ublk/run-file.js';
+import { statsPath } from '../ublk/stats.js';
+import { existsSync } from 'node:fs';
+import { readCounters } from './devices.js';
+
+/** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
+function queueRows(devId: number): Array<Record<string, number>> {
+  const record = readRunRecord(devId);
+  if (record === null) throw new UblkError(`no record of device ${devId} in the run directory: is it a tsublk device? (tsublk list -n ${devId})`);
+  const counters = readCounters(devId, record.queues.length, record);
+  if (counters === null) throw new UblkError(`device ${devId} has no counters (${statsPath(devId)} is gone): its daemon is not running; see tsublk list -n ${devId}`);
+  return counters.map((queue, q) => {
+    const { enters = 0, requests = 0, completed = 0, errors = 0, ...target } = queue;
+    return { queue: q, requests, completed, in_flight: requests - completed, errors, enters, ...target };
+  });
+}
+
+function formatRows(devId: number, rows: ReadonlyArray<Record<string, number>>): string {
+  return [`dev id ${devId}: ${rows.length} queue(s)`, ...rows.map(({ queue, ...counters }) => `\tqueue ${queue}: ${Object.entries(counters).map(([name, value]) => `${name} ${value}`).join(' ')}`)].join('\n') + '\n';
+}
+
+/**
+ * `stats -n ID [--json] [--watch]`: each queue's counters, kept in its HwData by the target and
+ * published by the queue's thread as it serves. `--watch` prints them every interval until the
+ * device goes away or SIGINT.
+ */
+export async function stats(devId: number, json: boolean, watch: boolean, intervalMs: number): Promise<void> {
+  const print = (): void => {
+    const rows = queueRows(devId);
+    process.stdout.write(json ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + (watch ? '\n' : '') : formatRows(devId, rows));
+    if (json && !watch) process.stdout.write('\n');
+  };
+  print();
+  if (!watch) return;
+  let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  while (!stopped) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    if (stopped) break;
+    if (!existsSync(statsPath(devId))) {
+      process.stderr.write(`tsublk: device ${devId} is gone\n`);
+      break;
+    }
+    print();
+  }
+}

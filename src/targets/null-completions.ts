@@ -1,0 +1,92 @@
+import type { Request } from '../blk/request.js';
+
+/** null_blk's irqmode: when a request the null target served is ended. */
+export const IrqMode = {
+  /** In queueRq, at once (null_blk's "none"). */
+  None: 0,
+  /** At the end of its batch, in commitRqs (null_blk's "softirq": after the submitter returns). */
+  Batch: 1,
+  /** completion_nsec after it arrived, from the queue's timer (null_blk's "timer"). */
+  Timer: 2,
+} as const;
+export type IrqMode = (typeof IrqMode)[keyof typeof IrqMode];
+
+/** Nanoseconds since an arbitrary start, as a double (no BigInt on the hot path). */
+export function nowNs(): number {
+  return performance.now() * 1e6;
+}
+
+/**
+ * Requests served but not yet ended, with their result and when they may end. Lives in a queue's
+ * HwData: one per hctx, touched only by that queue's thread. A fixed ring of `depth` slots (no
+ * queue holds more requests than its depth), filled in arrival order: with one delay for all,
+ * due times only grow, so the head is always the next one due.
+ */
+export class PendingCompletions {
+  private readonly requests: Array<Request<unknown> | undefined>;
+  private readonly results: Float64Array;
+  private readonly due: Float64Array;
+  private head = 0;
+  private count = 0;
+  /**
+   * How late the queue's timed waits end (learned, a moving average): the queue asks to wake
+   * this much before a request is due, so that it ends on time rather than a wake-up late.
+   */
+  private lateWakeNs = 0;
+  /** When the wait last asked for should end (-1: none asked). */
+  private wakeAt = -1;
+
+  constructor(private readonly capacity: number) {
+    this.requests = new Array<Request<unknown> | undefined>(capacity).fill(undefined);
+    this.results = new Float64Array(capacity);
+    this.due = new Float64Array(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Holds `rq` until `dueNs` (nowNs() time), to end it then with `result`. */
+  add(rq: Request<unknown>, result: number, dueNs: number): void {
+    if (this.count === this.capacity) throw new Error(`null target: more than ${this.capacity} requests pending on one queue`);
+    const slot = (this.head + this.count) % this.capacity;
+    this.requests[slot] = rq;
+    this.results[slot] = result;
+    this.due[slot] = dueNs;
+    this.count++;
+  }
+
+  /**
+   * The poll hook's answer: ends what is due at `now` and returns how long the queue loop may
+   * sleep (-1: until the kernel calls, 0: check again at once, as the next request is due
+   * sooner than a wake-up takes). Learns from each wait how late wake-ups land.
+   */
+  nextWait(now: number): number {
+    if (this.wakeAt >= 0 && now > this.wakeAt) this.lateWakeNs += (now - this.wakeAt - this.lateWakeNs) / 8;
+    this.wakeAt = -1;
+    const until = this.endDue(now);
+    if (until < 0) return -1;
+    const wait = until - this.lateWakeNs;
+    if (wait <= 0) return 0;
+    this.wakeAt = now + wait;
+    return wait;
+  }
+
+  /**
+   * Ends every request due by `nowNs` (all of them when it is Infinity); returns how many
+   * nanoseconds until the next one is due, or -1 when none is left.
+   */
+  endDue(now: number): number {
+    while (this.count > 0) {
+      const slot = this.head;
+      const due = this.due[slot] ?? 0;
+      if (due > now) return due - now;
+      const rq = this.requests[slot];
+      this.requests[slot] = undefined;
+      this.head = (slot + 1) % this.capacity;
+      this.count--;
+      rq?.end(this.results[slot] ?? 0);
+    }
+    return -1;
+  }
+}
