@@ -8,6 +8,7 @@ import { Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../targets/target.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
+import { BatchPolicy } from './batch-policy.js';
 import { RingQueueIo } from './ring-queue-io.js';
 import { QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
@@ -189,15 +190,18 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
     let lastBatch = 0;
+    const batching = new BatchPolicy(performance.now());
     while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
       const idle = Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : -1;
       let waitNs = pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle);
       // Batching: when the last round brought several requests, wait a moment for more of them
-      // to arrive together (one wake-up for many) rather than waking for the first.
-      const waitFor = lastBatch >= 4 ? Math.min(lastBatch >> 1, 32) : 1;
+      // to arrive together (one wake-up for many) rather than waking for the first, where
+      // measurement says that serves more (BatchPolicy).
+      const waitFor = lastBatch >= 4 && batching.waiting ? Math.min(lastBatch >> 1, 32) : 1;
       if (waitFor > 1) waitNs = waitNs < 0 ? BATCH_WAIT_NS : Math.min(waitNs, BATCH_WAIT_NS);
       ring.submitAndWait(waitFor, waitNs);
+      batching.update(performance.now(), lastBatch);
       lastBatch = 0;
       counters[QueueCounter.Enters] = (counters[QueueCounter.Enters] ?? 0) + 1;
       const end = ring.completionEnd();
