@@ -3,10 +3,10 @@ import { constants, copyFileSync, createReadStream, existsSync, mkdirSync, mkdte
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { chooseAccelerator } from './accel.js';
+import { type Accelerator, chooseAccelerator } from './accel.js';
 import { VmError, findExecutable, runTool } from './host-tools.js';
 import { buildInitramfs } from './initramfs.js';
-import { resolveKernel } from './kernel.js';
+import { type GuestKernel, resolveKernel } from './kernel.js';
 import { guestScriptsDir, projectRoot, vmCacheDir } from './paths.js';
 import { ensureHostTools, vmHostTools } from './prerequisites.js';
 
@@ -98,6 +98,21 @@ export async function runInVm(options: VmOptions): Promise<number> {
   const accel = await chooseAccelerator(qemu);
   log(`Linux ${kernel.release} (${kernel.origin}) under ${accel.name.toUpperCase()} (${accel.reason}), ${options.cpus} CPUs, ${options.mem}`);
 
+  // Under TCG with several vCPUs the kernel can crash while patching its own code at boot
+  // (seen once in many boots: an int3 Oops in early initcalls). Nothing ran yet: boot again, once.
+  for (let attempt = 1; ; attempt++) {
+    const status = await bootAndRun(options, kernel, initramfs, qemu, accel, cache);
+    if (status !== crashedBooting) return status;
+    if (attempt === 2) return vmExit.failed;
+    log('the guest kernel crashed while booting, before the command ran: booting again');
+  }
+}
+
+/** bootAndRun's answer when the kernel crashed before the command started. */
+const crashedBooting = -1;
+
+async function bootAndRun(options: VmOptions, kernel: GuestKernel, initramfs: string, qemu: string, accel: Accelerator, cache: string): Promise<number> {
+  const { log } = options;
   const runDir = mkdtempSync(path.join(tmpdir(), 'tsublk-vm-'));
   try {
     const control = path.join(runDir, 'control');
@@ -164,7 +179,7 @@ export async function runInVm(options: VmOptions): Promise<number> {
     const panic = panicReport(consoleText);
     if (panic !== null) {
       log(`the guest kernel crashed:\n${panic}`);
-      return vmExit.failed;
+      return existsSync(path.join(control, 'started')) ? vmExit.failed : crashedBooting;
     }
     if (timedOut) {
       log(`the guest ran past --timeout ${options.timeoutSeconds} s and was killed; its console ended with:\n${lastLines(consoleText, 20)}`);

@@ -45,5 +45,6 @@ if [ "$TSUBLK_VM_ANCHORS" = 1 ]; then
 fi
 for i in $(seq 50); do [ -c /dev/ublk-control ] && break; sleep 0.1; done
 
+: >"$control/started" # the kernel booted: a crash from here on is the job's
 bash "$control/job.sh" </dev/null
 finish $?
