@@ -16,9 +16,17 @@ export function projectRoot(): string {
   }
 }
 
-/** Where downloaded kernels and built initramfs images are kept (git-ignored). */
+/**
+ * Where downloaded kernels and built initramfs images are kept: the user's cache (every clone
+ * shares one download), or the checkout's git-ignored .cache/vm when there is no home.
+ */
 export function vmCacheDir(): string {
-  return process.env['TSUBLK_VM_CACHE'] ?? path.join(projectRoot(), '.cache', 'vm');
+  const override = process.env['TSUBLK_VM_CACHE'];
+  if (override !== undefined && override !== '') return override;
+  const xdg = process.env['XDG_CACHE_HOME'];
+  const home = process.env['HOME'];
+  const base = xdg !== undefined && xdg !== '' ? xdg : home !== undefined && home !== '' ? path.join(home, '.cache') : null;
+  return base === null ? path.join(projectRoot(), '.cache', 'vm') : path.join(base, 'tsublk', 'vm');
 }
 
 /** The scripts that run inside the guest. */

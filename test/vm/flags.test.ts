@@ -9,7 +9,7 @@ afterEach(() => {
 });
 
 function fioErrors(device: string): number {
-  const output = ok('fio', '--name=t', `--filename=${device}`, '--rw=randrw', '--bs=4k,64k', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--time_based', '--runtime=3', '--group_reporting', '--output-format=json');
+  const output = ok('fio', '--name=t', `--filename=${device}`, '--rw=randrw', '--bs=4k,64k', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--time_based', '--runtime=1', '--group_reporting', '--output-format=json');
   const report = JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }> };
   const job = report.jobs[0];
   if (job === undefined || job.read.total_ios === 0 || job.write.total_ios === 0) throw new Error('fio did no I/O');

@@ -72,7 +72,7 @@ describe('irqmode and completion_nsec', () => {
   it('irqmode 1 completes at the end of each batch, and every mode serves fio randrw with no error', () => {
     for (const [devId, irqmode] of [[3, '1'], [4, '2']] as const) {
       expect(tsublk('add', '-t', 'null', '-n', String(devId), '--size', '1G', '--irqmode', irqmode).status).toBe(0);
-      const output = ok('fio', '--name=t', `--filename=/dev/ublkb${devId}`, '--rw=randrw', '--bs=4k', '--iodepth=32', '--numjobs=2', '--direct=1', '--ioengine=io_uring', '--time_based', '--runtime=2', '--group_reporting', '--output-format=json');
+      const output = ok('fio', '--name=t', `--filename=/dev/ublkb${devId}`, '--rw=randrw', '--bs=4k', '--iodepth=32', '--numjobs=2', '--direct=1', '--ioengine=io_uring', '--time_based', '--runtime=1', '--group_reporting', '--output-format=json');
       const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number } }> }).jobs[0];
       expect(job?.error).toBe(0);
       expect(job?.read.total_ios).toBeGreaterThan(100);
