@@ -28,8 +28,7 @@ function formatRows(devId: number, rows: ReadonlyArray<Record<string, number>>):
 export async function stats(devId: number, json: boolean, watch: boolean, intervalMs: number): Promise<void> {
   const print = (): void => {
     const rows = queueRows(devId);
-    process.stdout.write(json ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + (watch ? '\n' : '') : formatRows(devId, rows));
-    if (json && !watch) process.stdout.write('\n');
+    process.stdout.write(json ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + '\n' : formatRows(devId, rows));
   };
   print();
   if (!watch) return;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { O, close, open, preadRaw } from '../../dist/native-bindings/libc.js';
 import { HostMemory } from '../../dist/src/uring/host-memory.js';
-import { cleanUp, leftovers, ok, run, tsublk } from '../vm/cli.js';
+import { cleanUp, leftovers, listedDevice, ok, run, tsublk } from '../vm/cli.js';
 
 const cycles = Number(process.env['TSUBLK_STRESS_CYCLES'] ?? 20);
 const writerScript = fileURLToPath(new URL('../support/crash-writer.mjs', import.meta.url));
@@ -20,10 +20,7 @@ interface Listed {
   daemon_pid: number;
 }
 
-function listed(devId: number): Listed | undefined {
-  const result = tsublk('list', '-n', String(devId), '--json');
-  return result.status === 0 ? (JSON.parse(result.stdout) as Listed[])[0] : undefined;
-}
+const listed = (devId: number): Listed | undefined => listedDevice<Listed>(devId);
 
 async function waitFor(what: string, withinMs: number, check: () => boolean): Promise<void> {
   const start = Date.now();

@@ -20,6 +20,12 @@ export function tsublk(...args: string[]): Run {
   return run(tsublkBin, args);
 }
 
+/** The device's `list --json` entry (`flags` such as -v added), or undefined when list fails (no such device). */
+export function listedDevice<T>(devId: number, ...flags: string[]): T | undefined {
+  const result = tsublk('list', '-n', String(devId), '--json', ...flags);
+  return result.status === 0 ? (JSON.parse(result.stdout) as T[])[0] : undefined;
+}
+
 /** Runs a command that must succeed; its stdout. */
 export function ok(command: string, ...args: string[]): string {
   const result = run(command, args);

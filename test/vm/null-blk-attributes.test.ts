@@ -1,7 +1,7 @@
 // The null target's null_blk attributes on real devices: irqmode, completion_nsec, init_hctx_fail.
 import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk, tsublkBin } from './cli.js';
+import { cleanUp, leftovers, listedDevice, ok, run, tsublk, tsublkBin } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -16,9 +16,9 @@ interface Listed {
 }
 
 function listed(devId: number, verbose = false): Listed {
-  const result = tsublk('list', '-n', String(devId), '--json', ...(verbose ? ['-v'] : []));
-  expect(result.status, result.stderr).toBe(0);
-  return (JSON.parse(result.stdout) as Listed[])[0] as Listed;
+  const view = listedDevice<Listed>(devId, ...(verbose ? ['-v'] : []));
+  if (view === undefined) throw new Error(`tsublk list -n ${devId} failed`);
+  return view;
 }
 
 /** Mean completion latency (µs) of 4k random reads at QD1 for `seconds`. */

@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceLockName } from '../../src/cli/device-lock.js';
-import { cleanUp, leftovers, ok, tsublk, tsublkBin } from './cli.js';
+import { cleanUp, leftovers, listedDevice, ok, tsublk, tsublkBin } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -18,7 +18,9 @@ interface Listed {
 }
 
 function listed(devId: number): Listed {
-  return (JSON.parse(ok(tsublkBin, 'list', '-n', String(devId), '--json')) as Listed[])[0] as Listed;
+  const view = listedDevice<Listed>(devId);
+  if (view === undefined) throw new Error(`tsublk list -n ${devId} failed`);
+  return view;
 }
 
 /** Polls the device's state until it is `state`; returns how long that took. */
