@@ -1,6 +1,7 @@
 // Soak loops for npm run test:stress (in the VM): kill -9 and recover, del and SIGTERM under load.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { O, close, open, preadRaw } from '../../dist/native-bindings/libc.js';
@@ -116,7 +117,7 @@ describe(`kill -9 and recover, ${cycles} cycles each`, () => {
       const fio = spawn('fio', [
         '--name=crash', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k',
         '--size=128M', '--io_size=32M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json', `--randseed=${cycle + 1}`,
-      ]);
+      ], { cwd: tmpdir() }); // fio's verify state files go there
       const finished = exited(fio);
       await sleep(1500);
       times.push(await crashAndRecover(0));

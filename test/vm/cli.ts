@@ -1,6 +1,7 @@
 // Helpers for the in-VM tests: run the real CLI, as a user would, and look at what it left.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const tsublkBin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
@@ -12,7 +13,9 @@ export interface Run {
 }
 
 export function run(command: string, args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Run {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env }, cwd: options.cwd });
+  // fio leaves verify state files in its working directory: not in the project's.
+  const cwd = options.cwd ?? (command === 'fio' ? tmpdir() : undefined);
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env }, cwd });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

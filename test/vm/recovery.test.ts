@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceLockName } from '../../src/cli/device-lock.js';
 import { cleanUp, leftovers, listedDevice, ok, tsublk, tsublkBin } from './cli.js';
@@ -80,7 +81,7 @@ describe('tsublk recover', () => {
     const fio = spawn('fio', [
       '--name=crash', '--filename=/dev/ublkb1', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k',
       '--size=256M', '--io_size=96M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
-    ]);
+    ], { cwd: tmpdir() }); // fio's verify state files go there
     const finished = fioJson(fio);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // mid-run
     process.kill(listed(1).daemon_pid, 'SIGKILL');
