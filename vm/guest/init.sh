@@ -50,6 +50,13 @@ if [ "$(arg modules)" = 1 ]; then
 fi
 mkdir -p "/newroot$project"
 mount -t 9p -o "$ninep,rw" project "/newroot$project" || fail "cannot mount the project at $project"
+# What the guest only reads, again in every process it starts (node_modules, dist): from the
+# cached read-only share of the host's root, so each CLI run does not fetch its modules over 9p.
+for dir in node_modules dist; do
+	if [ -d "/lower$project/$dir" ]; then
+		mount -o bind "/lower$project/$dir" "/newroot$project/$dir" || fail "cannot bind $project/$dir"
+	fi
+done
 mkdir -p /newroot/run/tsublk-vm
 mount -t 9p -o "$ninep,rw" control /newroot/run/tsublk-vm || fail "cannot mount the control directory"
 
