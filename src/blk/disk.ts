@@ -12,6 +12,8 @@ export interface DiskParameters {
   readonly fua?: boolean;
   /** Largest request, in 512-byte sectors (also bounded by the per-tag buffer). */
   readonly maxSectors?: number;
+  /** No gap inside a request may cross this mask's boundary (null_blk's virt_boundary: a page, 4095). */
+  readonly virtBoundaryMask?: number;
   readonly discard?: {
     readonly granularity: number;
     readonly maxSectors: number;

@@ -248,3 +248,4 @@ export async function del(devId: number, all: boolean, async = false): Promise<v
     control.close();
   }
 }
+

@@ -5,7 +5,9 @@ import type { DeviceInfo } from '../ublk/device-info.js';
 import { featureNames } from '../ublk/features.js';
 import type { UblkParams } from '../ublk/params.js';
 import { type RunRecord, readRunRecord } from '../ublk/run-file.js';
-import { QUEUE_COUNTER_NAMES, StatsMapping } from '../ublk/stats.js';
+import { readCounters } from '../ublk/stats-file.js';
+
+export { readCounters } from '../ublk/stats-file.js';
 
 /** The ids of every ublk device the kernel has (its /dev/ublkcN nodes). */
 export function deviceIds(): number[] {
@@ -31,21 +33,6 @@ export interface DeviceView {
   readonly verbose: boolean;
   /** Live counters per queue, by name (with -v). */
   readonly counters: ReadonlyArray<Readonly<Record<string, number>>> | null;
-}
-
-/** Each queue's live counters, named: enters, requests, completed, errors, then the target's own. */
-export function readCounters(devId: number, queues: number, record: RunRecord | null): Array<Record<string, number>> | null {
-  const stats = StatsMapping.read(devId, queues);
-  if (stats === null) return null;
-  try {
-    const names = [...QUEUE_COUNTER_NAMES, ...(record?.statistics ?? [])];
-    return Array.from({ length: queues }, (_, q) => {
-      const values = stats.queue(q);
-      return Object.fromEntries(names.map((name, i) => [name, values[i] ?? 0]));
-    });
-  } finally {
-    stats.unmap();
-  }
 }
 
 export function stateName(state: number): string {

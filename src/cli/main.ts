@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { addDaemon, addForeground, del, features, list, recoverLocked, serveDaemon } from './commands.js';
 import { nullOptions } from '../targets/null-options.js';
-import { type AddPlan, planAdd } from './plan.js';
-import { stats } from './stats.js';
-import { udevOnce, udevRules, udevWatch } from './udev.js';
+import type { AddPlan } from './plan.js';
+import type * as Commands from './commands.js';
+
+// Each command loads what it needs when it runs: the FFI (Koffi) only where the kernel is
+// spoken to, so `set`, `power`, `stats` and `--help` start in a fraction of the time.
+const commands = (): Promise<typeof Commands> => import('./commands.js');
 
 const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Registers the null target's null_blk-named options (numbers, absent unless given). */
 function withNullOptions<T>(y: Argv<T>): Argv<T> {
-  for (const option of nullOptions) y.option(option.name, { type: 'number', describe: `${option.describe} (default ${option.defaultValue})` });
+  for (const option of nullOptions) y.option(option.name, { type: option.kind, describe: `${option.describe} (default ${option.defaultValue === '' ? 'none' : option.defaultValue})` });
   return y.group(nullOptions.map((option) => option.name), 'null target (options named after null_blk attributes):');
 }
 
@@ -32,7 +34,7 @@ export async function main(argv: readonly string[]): Promise<void> {
             .option('depth', { alias: 'd', type: 'number', default: 128, describe: 'queue depth' })
             .option('size', { type: 'string', describe: 'device size (512, 4K, 1G, 250GiB…); null: 250GiB by default; memory: required unless --backing names a file' })
             .option('backing', { type: 'string', describe: "memory: the backing file (kept; default: /dev/shm/tsublk-<id>, removed with the device)" })
-            .option('bs', { type: 'number', default: 512, describe: 'logical block size: 512 or 4096' })
+            .option('bs', { type: 'number', default: 512, describe: 'logical block size: 512, 1024, 2048 or 4096 (null_blk: blocksize)' })
             .option('u', { type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' })
             .option('g', { type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' })
             .option('r', { type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' })
@@ -49,6 +51,8 @@ export async function main(argv: readonly string[]): Promise<void> {
             .option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
         ),
       async (args) => {
+        const { planAdd } = await import('./plan.js');
+        const { addDaemon, addForeground } = await commands();
         const plan = planAdd(args);
         process.exitCode = args.foreground ? await addForeground(plan, args.json) : await addDaemon(plan, args.json);
       },
@@ -66,7 +70,7 @@ export async function main(argv: readonly string[]): Promise<void> {
             return true;
           }),
       async (args) => {
-        await del(args.number ?? -1, args.all, args.async);
+        await (await commands()).del(args.number ?? -1, args.all, args.async);
       },
     )
     .command(
@@ -77,7 +81,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           .option('number', { alias: 'n', type: 'number', default: -1, describe: 'only this device' })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more detail' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON output' }),
-      (args) => list(args.number, args.json, args.verbose),
+      async (args) => (await commands()).list(args.number, args.json, args.verbose),
     )
     .command(
       'stats',
@@ -88,11 +92,42 @@ export async function main(argv: readonly string[]): Promise<void> {
           .option('json', { type: 'boolean', default: false, describe: 'JSON output (one object per line with --watch)' })
           .option('watch', { type: 'boolean', default: false, describe: 'print again every interval until SIGINT or the device goes' })
           .option('interval', { type: 'number', default: 1, describe: 'seconds between prints with --watch' }),
-      (args) => stats(args.number, args.json, args.watch, args.interval * 1000),
+      async (args) => (await import('./stats.js')).stats(args.number, args.json, args.watch, args.interval * 1000),
     )
-    .command('features', "the running kernel's ublk features", (y) => y.option('json', { type: 'boolean', default: false }), (args) => features(args.json))
-    .command('udev-rules', 'print the udev rules that hand unprivileged devices to their owners', {}, () => {
-      process.stdout.write(udevRules());
+    .command(
+      'set',
+      "change a running device's settings (null: mbps, badblocks, badblocks_once, badblocks_partial_io)",
+      (y) => {
+        let withSettings = y
+          .option('number', { alias: 'n', type: 'number', demandOption: 'name the device: set -n ID', describe: 'device id' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the settings as JSON' });
+        for (const option of nullOptions.filter((o) => o.settable)) withSettings = withSettings.option(option.name, { type: option.kind, describe: option.describe });
+        return withSettings;
+      },
+      async (args) => {
+        const values: Record<string, number | string> = {};
+        for (const option of nullOptions.filter((o) => o.settable)) {
+          const value = (args as Record<string, unknown>)[option.name];
+          if (value !== undefined) values[option.name] = value as number | string;
+        }
+        await (await import('./change.js')).changeDevice(args.number, values, args.json);
+      },
+    )
+    .command(
+      'power <state>',
+      "cut or restore a device's power (null_blk's power): off fails all I/O and loses what a write cache never wrote back",
+      (y) =>
+        y
+          .positional('state', { choices: ['off', 'on'] as const, demandOption: true, describe: 'off or on' })
+          .option('number', { alias: 'n', type: 'number', demandOption: 'name the device: power -n ID off|on', describe: 'device id' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the settings as JSON' }),
+      async (args) => {
+        await (await import('./change.js')).changeDevice(args.number, { power: args.state === 'on' ? 1 : 0 }, args.json);
+      },
+    )
+    .command('features', "the running kernel's ublk features", (y) => y.option('json', { type: 'boolean', default: false }), async (args) => (await commands()).features(args.json))
+    .command('udev-rules', 'print the udev rules that hand unprivileged devices to their owners', {}, async () => {
+      process.stdout.write((await import('./udev.js')).udevRules());
     })
     .command(
       'udev [name]',
@@ -106,6 +141,7 @@ export async function main(argv: readonly string[]): Promise<void> {
             return true;
           }),
       async (args) => {
+        const { udevOnce, udevWatch } = await import('./udev.js');
         if (args.watch) await udevWatch();
         else udevOnce(args.name ?? '');
       },
@@ -115,7 +151,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       'serve a device whose daemon died (added with -r 1 or -e 1) with a new daemon',
       (y) => y.option('number', { alias: 'n', type: 'number', demandOption: 'name the device: recover -n ID', describe: 'device id' }).option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
       async (args) => {
-        process.exitCode = await recoverLocked(args.number, args.json);
+        process.exitCode = await (await commands()).recoverLocked(args.number, args.json);
       },
     )
     .command(
@@ -123,7 +159,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       false, // the daemon that `add` and `recover` start; not for people
       (y) => y.option('plan', { type: 'string' }).option('recover', { type: 'number' }),
       async (args) => {
-        process.exitCode = await serveDaemon(args.plan === undefined ? null : (JSON.parse(args.plan) as AddPlan), args.recover ?? null);
+        process.exitCode = await (await commands()).serveDaemon(args.plan === undefined ? null : (JSON.parse(args.plan) as AddPlan), args.recover ?? null);
       },
     )
     .version(manifest.version)

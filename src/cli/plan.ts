@@ -1,6 +1,7 @@
 import { UBLK_F, UBLK_MAX_NR_QUEUES, UBLK_MAX_QUEUE_DEPTH } from '../../native-bindings/ublk_cmd.js';
 import { nullConfigFrom, nullOptions } from '../targets/null-options.js';
 import { resolveTargetName } from '../targets/registry.js';
+import { validLogicalBlockSizes } from '../blk/disk.js';
 import { UblkError } from '../ublk/errors.js';
 import { parseSize } from './sizes.js';
 
@@ -68,14 +69,14 @@ export function planAdd(args: AddArguments): AddPlan {
   const devId = wholeNumberIn(args.number, -1, 0x7fff_ffff, 'device id', 'use -n with 0 or more, or leave it out to let the kernel pick');
   const queues = wholeNumberIn(args.queues, 1, UBLK_MAX_NR_QUEUES, 'queue count', `use -q between 1 and ${UBLK_MAX_NR_QUEUES}`);
   const depth = wholeNumberIn(args.depth, 1, UBLK_MAX_QUEUE_DEPTH, 'queue depth', `use -d between 1 and ${UBLK_MAX_QUEUE_DEPTH}`);
-  if (args.bs !== 512 && args.bs !== 4096) throw new UblkError(`bad block size ${args.bs}: use --bs 512 or --bs 4096`);
+  if (!(validLogicalBlockSizes as readonly number[]).includes(args.bs)) throw new UblkError(`bad block size ${args.bs}: use --bs 512, 1024, 2048 or 4096`);
   const memory = target === 'memory';
-  const nullValues: Record<string, number | undefined> = {};
+  const nullValues: Record<string, number | string | undefined> = {};
   for (const option of nullOptions) {
-    const value = args[option.name];
+    const value = args[option.name] as string | number | undefined;
     if (value === undefined) continue;
     if (target !== 'null') throw new UblkError(`--${option.name} is for the null target: add -t null, or leave --${option.name} out`);
-    nullValues[option.name] = Number(value);
+    nullValues[option.name] = option.kind === 'string' ? String(value) : Number(value);
   }
   let nullConfig: Record<string, unknown>;
   try {
@@ -99,6 +100,12 @@ export function planAdd(args: AddArguments): AddPlan {
   if ((sizeBytes <= 0 && !fromBacking) || sizeBytes % args.bs !== 0) throw new UblkError(`bad size ${size}: it must be a positive multiple of the block size (${args.bs})`);
   const maxIoBufBytes = wholeNumberIn(args.max_io_buf_bytes, 4096, 32 * 2 ** 20, 'max_io_buf_bytes', 'use a multiple of 4096 between 4K and 32M');
   if (maxIoBufBytes % 4096 !== 0) throw new UblkError(`bad max_io_buf_bytes ${maxIoBufBytes}: use a multiple of 4096`);
+  const maxSectors = Number(nullConfig['maxSectors'] ?? 0);
+  if (maxSectors * 512 > maxIoBufBytes) throw new UblkError(`bad --max_sectors ${maxSectors}: requests of ${maxSectors * 512} bytes need --max_io_buf_bytes ${maxSectors * 512} or more (it is ${maxIoBufBytes})`);
+  if (maxSectors > 0 && maxSectors * 512 < args.bs) throw new UblkError(`bad --max_sectors ${maxSectors}: a request must hold one block; use at least ${args.bs / 512}`);
+  if (Number(nullConfig['cacheSize'] ?? 0) > 0 && (args.r === 1 || args.e === 1 || args.i === 1)) {
+    throw new UblkError('--cache_size and -r/-e/-i exclude each other: the write cache lives in the daemon and dies with it, so the device could not be recovered');
+  }
   for (const [flag, value] of [['-u', args.u], ['-g', args.g], ['-r', args.r], ['-e', args.e], ['-i', args.i]] as const) {
     if (value !== 0 && value !== 1) throw new UblkError(`bad ${flag} ${value}: use 0 or 1`);
   }

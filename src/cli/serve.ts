@@ -8,7 +8,9 @@ import { UblkDevice } from '../ublk/device.js';
 import { blockDevicePath, waitForAccess } from '../ublk/device-nodes.js';
 import { UblkError } from '../ublk/errors.js';
 import { featureSince } from '../ublk/features.js';
-import { makeRunDir, removeRunRecord, runDir, runFilePath, writeRunRecord } from '../ublk/run-file.js';
+import { type RunRecord, makeRunDir, removeRunRecord, runDir, runFilePath, writeRunRecord } from '../ublk/run-file.js';
+import type { Server } from 'node:net';
+import { controlSocketPath, listenControl } from './control-socket.js';
 import type { AddPlan } from './plan.js';
 import { kernelRelease } from './system.js';
 
@@ -80,7 +82,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
       // Nowhere to log: keep serving.
     }
   };
-  writeRunRecord({
+  let record: RunRecord = {
     devId,
     pid: process.pid,
     plan,
@@ -91,7 +93,25 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     queues: device.queues,
     statistics: target.statistics?.names ?? [],
     createdAt: new Date().toISOString(),
-  });
+  };
+  writeRunRecord(record);
+  const rerecord = (config: unknown): void => {
+    record = { ...record, target: { ...record.target, config: recordedConfig(config) } };
+    writeRunRecord(record);
+  };
+  device.watchTarget(rerecord); // a bad range that healed: list -v shows it gone
+  let controlServer: Server | null = null;
+  try {
+    // tsublk set / power: the target changes, the record shows what it now is.
+    controlServer = await listenControl(devId, (request) => {
+      const config = recordedConfig(device.changeTarget(request.change));
+      rerecord(config);
+      log(`changed ${JSON.stringify(request.change)}`);
+      return { ok: true, config };
+    });
+  } catch (error) {
+    log(`no control socket: ${(error as Error).message}`);
+  }
   if ((device.info.flags & UBLK_F.UNPRIVILEGED_DEV) !== 0) {
     // `add` returns when the owner can use the disk: udev hands /dev/ublkbN over after START_DEV.
     try {
@@ -108,6 +128,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
       if (stopping) return;
       stopping = true;
       log(why);
+      controlServer?.close();
       device
         .stop()
         .catch((error: unknown) => {
@@ -117,7 +138,10 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
         .finally(() => {
           // A clean stop leaves nothing; a failed one keeps the log for whoever looks next.
           if (status === 0) removeRunRecord(devId);
-          else rmSync(runFilePath(devId), { force: true });
+          else {
+            rmSync(runFilePath(devId), { force: true });
+            rmSync(controlSocketPath(devId), { force: true });
+          }
           control.close();
           resolve(status);
         });

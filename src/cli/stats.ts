@@ -1,8 +1,7 @@
 import { UblkError } from '../ublk/errors.js';
 import { readRunRecord } from '../ublk/run-file.js';
-import { statsPath } from '../ublk/stats.js';
+import { readCounters, statsPath } from '../ublk/stats-file.js';
 import { existsSync } from 'node:fs';
-import { readCounters } from './devices.js';
 
 /** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
 function queueRows(devId: number): Array<Record<string, number>> {

@@ -30,13 +30,13 @@ function bytes(n: number): string {
 
 /**
  * Opens (or creates) a device's backing store and locks it against a second device: `file` is a
- * user's --backing (kept), or null for /dev/shm/tsublk-<id> (made fresh, removed on delete).
+ * user's --backing (kept), or null for /dev/shm/`ownedName` (made fresh, removed on delete).
  * `sizeBytes` 0 takes an existing file's size. Every refusal is one line naming the fix, and
  * leaves nothing it created behind.
  */
-export function openBacking(file: string | null, sizeBytes: number, devId: number, reattach: { readonly owned: boolean } | null = null): OpenBacking {
+export function openBacking(file: string | null, sizeBytes: number, devId: number, reattach: { readonly owned: boolean } | null = null, ownedName = `tsublk-${devId}`): OpenBacking {
   const owned = reattach?.owned ?? file === null;
-  const where = file === null ? `/dev/shm/tsublk-${devId}` : path.resolve(file);
+  const where = file === null ? `/dev/shm/${ownedName}` : path.resolve(file);
   const existed = existsSync(where);
   if (reattach !== null && !existed) throw new UblkError(`${where} is gone, and with it the device's data: nothing to recover; delete the device with tsublk del -n ${devId}`);
   if (!existed && sizeBytes === 0) throw new UblkError(`${where} does not exist, so it has no size to take: add --size`);

@@ -1,8 +1,8 @@
-import { FALLOC_FL, fallocate, memcpy } from '../../native-bindings/libc.js';
 import type { Operations } from '../blk/operations.js';
 import type { QueueIo } from '../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
 import { openBacking } from './memory-backing.js';
+import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
 import type { Target } from './target.js';
 
 /** The memory target's configuration; `open` fills in the rest. */
@@ -21,7 +21,7 @@ export interface MemoryConfig {
 }
 
 /** Per queue (hctx): its I/O channel, the shared backing's fd and address, and counters. */
-export class MemoryQueue {
+export class MemoryQueue implements MappedStore {
   reads = 0;
   writes = 0;
   flushes = 0;
@@ -44,31 +44,7 @@ export class MemoryRequest {
   result = 0;
 }
 
-const EIO = 5;
 const EOPNOTSUPP = 95;
-const SECTOR = 512;
-
-/**
- * Moves the request's data now, in the queue's thread: with user copy (the request has no buffer,
- * address 0) between its pages and the mapping through /dev/ublkcN (one syscall); otherwise
- * between its per-tag buffer and the mapping by memcpy (the kernel already moved the data to or
- * from that buffer as part of the fetch and commit). Returns bytes moved or -errno.
- */
-function transfer(hw: MemoryQueue, rq: Request<MemoryRequest>, write: boolean): number {
-  const length = rq.bytes;
-  const position = rq.startSector * SECTOR;
-  // SAFETY: the mapping covers the disk; the kernel keeps requests inside it, and so does this check.
-  if (position + length > hw.sizeBytes) return -EIO;
-  const at = hw.address + position;
-  if (rq.bufferAddress === 0) {
-    const moved = write ? hw.io.copyFromRequest(rq, at, length, 0) : hw.io.copyToRequest(rq, at, length, 0);
-    return moved === length || moved < 0 ? moved : -EIO; // short: the request ended early
-  }
-  // SAFETY: the per-tag buffer holds max_io_buf_bytes, and the kernel never sends more.
-  if (write) memcpy(at, rq.bufferAddress, length);
-  else memcpy(rq.bufferAddress, at, length);
-  return length;
-}
 
 /** Starts an fsync (or fdatasync) of a file backing; `complete` ends the request with `result`. */
 function syncThenEnd(hw: MemoryQueue, rq: Request<MemoryRequest>, dataOnly: boolean, result: number): void {
@@ -88,7 +64,7 @@ const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest
       case ReqOp.Read: {
         hw.reads++;
         hw.readBytes += rq.bytes;
-        const result = transfer(hw, rq, false);
+        const result = moveData(hw, rq, false);
         if (result < 0) hw.errors++;
         rq.end(result);
         return;
@@ -96,7 +72,7 @@ const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest
       case ReqOp.Write: {
         hw.writes++;
         hw.writeBytes += rq.bytes;
-        const result = transfer(hw, rq, true);
+        const result = moveData(hw, rq, true);
         if (result < 0) hw.errors++;
         // FUA on a file backing: durable before it completes.
         if (result >= 0 && (rq.flags & ReqFlag.Fua) !== 0 && hw.persistent) syncThenEnd(hw, rq, true, result);
@@ -112,11 +88,8 @@ const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest
       case ReqOp.Discard:
       case ReqOp.WriteZeroes:
         hw.discards++;
-        try {
-          // Reads of the range return zeros and its memory goes back to the system.
-          fallocate(hw.fd, FALLOC_FL.PUNCH_HOLE | FALLOC_FL.KEEP_SIZE, rq.startSector * SECTOR, rq.bytes);
-          rq.end(0);
-        } catch {
+        if (punchHole(hw.fd, rq.startSector * SECTOR, rq.bytes)) rq.end(0);
+        else {
           hw.errors++;
           rq.end(-EIO);
         }

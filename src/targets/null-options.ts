@@ -1,49 +1,117 @@
-import { NULL_DEFAULTS, type NullConfig } from './null.js';
+import { parseBadblocks } from './null-badblocks.js';
+import { NULL_DEFAULTS, type NullConfig } from './null-config.js';
 
 /**
  * The null target's `add` options, each named after the null_blk attribute it mirrors: one table
- * that the CLI registers, `planAdd` validates and the README's attribute table is checked against.
+ * that the CLI registers, `planAdd` and `tsublk set` validate, and the README's attribute table
+ * is checked against.
  */
 export interface NullOption {
   /** The option, and the null_blk (configfs or module) attribute it mirrors. */
   readonly name: string;
   readonly field: keyof NullConfig;
+  readonly kind: 'number' | 'string';
   readonly describe: string;
-  readonly defaultValue: number;
+  readonly defaultValue: number | string;
   /** One-line advice when the value is bad. */
   readonly fix: string;
-  readonly valid: (value: number) => boolean;
+  readonly valid: (value: number | string) => boolean;
+  /** `tsublk set` changes it on a running device (as null_blk's configfs does while powered). */
+  readonly settable: boolean;
 }
 
-const isWhole = (value: number): boolean => Number.isSafeInteger(value);
+const isWhole = (value: number | string): boolean => typeof value === 'number' && Number.isSafeInteger(value);
+const isFlag = (value: number | string): boolean => value === 0 || value === 1;
+const flag = (name: string, field: keyof NullConfig, describe: string, settable = false): NullOption => ({
+  name, field, kind: 'number', defaultValue: NULL_DEFAULTS[field as keyof typeof NULL_DEFAULTS], describe, fix: `use --${name} 0 or 1`, valid: isFlag, settable,
+});
 
 export const nullOptions: readonly NullOption[] = [
   {
-    name: 'irqmode', field: 'irqmode', defaultValue: NULL_DEFAULTS.irqmode,
+    name: 'irqmode', field: 'irqmode', kind: 'number', defaultValue: NULL_DEFAULTS.irqmode, settable: false,
     describe: 'null: when requests end: 0 at once, 1 after their batch, 2 completion_nsec after arrival',
     fix: 'use --irqmode 0, 1 or 2', valid: (v) => v === 0 || v === 1 || v === 2,
   },
   {
-    name: 'completion_nsec', field: 'completionNsec', defaultValue: NULL_DEFAULTS.completionNsec,
+    name: 'completion_nsec', field: 'completionNsec', kind: 'number', defaultValue: NULL_DEFAULTS.completionNsec, settable: false,
     describe: 'null, irqmode 2: nanoseconds from arrival to completion',
-    fix: 'use --completion_nsec between 0 and 10000000000 (10 s)', valid: (v) => isWhole(v) && v >= 0 && v <= 10e9,
+    fix: 'use --completion_nsec between 0 and 10000000000 (10 s)', valid: (v) => isWhole(v) && (v as number) >= 0 && (v as number) <= 10e9,
+  },
+  flag('memory_backed', 'memoryBacked', 'null: store the data written (in /dev/shm, like the memory target)'),
+  flag('discard', 'discard', 'null, memory_backed: accept discard and write-zeroes (the range reads zeros, its memory is freed)'),
+  {
+    name: 'cache_size', field: 'cacheSize', kind: 'number', defaultValue: NULL_DEFAULTS.cacheSize, settable: false,
+    describe: 'null, memory_backed: a volatile write cache of this many MiB (FLUSH and FUA make writes durable; tsublk power off loses the rest)',
+    fix: 'use --cache_size in MiB, 0 (none) to 65536', valid: (v) => isWhole(v) && (v as number) >= 0 && (v as number) <= 65536,
+  },
+  flag('fua', 'fua', 'null, cache_size: honour forced unit access (0: the kernel sends a FLUSH instead)'),
+  {
+    name: 'mbps', field: 'mbps', kind: 'number', defaultValue: NULL_DEFAULTS.mbps, settable: true,
+    describe: "null: cap the device's bandwidth at this many MiB/s (0: none)",
+    fix: 'use --mbps with a whole number of MiB/s, 0 (no cap) to 1000000', valid: (v) => isWhole(v) && (v as number) >= 0 && (v as number) <= 1e6,
   },
   {
-    name: 'init_hctx_fail', field: 'initHctxFail', defaultValue: NULL_DEFAULTS.initHctxFail,
+    name: 'badblocks', field: 'badblocks', kind: 'string', defaultValue: NULL_DEFAULTS.badblocks, settable: true,
+    describe: 'null: sector ranges that fail with EIO: +START-END adds, -START-END clears (write --badblocks=-START-END), comma-separated, END included',
+    fix: 'use --badblocks +START-END[,…] in 512-byte sectors', valid: (v) => typeof v === 'string' && parsesAsBadblocks(v),
+  },
+  flag('badblocks_once', 'badblocksOnce', 'null: a bad range heals after its first failure', true),
+  flag('badblocks_partial_io', 'badblocksPartialIo', 'null: a request hitting a bad range does the part before it, then fails', true),
+  flag('rotational', 'rotational', 'null: report a rotational disk (queue/rotational 1)'),
+  flag('virt_boundary', 'virtBoundary', 'null: a 4 KiB virt boundary: no gap inside a request crosses a page (queue/virt_boundary_mask 4095)'),
+  {
+    name: 'max_sectors', field: 'maxSectors', kind: 'number', defaultValue: NULL_DEFAULTS.maxSectors, settable: false,
+    describe: 'null: largest request in 512-byte sectors (0: what --max_io_buf_bytes allows)',
+    fix: 'use --max_sectors 0, or 8 or more', valid: (v) => isWhole(v) && (v === 0 || (v as number) >= 8),
+  },
+  {
+    name: 'init_hctx_fail', field: 'initHctxFail', kind: 'number', defaultValue: NULL_DEFAULTS.initHctxFail, settable: false,
     describe: "null, fault injection: this queue's initHctx fails (add must fail and leave nothing)",
-    fix: 'use --init_hctx_fail with a queue index below -q', valid: (v) => isWhole(v) && v >= -1,
+    fix: 'use --init_hctx_fail with a queue index below -q', valid: (v) => isWhole(v) && (v as number) >= -1,
   },
 ];
 
+function parsesAsBadblocks(text: string): boolean {
+  try {
+    parseBadblocks(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks one value against its option; throws the option's one-line advice (badblocks: the item at fault). */
+function checked(option: NullOption, raw: number | string): number | string {
+  const value = option.kind === 'string' ? String(raw) : Number(raw);
+  if (option.kind === 'string' && option.name === 'badblocks') parseBadblocks(value as string); // its own message names the item
+  if (!option.valid(value)) throw new Error(`bad --${option.name} ${raw}: ${option.fix}`);
+  return value;
+}
+
 /** The null options a user gave (not left at their default), as config fields; throws on a bad value. */
-export function nullConfigFrom(values: Readonly<Record<string, number | undefined>>, queues: number): Partial<NullConfig> {
-  const config: Record<string, number> = {};
+export function nullConfigFrom(values: Readonly<Record<string, number | string | undefined>>, queues: number): Partial<NullConfig> {
+  const config: Record<string, number | string> = {};
   for (const option of nullOptions) {
     const value = values[option.name];
     if (value === undefined) continue;
-    if (!option.valid(value)) throw new Error(`bad --${option.name} ${value}: ${option.fix}`);
-    config[option.field] = value;
+    config[option.field] = checked(option, value);
   }
-  if ((config['initHctxFail'] ?? -1) >= queues) throw new Error(`bad --init_hctx_fail ${config['initHctxFail']}: the device has ${queues} queue(s); use an index below -q`);
+  const memoryBacked = config['memoryBacked'] === 1;
+  if (Number(config['initHctxFail'] ?? -1) >= queues) throw new Error(`bad --init_hctx_fail ${config['initHctxFail']}: the device has ${queues} queue(s); use an index below -q`);
+  if (config['discard'] === 1 && !memoryBacked) throw new Error('--discard 1 needs --memory_backed 1: a null device that stores nothing has nothing to discard');
+  if ((config['cacheSize'] ?? 0) !== 0 && !memoryBacked) throw new Error('--cache_size needs --memory_backed 1: the cache holds written data, which only a memory-backed device keeps');
   return config;
+}
+
+/** `tsublk set`'s changes, as config fields: only settable options; throws on a bad or fixed one. */
+export function nullChangeFrom(values: Readonly<Record<string, number | string | undefined>>): Partial<NullConfig> {
+  const change: Record<string, number | string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    const option = nullOptions.find((candidate) => candidate.name === name);
+    if (option === undefined) throw new Error(`--${name} is not a null target setting: see tsublk set --help`);
+    if (!option.settable) throw new Error(`--${name} cannot change on a running device: delete it and add it again with the new --${name}`);
+    change[option.field] = checked(option, value);
+  }
+  return change;
 }

@@ -1,34 +1,27 @@
 import type { Operations } from '../blk/operations.js';
-import { ReqOp, type Request } from '../blk/request.js';
+import type { QueueIo } from '../blk/queue-io.js';
+import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
+import { UblkError } from '../ublk/errors.js';
+import { type OpenBacking, openBacking } from './memory-backing.js';
+import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
+import { formatBadblocks, parseBadblocks } from './null-badblocks.js';
 import { IrqMode, PendingCompletions, nowNs } from './null-completions.js';
+import { type NullConfig, type NullRuntime, type NullSettings, nullSettings } from './null-config.js';
+import { NullDeviceState } from './null-device-state.js';
+import { nullChangeFrom } from './null-options.js';
 import type { Target } from './target.js';
+import { WriteCache } from './write-cache.js';
 
-/** The null target's configuration: a disk of `sizeBytes` that stores nothing (null_blk's attributes). */
-export interface NullConfig {
-  readonly sizeBytes: number;
-  readonly logicalBlockSize: number;
-  /** When requests end (null_blk's irqmode): 0 at once, 1 after their batch, 2 after completionNsec. */
-  readonly irqmode?: IrqMode;
-  /** irqmode 2's delay per request (null_blk's completion_nsec; default 10000). */
-  readonly completionNsec?: number;
-  /** Fault injection: this queue's initHctx fails (-1: none). */
-  readonly initHctxFail?: number;
-}
+export { NULL_DEFAULTS, type NullConfig, type NullSettings, nullSettings } from './null-config.js';
 
-/** NullConfig with every default filled in: what each queue works from. */
-export type NullSettings = Required<NullConfig>;
-
-export const NULL_DEFAULTS = { irqmode: IrqMode.None, completionNsec: 10_000, initHctxFail: -1 } as const;
-
-export function nullSettings(config: NullConfig): NullSettings {
-  return { ...NULL_DEFAULTS, ...config };
-}
+const EOPNOTSUPP = 95;
 
 /**
- * The hctx private data: per-queue counters, shown by `list -v` and `stats`, and the requests
- * this queue has served but not yet ended (irqmode 1 and 2).
+ * The hctx private data: per-queue counters (shown by `list -v` and `stats`), the requests this
+ * queue has served but not yet ended (irqmode 1 and 2, the bandwidth cap), and this thread's
+ * handles on what the device shares: its state, its store and its write cache.
  */
-export class NullQueueStats {
+export class NullQueue {
   reads = 0;
   writes = 0;
   flushes = 0;
@@ -36,90 +29,284 @@ export class NullQueueStats {
   others = 0;
   readBytes = 0;
   writeBytes = 0;
-  /** Requests held for irqmode 1 (until commitRqs) or 2 (until their time). */
+  /** Writes that came with FUA. */
+  fuaWrites = 0;
+  /** Requests failed for a bad range or while powered off. */
+  injectedErrors = 0;
+  /** Requests held for irqmode 1 (until commitRqs), irqmode 2 or the bandwidth cap (until their time). */
   readonly pending: PendingCompletions;
+  /** Device-wide state (null without a runtime: a queue built outside a daemon, as in unit tests). */
+  readonly state: NullDeviceState | null;
+  /** memory_backed: where the data lives. */
+  readonly store: MappedStore | null;
+  readonly cache: WriteCache | null;
+  /** With a cache: the durable copy's fd (discard punches it too). */
+  readonly durableFd: number;
 
   constructor(
     readonly queueId: number,
     readonly settings: NullSettings,
-    depth: number,
+    io: QueueIo,
   ) {
-    this.pending = new PendingCompletions(depth);
+    this.pending = new PendingCompletions(io.depth);
+    const runtime = settings.runtime;
+    this.state = runtime === undefined ? null : new NullDeviceState(runtime.shared);
+    this.store = runtime === undefined || runtime.storeFd < 0 ? null : { io, fd: runtime.storeFd, address: runtime.storeAddress, sizeBytes: settings.sizeBytes };
+    this.cache = runtime?.cache == null || this.state === null ? null : new WriteCache(runtime.cache, this.state.mutex, runtime.storeAddress, runtime.durableAddress, settings.sizeBytes);
+    this.durableFd = runtime?.durableFd ?? -1;
   }
 }
 
-function count(stats: NullQueueStats, rq: Request<undefined>): void {
+function count(hw: NullQueue, rq: Request<undefined>): void {
   switch (rq.op) {
     case ReqOp.Read:
-      stats.reads++;
-      stats.readBytes += rq.bytes;
+      hw.reads++;
+      hw.readBytes += rq.bytes;
       break;
     case ReqOp.Write:
-      stats.writes++;
-      stats.writeBytes += rq.bytes;
+      hw.writes++;
+      hw.writeBytes += rq.bytes;
+      if ((rq.flags & ReqFlag.Fua) !== 0) hw.fuaWrites++;
       break;
     case ReqOp.Flush:
-      stats.flushes++;
+      hw.flushes++;
       break;
     case ReqOp.Discard:
     case ReqOp.WriteZeroes:
-      stats.discards++;
+      hw.discards++;
       break;
     default:
-      stats.others++;
+      hw.others++;
   }
 }
 
-const operations: Operations<NullSettings, undefined, NullQueueStats, undefined> = {
+/** Moves the data of a read or write (the first `length` bytes), through the cache for writes. */
+function transfer(hw: NullQueue, store: MappedStore, rq: Request<undefined>, length: number): number {
+  if (rq.op === ReqOp.Read) return moveData(store, rq, false, length);
+  const cache = hw.cache;
+  if (cache === null || length === 0) return moveData(store, rq, true, length);
+  const position = rq.startSector * SECTOR;
+  cache.beginWrite(position, length);
+  let moved = -EIO;
+  try {
+    // Checked under the cache's lock, which a power cut holds: no write lands after one.
+    if (hw.state === null || hw.state.powered) moved = moveData(store, rq, true, length);
+  } finally {
+    cache.endWrite(position, length, (rq.flags & ReqFlag.Fua) !== 0, moved >= 0);
+  }
+  return moved;
+}
+
+/** FLUSH through the cache; fails when a power cut came first (its writes are gone, not durable). */
+function flush(state: NullDeviceState, cache: WriteCache): number {
+  state.mutex.lock();
+  try {
+    if (!state.powered) return -EIO;
+    cache.flushLocked();
+    return 0;
+  } finally {
+    state.mutex.unlock();
+  }
+}
+
+/** memory_backed: serves the request from the store; bytes done or -errno. */
+function serveStored(hw: NullQueue, store: MappedStore, rq: Request<undefined>): number {
+  switch (rq.op) {
+    case ReqOp.Read:
+    case ReqOp.Write:
+      return transfer(hw, store, rq, rq.bytes);
+    case ReqOp.Flush:
+      return hw.cache === null || hw.state === null ? 0 : flush(hw.state, hw.cache);
+    case ReqOp.Discard:
+    case ReqOp.WriteZeroes: {
+      const position = rq.startSector * SECTOR;
+      // The durable copy too: a discard is not cached (null_blk frees both).
+      const done = punchHole(store.fd, position, rq.bytes) && (hw.durableFd < 0 || punchHole(hw.durableFd, position, rq.bytes));
+      return done ? 0 : -EIO;
+    }
+    default:
+      return -EOPNOTSUPP;
+  }
+}
+
+/**
+ * A read or write touching a bad range: -EIO, after doing the part before it with partial_io
+ * (whole blocks); the range heals with badblocks_once. 0 when the request is clean.
+ */
+function badblocksResult(hw: NullQueue, state: NullDeviceState, rq: Request<undefined>): number {
+  if (state.badblocks.empty || (rq.op !== ReqOp.Read && rq.op !== ReqOp.Write)) return 0;
+  const firstBad = state.badblocks.check(rq.startSector, rq.sectors, state.badblocksOnce);
+  if (firstBad < 0) return 0;
+  hw.injectedErrors++;
+  if (state.badblocksPartialIo && hw.store !== null) {
+    const blockSectors = hw.settings.logicalBlockSize / SECTOR;
+    const goodSectors = Math.floor((firstBad - rq.startSector) / blockSectors) * blockSectors;
+    if (goodSectors > 0) transfer(hw, hw.store, rq, goodSectors * SECTOR);
+  }
+  return -EIO;
+}
+
+/** Ends `rq` with `result` when its irqmode and the bandwidth cap say so. */
+function finish(hw: NullQueue, rq: Request<undefined>, result: number): void {
+  const settings = hw.settings;
+  const state = hw.state;
+  // The bandwidth cap delays completions: the device moves no more than mbps MiB each second.
+  const capped = state !== null && result > 0 && state.mbps > 0;
+  if (settings.irqmode === IrqMode.None && !capped) {
+    rq.end(result);
+    return;
+  }
+  const now = nowNs();
+  const bandwidthDue = capped ? state.bookBandwidth(rq.bytes, now) : -1;
+  if (settings.irqmode === IrqMode.None) hw.pending.add(rq, result, bandwidthDue);
+  else if (settings.irqmode === IrqMode.Batch) hw.pending.add(rq, result, bandwidthDue < 0 ? 0 : bandwidthDue);
+  else hw.pending.add(rq, result, Math.max(now + settings.completionNsec, bandwidthDue));
+}
+
+const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
   newRequestData: () => undefined,
   initHctx(settings, hctxIdx, io) {
     if (settings.initHctxFail === hctxIdx) throw new Error(`initHctx of queue ${hctxIdx} fails on purpose (--init_hctx_fail ${hctxIdx})`);
-    return new NullQueueStats(hctxIdx, settings, io.depth);
+    return new NullQueue(hctxIdx, settings, io);
   },
-  exitHctx(stats) {
-    stats.pending.endDue(Infinity); // nothing stays with a queue that goes away
+  exitHctx(hw) {
+    hw.pending.endDue(Infinity); // nothing stays with a queue that goes away
   },
-  queueRq(stats, _queue, rq) {
-    count(stats, rq);
-    const settings = stats.settings;
-    if (settings.irqmode === IrqMode.None) rq.end(rq.bytes);
-    else if (settings.irqmode === IrqMode.Batch) stats.pending.add(rq, rq.bytes, 0);
-    else stats.pending.add(rq, rq.bytes, nowNs() + settings.completionNsec);
+  queueRq(hw, _queue, rq) {
+    count(hw, rq);
+    const state = hw.state;
+    if (state !== null) {
+      if (!state.powered) {
+        hw.injectedErrors++;
+        rq.end(-EIO); // no power: the disk answers nothing
+        return;
+      }
+      const bad = badblocksResult(hw, state, rq);
+      if (bad < 0) {
+        finish(hw, rq, bad);
+        return;
+      }
+    }
+    finish(hw, rq, hw.store === null ? rq.bytes : serveStored(hw, hw.store, rq));
   },
-  commitRqs(stats) {
-    if (stats.settings.irqmode === IrqMode.Batch) stats.pending.endDue(Infinity);
+  commitRqs(hw) {
+    // irqmode 1: the batch ends now (what the bandwidth cap holds ends on its time).
+    if (hw.settings.irqmode === IrqMode.Batch) hw.pending.endDue(hw.state === null ? Infinity : nowNs());
   },
-  poll(stats) {
-    // irqmode 2: end what is due; the queue loop waits no longer than until the next one.
-    return stats.pending.size === 0 ? -1 : stats.pending.nextWait(nowNs());
+  poll(hw) {
+    // irqmode 2 and the cap: end what is due; the queue loop waits no longer than until the next one.
+    return hw.pending.size === 0 ? -1 : hw.pending.nextWait(nowNs());
   },
 };
 
-export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueueStats, undefined> = {
+/** The settings as recorded and shown (`list -v`): the configuration with what `set` and `power` changed. */
+function recorded(settings: NullSettings, state: NullDeviceState): NullSettings {
+  // (The daemon leaves the runtime out of the record.)
+  return {
+    ...settings,
+    mbps: state.mbps,
+    badblocks: formatBadblocks(state.badblocks.list()),
+    badblocksOnce: state.badblocksOnce ? 1 : 0,
+    badblocksPartialIo: state.badblocksPartialIo ? 1 : 0,
+    power: state.powered ? 1 : 0,
+  };
+}
+
+export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, undefined> = {
   name: 'null',
   type: 0,
-  // Nothing to acquire: the configuration is completed with null_blk's defaults, so the run
-  // record, `list -v` and `list --json` show every setting the queues work with.
-  open(config, _devId, _reattach, shape) {
+  // The configuration is completed with null_blk's defaults, so the run record, `list -v` and
+  // `list --json` show every setting the queues work with; memory_backed acquires its store.
+  open(config, devId, reattach, shape) {
     const settings = nullSettings(config);
     if (settings.initHctxFail >= shape.queues) throw new Error(`bad --init_hctx_fail ${settings.initHctxFail}: the device has ${shape.queues} queue(s) (the kernel gives at most one per CPU); use an index below ${shape.queues}`);
-    return { config: settings, ownedFiles: [], close: () => undefined };
+    if (reattach && settings.cacheSize > 0) throw new UblkError(`device ${devId} has a write cache, which died with its daemon: it cannot be recovered; delete it with tsublk del -n ${devId}`);
+    const backings: OpenBacking[] = [];
+    let unwatch = (): void => undefined;
+    const closeAll = (deleted: boolean): void => {
+      unwatch();
+      for (const backing of backings.splice(0)) backing.close(deleted);
+    };
+    try {
+      if (settings.memoryBacked === 1) backings.push(openBacking(null, settings.sizeBytes, devId, reattach ? { owned: true } : null));
+      if (settings.cacheSize > 0) backings.push(openBacking(null, settings.sizeBytes, devId, null, `tsublk-${devId}.durable`));
+    } catch (error) {
+      closeAll(!reattach);
+      throw error;
+    }
+    const [store, durable] = backings.map((opened) => opened.backing);
+    const shared = NullDeviceState.create();
+    const state = new NullDeviceState(shared);
+    state.mbps = settings.mbps;
+    state.badblocks.edit(parseBadblocks(settings.badblocks));
+    state.badblocksOnce = settings.badblocksOnce === 1;
+    state.badblocksPartialIo = settings.badblocksPartialIo === 1;
+    const cacheBuffer = settings.cacheSize > 0 ? WriteCache.create(settings.sizeBytes, settings.cacheSize * 2 ** 20) : null;
+    const runtime: NullRuntime = {
+      shared,
+      cache: cacheBuffer,
+      storeFd: store?.fd ?? -1,
+      storeAddress: store?.address ?? 0,
+      durableFd: durable?.fd ?? -1,
+      durableAddress: durable?.address ?? 0,
+    };
+    const cache = cacheBuffer === null || store === undefined || durable === undefined ? null : new WriteCache(cacheBuffer, state.mutex, store.address, durable.address, settings.sizeBytes);
+    return {
+      config: { ...settings, runtime },
+      ownedFiles: backings.map((opened) => opened.backing.path),
+      close: closeAll,
+      watch(listener) {
+        unwatch = state.watch(() => listener(recorded(settings, state)));
+      },
+      change(values) {
+        const { power, ...rest } = values;
+        const change = nullChangeFrom(rest);
+        if (power !== undefined && power !== 0 && power !== 1) throw new UblkError(`bad power ${String(power)}: use tsublk power -n ${devId} off or on`);
+        if (change.mbps !== undefined) state.mbps = change.mbps;
+        if (change.badblocks !== undefined) state.badblocks.edit(parseBadblocks(change.badblocks));
+        if (change.badblocksOnce !== undefined) state.badblocksOnce = change.badblocksOnce === 1;
+        if (change.badblocksPartialIo !== undefined) state.badblocksPartialIo = change.badblocksPartialIo === 1;
+        if (power === 0 && state.powered) {
+          // First fail everything, then drop what the cache never wrote back: a power cut.
+          state.powered = false;
+          cache?.powerCut();
+        } else if (power === 1) state.powered = true;
+        return recorded(settings, state);
+      },
+    };
   },
-  disk: (config) => ({ sizeBytes: config.sizeBytes, logicalBlockSize: config.logicalBlockSize }),
+  disk: (config) => {
+    const settings = nullSettings(config);
+    const cached = settings.cacheSize > 0;
+    return {
+      sizeBytes: settings.sizeBytes,
+      logicalBlockSize: settings.logicalBlockSize,
+      rotational: settings.rotational === 1,
+      // A write cache: filesystems send FLUSH (and FUA where advertised), as to null_blk's.
+      volatileCache: cached,
+      fua: cached && settings.fua === 1,
+      ...(settings.maxSectors > 0 ? { maxSectors: settings.maxSectors } : {}),
+      ...(settings.virtBoundary === 1 ? { virtBoundaryMask: 4095 } : {}),
+      ...(settings.memoryBacked === 1 && settings.discard === 1 ? { discard: { granularity: 4096, maxSectors: 2 ** 21, maxWriteZeroesSectors: 2 ** 21, maxSegments: 1 } } : {}),
+    };
+  },
   tagSetData: nullSettings,
   queueData: () => undefined,
   operations,
   statistics: {
-    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending'],
-    read(stats, out) {
-      out[0] = stats.reads;
-      out[1] = stats.writes;
-      out[2] = stats.flushes;
-      out[3] = stats.discards;
-      out[4] = stats.others;
-      out[5] = stats.readBytes;
-      out[6] = stats.writeBytes;
-      out[7] = stats.pending.size;
+    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks'],
+    read(hw, out) {
+      out[0] = hw.reads;
+      out[1] = hw.writes;
+      out[2] = hw.flushes;
+      out[3] = hw.discards;
+      out[4] = hw.others;
+      out[5] = hw.readBytes;
+      out[6] = hw.writeBytes;
+      out[7] = hw.pending.size;
+      out[8] = hw.fuaWrites;
+      out[9] = hw.injectedErrors;
+      out[10] = hw.cache === null ? 0 : hw.cache.dirtyBlocks;
     },
   },
 };

@@ -14,6 +14,17 @@ export interface OpenedTarget<Config> {
   readonly ownedFiles: readonly string[];
   /** Releases it all; `deleted`: the device is gone for good, so owned files go too. */
   close(deleted: boolean): void;
+  /**
+   * Changes settings of the running device (`tsublk set`, `tsublk power`: option names as `add`
+   * takes them, `power` 0 or 1), in the daemon; returns the configuration as it now stands, to be
+   * recorded. Throws a one-line error for a bad or unchangeable setting, changing nothing.
+   */
+  change?(values: Readonly<Record<string, number | string>>): Config;
+  /**
+   * Calls `listener` with the configuration whenever it changes by itself (a bad range that heals
+   * after its first failure), so the record and `list -v` stay true; close() stops it.
+   */
+  watch?(listener: (config: Config) => void): void;
 }
 
 /** The queues the kernel gave the device (it may give fewer than asked: at most one per CPU). */

@@ -197,6 +197,20 @@ export class UblkDevice {
     this.opened?.close(true);
   }
 
+  /**
+   * Changes the running target's settings (`tsublk set` / `tsublk power`); returns its
+   * configuration as it now stands. Throws a one-line error when the target changes nothing.
+   */
+  changeTarget(values: Readonly<Record<string, number | string>>): unknown {
+    if (this.opened?.change === undefined) throw new UblkError(`device ${this.devId}'s target has no settings that change while it runs`);
+    return this.opened.change(values);
+  }
+
+  /** The target's own changes of its configuration (see OpenedTarget.watch). */
+  watchTarget(listener: (config: unknown) => void): void {
+    this.opened?.watch?.(listener);
+  }
+
   /** Resolves when every queue worker has exited. */
   whenQueuesExit(): Promise<void> {
     return this.exited;

@@ -12,6 +12,7 @@ export interface UblkParams {
   readonly ioMinShift: number;
   readonly maxSectors: number;
   readonly devSectors: number;
+  readonly virtBoundaryMask: number;
   readonly discard?: { readonly granularity: number; readonly maxSectors: number; readonly maxWriteZeroesSectors: number; readonly maxSegments: number };
   /** Filled in by the kernel (GET_PARAMS). */
   readonly devt?: { readonly charMajor: number; readonly charMinor: number; readonly diskMajor: number; readonly diskMinor: number };
@@ -38,6 +39,7 @@ export function paramsForDisk(disk: DiskParameters, maxIoBufBytes: number): Ublk
     ioMinShift: shift,
     maxSectors: Math.min(disk.maxSectors ?? bufferSectors, bufferSectors),
     devSectors: Math.floor(disk.sizeBytes / 512),
+    virtBoundaryMask: disk.virtBoundaryMask ?? 0,
     ...(disk.discard === undefined ? {} : { discard: disk.discard }),
   };
 }
@@ -55,6 +57,7 @@ export function encodeParams(params: UblkParams): Uint8Array {
   view.setUint8(b + B.io_min_shift, params.ioMinShift);
   view.setUint32(b + B.max_sectors, params.maxSectors, true);
   setU64(view, b + B.dev_sectors, params.devSectors);
+  setU64(view, b + B.virt_boundary_mask, params.virtBoundaryMask);
   if (params.discard !== undefined) {
     const d = P.discard;
     view.setUint32(d + D.discard_granularity, params.discard.granularity, true);
@@ -80,6 +83,7 @@ export function decodeParams(bytes: Uint8Array): UblkParams {
     ioMinShift: view.getUint8(b + B.io_min_shift),
     maxSectors: view.getUint32(b + B.max_sectors, true),
     devSectors: getU64(view, b + B.dev_sectors),
+    virtBoundaryMask: getU64(view, b + B.virt_boundary_mask),
     ...(types & UBLK_PARAM_TYPE.DISCARD
       ? {
           discard: {

@@ -80,4 +80,5 @@ export function removeRunRecord(devId: number): void {
   rmSync(`${runFilePath(devId)}.tmp`, { force: true });
   rmSync(path.join(runDir, `${devId}.log`), { force: true });
   rmSync(path.join(runDir, `${devId}.stats`), { force: true });
+  rmSync(path.join(runDir, `${devId}.sock`), { force: true });
 }

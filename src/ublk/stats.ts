@@ -1,24 +1,10 @@
 import { existsSync } from 'node:fs';
 import { MAP, type Mapping, O, PROT, close, ftruncate, mmap, munmap, open, viewOf } from '../../native-bindings/libc.js';
-import { runDir } from './run-file.js';
+import { SLOT_FIELDS, statsPath } from './stats-file.js';
 
-/**
- * Live per-queue counters in a small shared file, /run/tsublk/<id>.stats: each queue's worker
- * maps it and writes its own slot as it serves (plain stores, no syscalls), and `list -v` or a
- * benchmark maps it read-only from any process. Each slot is SLOT_FIELDS doubles:
- * [io_uring_enter calls, requests received, requests ended, ended with an error, the target's own…].
- */
-export const SLOT_FIELDS = 16;
-export const QueueCounter = { Enters: 0, Requests: 1, Completed: 2, Errors: 3, TargetBase: 4 } as const;
-/** The queue's own counters by name, in slot order (the target's follow). */
-export const QUEUE_COUNTER_NAMES = ['enters', 'requests', 'completed', 'errors'] as const;
-/** The most counters a target may publish per queue. */
-export const MAX_TARGET_COUNTERS = SLOT_FIELDS - QueueCounter.TargetBase;
+export { MAX_TARGET_COUNTERS, QUEUE_COUNTER_NAMES, QueueCounter, SLOT_FIELDS, statsPath } from './stats-file.js';
+
 const BYTES_PER_QUEUE = SLOT_FIELDS * 8;
-
-export function statsPath(devId: number): string {
-  return `${runDir}/${devId}.stats`;
-}
 
 function statsBytes(queues: number): number {
   return Math.max(4096, Math.ceil((queues * BYTES_PER_QUEUE) / 4096) * 4096);

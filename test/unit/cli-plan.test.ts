@@ -65,7 +65,7 @@ describe('planAdd', () => {
     [{ queues: 1.5 }, /bad queue count 1.5/],
     [{ depth: 0 }, /bad queue depth 0/],
     [{ depth: 4097 }, /bad queue depth 4097/],
-    [{ bs: 1024 }, /bad block size 1024/],
+    [{ bs: 1000 }, /bad block size 1000: use --bs 512, 1024, 2048 or 4096/],
     [{ size: '1000' }, /multiple of the block size \(512\)/],
     [{ size: '4K', bs: 4096, depth: 1 }, /^$/],
     [{ size: '6K', bs: 4096 }, /multiple of the block size \(4096\)/],

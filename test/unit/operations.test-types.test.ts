@@ -2,7 +2,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import type { Operations } from '../../src/blk/operations.js';
 import type { Request } from '../../src/blk/request.js';
 import type { nullTarget } from '../../src/targets/null.js';
-import { type NullQueueStats } from '../../src/targets/null.js';
+import { type NullQueue } from '../../src/targets/null.js';
 
 // Type-level tests: tsc (npm run typecheck) checks them; the runtime assertions are trivial.
 interface MyHw {
@@ -38,6 +38,6 @@ describe('Operations types', () => {
   });
 
   it('gives the null target its per-queue counters as HwData', () => {
-    expectTypeOf<ReturnType<typeof nullTarget.operations.initHctx>>().toEqualTypeOf<NullQueueStats>();
+    expectTypeOf<ReturnType<typeof nullTarget.operations.initHctx>>().toEqualTypeOf<NullQueue>();
   });
 });
