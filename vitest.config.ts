@@ -3,8 +3,6 @@ import { defineConfig } from 'vitest/config';
 // Two suites: `unit` runs on any Linux host; `vm` runs inside the disposable VM (npm run test:vm),
 // where the kernel has ublk_drv. Running the vm suite elsewhere fails loudly, never skips.
 export default defineConfig({
-  // Not node_modules/.vite: inside the VM, node_modules is read-only (vm/guest/init.sh).
-  cacheDir: '.cache/vite',
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },

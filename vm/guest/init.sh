@@ -50,11 +50,14 @@ if [ "$(arg modules)" = 1 ]; then
 fi
 mkdir -p "/newroot$project"
 mount -t 9p -o "$ninep,rw" project "/newroot$project" || fail "cannot mount the project at $project"
-# What the guest only reads, again in every process it starts (node_modules, dist): from the
-# cached read-only share of the host's root, so each CLI run does not fetch its modules over 9p.
+# What the guest reads again in every process it starts (node_modules, dist): from the cached
+# read-only share of the host's root under a tmpfs overlay (tools may still write their caches
+# there: they vanish at power-off), so each CLI run does not fetch its modules over 9p.
 for dir in node_modules dist; do
 	if [ -d "/lower$project/$dir" ]; then
-		mount -o bind "/lower$project/$dir" "/newroot$project/$dir" || fail "cannot bind $project/$dir"
+		mkdir -p "/upper/$dir/data" "/upper/$dir/work"
+		mount -t overlay -o "lowerdir=/lower$project/$dir,upperdir=/upper/$dir/data,workdir=/upper/$dir/work" overlay "/newroot$project/$dir" ||
+			fail "cannot overlay $project/$dir"
 	fi
 done
 mkdir -p /newroot/run/tsublk-vm
