@@ -14,6 +14,13 @@ export interface DiskParameters {
   readonly maxSectors?: number;
   /** No gap inside a request may cross this mask's boundary (null_blk's virt_boundary: a page, 4095). */
   readonly virtBoundaryMask?: number;
+  /** A host-managed zoned disk (UBLK_F_ZONED): its zone size (chunk_sectors) and limits, 0 for none. */
+  readonly zoned?: {
+    readonly zoneSectors: number;
+    readonly maxOpenZones: number;
+    readonly maxActiveZones: number;
+    readonly maxZoneAppendSectors: number;
+  };
   readonly discard?: {
     readonly granularity: number;
     readonly maxSectors: number;

@@ -40,6 +40,8 @@ export class Request<RequestData = undefined> {
   sectors = 0;
   /** The result of the target's last asynchronous I/O for this request (see QueueIo), as `complete` sees it. */
   ioResult = 0;
+  /** ZONE_APPEND: the first sector the data was written at, which the commit reports to the kernel. */
+  zoneAppendSector = 0;
 
   constructor(
     /** The hardware queue (hctx) index. */

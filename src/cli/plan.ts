@@ -124,7 +124,13 @@ export function planAdd(args: AddArguments): AddPlan {
     if (args.r === 1 || args.e === 1 || args.i === 1) throw new UblkError('-r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root');
     flags |= UBLK_F.UNPRIVILEGED_DEV;
   }
+  // A zoned device reports its zones through user copy: the kernel refuses UBLK_F_ZONED without it.
+  const zoned = nullConfig['zoned'] === 1;
+  if (zoned) {
+    if (args.copy || args.g === 1 || args.unprivileged) throw new UblkError('--zoned 1 needs the user copy data path (UBLK_F_USER_COPY): leave out --copy, -g 1 and --unprivileged');
+    flags |= UBLK_F.ZONED | UBLK_F.USER_COPY;
+  }
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
-  const dataPath = args.usercopy ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
+  const dataPath = args.usercopy || zoned ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
   return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: memory ? { sizeBytes, logicalBlockSize: args.bs, backing: args.backing ?? null } : { sizeBytes, logicalBlockSize: args.bs, ...nullConfig }, pinQueues: args.pin, dataPath };
 }

@@ -19,14 +19,14 @@ export const SECTOR = 512;
 export const EIO = 5;
 
 /**
- * Moves `length` bytes of the request's data (from its start) now, in the queue's thread: with
+ * Moves `length` bytes of the request's data (from its start) to or from `position` of the store
+ * (the request's own, unless a zone append put it at the write pointer) now, in the queue's thread: with
  * user copy (the request has no buffer, address 0) between its pages and the mapping through
  * /dev/ublkcN (one syscall); otherwise between its per-tag buffer and the mapping by memcpy (the
  * kernel moves the buffer to or from the request's pages as part of the fetch and commit).
  * Returns bytes moved or -errno.
  */
-export function moveData(store: MappedStore, rq: Request<unknown>, write: boolean, length: number = rq.bytes): number {
-  const position = rq.startSector * SECTOR;
+export function moveData(store: MappedStore, rq: Request<unknown>, write: boolean, length: number = rq.bytes, position: number = rq.startSector * SECTOR): number {
   // SAFETY: the mapping covers the disk; the kernel keeps requests inside it, and so does this check.
   if (position + length > store.sizeBytes) return -EIO;
   const at = store.address + position;

@@ -1,4 +1,5 @@
 import { IrqMode } from './null-completions.js';
+import type { ZoneGeometry } from './null-zones.js';
 
 /** The null target's configuration: a disk of `sizeBytes` that stores nothing unless memory_backed (null_blk's attributes). */
 export interface NullConfig {
@@ -27,6 +28,20 @@ export interface NullConfig {
   readonly virtBoundary?: number;
   /** Largest request in sectors (0: the per-tag buffer's size). */
   readonly maxSectors?: number;
+  /** 1: a host-managed zoned device (UBLK_F_ZONED), with the zone_* layout below. */
+  readonly zoned?: number;
+  /** MiB per zone, a power of two (default 256). */
+  readonly zoneSize?: number;
+  /** Writable MiB of each sequential zone (0: the zone size). */
+  readonly zoneCapacity?: number;
+  /** How many zones at the start are conventional (no write pointer). */
+  readonly zoneNrConv?: number;
+  /** Most zones open at once (0: no limit). */
+  readonly zoneMaxOpen?: number;
+  /** Most zones open or closed at once (0: no limit). */
+  readonly zoneMaxActive?: number;
+  /** Largest zone append in sectors (0: as large as a request may be). */
+  readonly zoneAppendMaxSectors?: number;
   /** Fault injection: this queue's initHctx fails (-1: none). */
   readonly initHctxFail?: number;
   /** 1 on, 0 off (null_blk's power; tsublk power changes it). */
@@ -44,6 +59,8 @@ export interface NullRuntime {
   /** The store (memory_backed): fd and address of its mapping, -1/0 without. */
   readonly storeFd: number;
   readonly storeAddress: number;
+  /** ZoneTable's buffer (null: not zoned). */
+  readonly zones: SharedArrayBuffer | null;
   /** With a cache: the durable copy's fd and address. */
   readonly durableFd: number;
   readonly durableAddress: number;
@@ -63,6 +80,13 @@ export const NULL_DEFAULTS = {
   rotational: 0,
   virtBoundary: 0,
   maxSectors: 0,
+  zoned: 0,
+  zoneSize: 256,
+  zoneCapacity: 0,
+  zoneNrConv: 0,
+  zoneMaxOpen: 0,
+  zoneMaxActive: 0,
+  zoneAppendMaxSectors: 0,
   initHctxFail: -1,
   power: 1,
 } as const;
@@ -72,4 +96,20 @@ export type NullSettings = Required<Omit<NullConfig, 'runtime'>> & Pick<NullConf
 
 export function nullSettings(config: NullConfig): NullSettings {
   return { ...NULL_DEFAULTS, ...config };
+}
+
+/** The zone layout of a zoned configuration, in sectors; throws a one-line message for a bad one. */
+export function zoneGeometryOf(settings: NullSettings): ZoneGeometry {
+  const deviceSectors = Math.floor(settings.sizeBytes / 512);
+  const zoneSectors = settings.zoneSize * 2048;
+  const capacitySectors = (settings.zoneCapacity === 0 ? settings.zoneSize : settings.zoneCapacity) * 2048;
+  if (!Number.isInteger(Math.log2(settings.zoneSize))) throw new Error(`bad --zone_size ${settings.zoneSize}: a zone's size must be a power of two MiB (e.g. 64, 128, 256)`);
+  if (zoneSectors > deviceSectors) throw new Error(`bad --zone_size ${settings.zoneSize}: larger than the device (${settings.sizeBytes / 2 ** 20} MiB); use a smaller zone or a larger --size`);
+  if (capacitySectors > zoneSectors) throw new Error(`bad --zone_capacity ${settings.zoneCapacity}: more than the zone size (${settings.zoneSize} MiB)`);
+  const zones = Math.ceil(deviceSectors / zoneSectors);
+  if (settings.zoneNrConv >= zones) throw new Error(`bad --zone_nr_conv ${settings.zoneNrConv}: the device has ${zones} zone(s) and needs at least one sequential zone; use fewer`);
+  const sequential = zones - settings.zoneNrConv;
+  if (settings.zoneMaxOpen > sequential || settings.zoneMaxActive > sequential) throw new Error(`bad --zone_max_open/--zone_max_active: the device has ${sequential} sequential zone(s); use at most that (0: no limit)`);
+  if (settings.zoneMaxActive > 0 && settings.zoneMaxOpen > settings.zoneMaxActive) throw new Error(`bad --zone_max_open ${settings.zoneMaxOpen}: more than --zone_max_active ${settings.zoneMaxActive}`);
+  return { deviceSectors, zoneSectors, capacitySectors, conventional: settings.zoneNrConv, zones, maxOpen: settings.zoneMaxOpen, maxActive: settings.zoneMaxActive };
 }

@@ -64,6 +64,31 @@ export const nullOptions: readonly NullOption[] = [
     describe: 'null: largest request in 512-byte sectors (0: what --max_io_buf_bytes allows)',
     fix: 'use --max_sectors 0, or 8 or more', valid: (v) => isWhole(v) && (v === 0 || (v as number) >= 8),
   },
+  flag('zoned', 'zoned', 'null: a host-managed zoned device (UBLK_F_ZONED, Linux 6.6+; needs the user copy data path)'),
+  {
+    name: 'zone_size', field: 'zoneSize', kind: 'number', defaultValue: NULL_DEFAULTS.zoneSize, settable: false,
+    describe: 'null, zoned: MiB per zone (a power of two)', fix: 'use --zone_size with a power of two MiB', valid: (v) => isWhole(v) && (v as number) >= 1 && Number.isInteger(Math.log2(v as number)),
+  },
+  {
+    name: 'zone_capacity', field: 'zoneCapacity', kind: 'number', defaultValue: NULL_DEFAULTS.zoneCapacity, settable: false,
+    describe: 'null, zoned: writable MiB of each sequential zone (0: the zone size)', fix: 'use --zone_capacity in MiB, 0 to the zone size', valid: (v) => isWhole(v) && (v as number) >= 0,
+  },
+  {
+    name: 'zone_nr_conv', field: 'zoneNrConv', kind: 'number', defaultValue: NULL_DEFAULTS.zoneNrConv, settable: false,
+    describe: 'null, zoned: conventional zones at the start', fix: 'use --zone_nr_conv 0 or more', valid: (v) => isWhole(v) && (v as number) >= 0,
+  },
+  {
+    name: 'zone_max_open', field: 'zoneMaxOpen', kind: 'number', defaultValue: NULL_DEFAULTS.zoneMaxOpen, settable: false,
+    describe: 'null, zoned: most zones open at once (0: no limit)', fix: 'use --zone_max_open 0 or more', valid: (v) => isWhole(v) && (v as number) >= 0,
+  },
+  {
+    name: 'zone_max_active', field: 'zoneMaxActive', kind: 'number', defaultValue: NULL_DEFAULTS.zoneMaxActive, settable: false,
+    describe: 'null, zoned: most zones open or closed at once (0: no limit)', fix: 'use --zone_max_active 0 or more', valid: (v) => isWhole(v) && (v as number) >= 0,
+  },
+  {
+    name: 'zone_append_max_sectors', field: 'zoneAppendMaxSectors', kind: 'number', defaultValue: NULL_DEFAULTS.zoneAppendMaxSectors, settable: false,
+    describe: 'null, zoned: largest zone append in sectors (0: as large as a request)', fix: 'use --zone_append_max_sectors 0, or 8 or more', valid: (v) => isWhole(v) && (v === 0 || (v as number) >= 8),
+  },
   {
     name: 'init_hctx_fail', field: 'initHctxFail', kind: 'number', defaultValue: NULL_DEFAULTS.initHctxFail, settable: false,
     describe: "null, fault injection: this queue's initHctx fails (add must fail and leave nothing)",
@@ -100,6 +125,10 @@ export function nullConfigFrom(values: Readonly<Record<string, number | string |
   if (Number(config['initHctxFail'] ?? -1) >= queues) throw new Error(`bad --init_hctx_fail ${config['initHctxFail']}: the device has ${queues} queue(s); use an index below -q`);
   if (config['discard'] === 1 && !memoryBacked) throw new Error('--discard 1 needs --memory_backed 1: a null device that stores nothing has nothing to discard');
   if ((config['cacheSize'] ?? 0) !== 0 && !memoryBacked) throw new Error('--cache_size needs --memory_backed 1: the cache holds written data, which only a memory-backed device keeps');
+  if (config['zoned'] !== 1) {
+    const zoneOption = nullOptions.find((option) => option.name.startsWith('zone_') && config[option.field] !== undefined);
+    if (zoneOption !== undefined) throw new Error(`--${zoneOption.name} needs --zoned 1`);
+  }
   return config;
 }
 

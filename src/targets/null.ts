@@ -6,7 +6,10 @@ import { type OpenBacking, openBacking } from './memory-backing.js';
 import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
 import { formatBadblocks, parseBadblocks } from './null-badblocks.js';
 import { IrqMode, PendingCompletions, nowNs } from './null-completions.js';
-import { type NullConfig, type NullRuntime, type NullSettings, nullSettings } from './null-config.js';
+import { BlkZone } from '../../native-bindings/blkzoned.js';
+import { HostMemory } from '../uring/host-memory.js';
+import { type NullConfig, type NullRuntime, type NullSettings, nullSettings, zoneGeometryOf } from './null-config.js';
+import { ZoneTable } from './null-zones.js';
 import { NullDeviceState } from './null-device-state.js';
 import { nullChangeFrom } from './null-options.js';
 import type { Target } from './target.js';
@@ -31,6 +34,8 @@ export class NullQueue {
   writeBytes = 0;
   /** Writes that came with FUA. */
   fuaWrites = 0;
+  /** Zone appends (counted in writes too). */
+  zoneAppends = 0;
   /** Requests failed for a bad range or while powered off. */
   injectedErrors = 0;
   /** Requests held for irqmode 1 (until commitRqs), irqmode 2 or the bandwidth cap (until their time). */
@@ -42,11 +47,15 @@ export class NullQueue {
   readonly cache: WriteCache | null;
   /** With a cache: the durable copy's fd (discard punches it too). */
   readonly durableFd: number;
+  /** zoned: the device's zones, and memory for this queue's zone reports (a view made once). */
+  readonly zones: ZoneTable | null;
+  private reportMemory: HostMemory | null = null;
+  reportView: DataView | null = null;
 
   constructor(
     readonly queueId: number,
     readonly settings: NullSettings,
-    io: QueueIo,
+    readonly io: QueueIo,
   ) {
     this.pending = new PendingCompletions(io.depth);
     const runtime = settings.runtime;
@@ -54,6 +63,23 @@ export class NullQueue {
     this.store = runtime === undefined || runtime.storeFd < 0 ? null : { io, fd: runtime.storeFd, address: runtime.storeAddress, sizeBytes: settings.sizeBytes };
     this.cache = runtime?.cache == null || this.state === null ? null : new WriteCache(runtime.cache, this.state.mutex, runtime.storeAddress, runtime.durableAddress, settings.sizeBytes);
     this.durableFd = runtime?.durableFd ?? -1;
+    this.zones = runtime?.zones == null ? null : new ZoneTable(runtime.zones, this.state?.mutex ?? null, zoneGeometryOf(settings));
+    if (this.zones !== null) {
+      this.reportMemory = new HostMemory(this.zones.geometry.zones * BlkZone.size, `queue ${queueId} zone reports`);
+      this.reportView = new DataView(this.reportMemory.bytes.buffer, this.reportMemory.bytes.byteOffset, this.reportMemory.length);
+    }
+  }
+
+  /** Releases the zone report memory (exitHctx). */
+  release(): void {
+    this.reportView = null;
+    this.reportMemory?.free();
+    this.reportMemory = null;
+  }
+
+  /** Where this queue's zone reports are built. */
+  get reportAddress(): number {
+    return this.reportMemory?.address ?? 0;
   }
 }
 
@@ -63,7 +89,9 @@ function count(hw: NullQueue, rq: Request<undefined>): void {
       hw.reads++;
       hw.readBytes += rq.bytes;
       break;
+    case ReqOp.ZoneAppend:
     case ReqOp.Write:
+      if (rq.op === ReqOp.ZoneAppend) hw.zoneAppends++; // an append is a write too
       hw.writes++;
       hw.writeBytes += rq.bytes;
       if ((rq.flags & ReqFlag.Fua) !== 0) hw.fuaWrites++;
@@ -81,16 +109,15 @@ function count(hw: NullQueue, rq: Request<undefined>): void {
 }
 
 /** Moves the data of a read or write (the first `length` bytes), through the cache for writes. */
-function transfer(hw: NullQueue, store: MappedStore, rq: Request<undefined>, length: number): number {
-  if (rq.op === ReqOp.Read) return moveData(store, rq, false, length);
+function transfer(hw: NullQueue, store: MappedStore, rq: Request<undefined>, length: number, position: number = rq.startSector * SECTOR): number {
+  if (rq.op === ReqOp.Read) return moveData(store, rq, false, length, position);
   const cache = hw.cache;
-  if (cache === null || length === 0) return moveData(store, rq, true, length);
-  const position = rq.startSector * SECTOR;
+  if (cache === null || length === 0) return moveData(store, rq, true, length, position);
   cache.beginWrite(position, length);
   let moved = -EIO;
   try {
     // Checked under the cache's lock, which a power cut holds: no write lands after one.
-    if (hw.state === null || hw.state.powered) moved = moveData(store, rq, true, length);
+    if (hw.state === null || hw.state.powered) moved = moveData(store, rq, true, length, position);
   } finally {
     cache.endWrite(position, length, (rq.flags & ReqFlag.Fua) !== 0, moved >= 0);
   }
@@ -119,11 +146,54 @@ function serveStored(hw: NullQueue, store: MappedStore, rq: Request<undefined>):
       return hw.cache === null || hw.state === null ? 0 : flush(hw.state, hw.cache);
     case ReqOp.Discard:
     case ReqOp.WriteZeroes: {
-      const position = rq.startSector * SECTOR;
       // The durable copy too: a discard is not cached (null_blk frees both).
-      const done = punchHole(store.fd, position, rq.bytes) && (hw.durableFd < 0 || punchHole(hw.durableFd, position, rq.bytes));
-      return done ? 0 : -EIO;
+      return punch(hw, store, rq.startSector * SECTOR, rq.bytes) ? 0 : -EIO;
     }
+    default:
+      return -EOPNOTSUPP;
+  }
+}
+
+/** Discard and write-zeroes, and a zone reset: the range reads zeros again (the durable copy's too). */
+function punch(hw: NullQueue, store: MappedStore, position: number, length: number): boolean {
+  return punchHole(store.fd, position, length) && (hw.durableFd < 0 || punchHole(hw.durableFd, position, length));
+}
+
+/** A zoned device's request: the zone rules first, then the data (memory_backed); bytes done or -errno. */
+function serveZoned(hw: NullQueue, zones: ZoneTable, rq: Request<undefined>): number {
+  const store = hw.store;
+  switch (rq.op) {
+    case ReqOp.Read:
+      return store === null ? rq.bytes : transfer(hw, store, rq, rq.bytes);
+    case ReqOp.Write:
+    case ReqOp.ZoneAppend: {
+      const at = zones.write(rq.startSector, rq.sectors, rq.op === ReqOp.ZoneAppend);
+      if (at < 0) return at;
+      rq.zoneAppendSector = at; // the commit tells the kernel where an append landed
+      return store === null ? rq.bytes : transfer(hw, store, rq, rq.bytes, at * SECTOR);
+    }
+    case ReqOp.ZoneOpen:
+    case ReqOp.ZoneClose:
+    case ReqOp.ZoneFinish:
+      return zones.manage(rq.op, rq.startSector);
+    case ReqOp.ZoneReset:
+    case ReqOp.ZoneResetAll: {
+      const done = zones.manage(rq.op, rq.startSector);
+      if (done < 0 || store === null) return done;
+      // The zone's data goes with its write pointer (all sequential zones' for RESET_ALL).
+      const first = rq.op === ReqOp.ZoneResetAll ? zones.start(zones.geometry.conventional) : rq.startSector;
+      const end = rq.op === ReqOp.ZoneResetAll ? zones.geometry.deviceSectors : rq.startSector + zones.length(zones.zoneOf(rq.startSector));
+      return punch(hw, store, first * SECTOR, (end - first) * SECTOR) ? 0 : -EIO;
+    }
+    case ReqOp.ReportZones: {
+      const view = hw.reportView;
+      if (view === null) return -EIO;
+      // nr_zones shares the descriptor's nr_sectors field; the report is written into the request by user copy.
+      const bytes = zones.report(rq.startSector, Math.min(rq.sectors, zones.geometry.zones), view);
+      return hw.io.copyToRequest(rq, hw.reportAddress, bytes, 0);
+    }
+    case ReqOp.Flush:
+      return hw.cache === null || hw.state === null ? 0 : flush(hw.state, hw.cache);
     default:
       return -EOPNOTSUPP;
   }
@@ -171,6 +241,7 @@ const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
   },
   exitHctx(hw) {
     hw.pending.endDue(Infinity); // nothing stays with a queue that goes away
+    hw.release();
   },
   queueRq(hw, _queue, rq) {
     count(hw, rq);
@@ -187,7 +258,9 @@ const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
         return;
       }
     }
-    finish(hw, rq, hw.store === null ? rq.bytes : serveStored(hw, hw.store, rq));
+    const zones = hw.zones;
+    if (zones !== null) finish(hw, rq, serveZoned(hw, zones, rq));
+    else finish(hw, rq, hw.store === null ? rq.bytes : serveStored(hw, hw.store, rq));
   },
   commitRqs(hw) {
     // irqmode 1: the batch ends now (what the bandwidth cap holds ends on its time).
@@ -242,9 +315,17 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
     state.badblocksOnce = settings.badblocksOnce === 1;
     state.badblocksPartialIo = settings.badblocksPartialIo === 1;
     const cacheBuffer = settings.cacheSize > 0 ? WriteCache.create(settings.sizeBytes, settings.cacheSize * 2 ** 20) : null;
+    let zones: SharedArrayBuffer | null;
+    try {
+      zones = settings.zoned === 1 ? ZoneTable.create(zoneGeometryOf(settings)) : null;
+    } catch (error) {
+      closeAll(!reattach);
+      throw new UblkError((error as Error).message);
+    }
     const runtime: NullRuntime = {
       shared,
       cache: cacheBuffer,
+      zones,
       storeFd: store?.fd ?? -1,
       storeAddress: store?.address ?? 0,
       durableFd: durable?.fd ?? -1,
@@ -287,6 +368,9 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
       fua: cached && settings.fua === 1,
       ...(settings.maxSectors > 0 ? { maxSectors: settings.maxSectors } : {}),
       ...(settings.virtBoundary === 1 ? { virtBoundaryMask: 4095 } : {}),
+      ...(settings.zoned === 1
+        ? { zoned: { zoneSectors: settings.zoneSize * 2048, maxOpenZones: settings.zoneMaxOpen, maxActiveZones: settings.zoneMaxActive, maxZoneAppendSectors: settings.zoneAppendMaxSectors === 0 ? settings.zoneSize * 2048 : settings.zoneAppendMaxSectors } }
+        : {}),
       ...(settings.memoryBacked === 1 && settings.discard === 1 ? { discard: { granularity: 4096, maxSectors: 2 ** 21, maxWriteZeroesSectors: 2 ** 21, maxSegments: 1 } } : {}),
     };
   },
@@ -294,7 +378,7 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
   queueData: () => undefined,
   operations,
   statistics: {
-    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks'],
+    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks', 'zone_appends'],
     read(hw, out) {
       out[0] = hw.reads;
       out[1] = hw.writes;
@@ -307,6 +391,7 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
       out[8] = hw.fuaWrites;
       out[9] = hw.injectedErrors;
       out[10] = hw.cache === null ? 0 : hw.cache.dirtyBlocks;
+      out[11] = hw.zoneAppends;
     },
   },
 };

@@ -1,4 +1,4 @@
-import { UBLK_ATTR, UBLK_PARAM_TYPE, UblkParamBasic as B, UblkParamDevt as T, UblkParamDiscard as D, UblkParams as P } from '../../native-bindings/ublk_cmd.js';
+import { UBLK_ATTR, UBLK_PARAM_TYPE, UblkParamBasic as B, UblkParamDevt as T, UblkParamDiscard as D, UblkParamZoned as Z, UblkParams as P } from '../../native-bindings/ublk_cmd.js';
 import { getU64, setU64 } from '../../native-bindings/u64.js';
 import type { DiskParameters } from '../blk/disk.js';
 
@@ -13,6 +13,9 @@ export interface UblkParams {
   readonly maxSectors: number;
   readonly devSectors: number;
   readonly virtBoundaryMask: number;
+  /** Zone size in sectors (basic.chunk_sectors); 0 unless zoned. */
+  readonly chunkSectors: number;
+  readonly zoned?: { readonly maxOpenZones: number; readonly maxActiveZones: number; readonly maxZoneAppendSectors: number };
   readonly discard?: { readonly granularity: number; readonly maxSectors: number; readonly maxWriteZeroesSectors: number; readonly maxSegments: number };
   /** Filled in by the kernel (GET_PARAMS). */
   readonly devt?: { readonly charMajor: number; readonly charMinor: number; readonly diskMajor: number; readonly diskMinor: number };
@@ -30,16 +33,21 @@ export function paramsForDisk(disk: DiskParameters, maxIoBufBytes: number): Ublk
   if (disk.volatileCache === true) attrs |= UBLK_ATTR.VOLATILE_CACHE;
   if (disk.fua === true) attrs |= UBLK_ATTR.FUA;
   const bufferSectors = Math.floor(maxIoBufBytes / 512);
+  const maxSectors = Math.min(disk.maxSectors ?? bufferSectors, bufferSectors);
+  const zoned = disk.zoned;
   return {
-    types: UBLK_PARAM_TYPE.BASIC | (disk.discard === undefined ? 0 : UBLK_PARAM_TYPE.DISCARD),
+    types: UBLK_PARAM_TYPE.BASIC | (disk.discard === undefined ? 0 : UBLK_PARAM_TYPE.DISCARD) | (zoned === undefined ? 0 : UBLK_PARAM_TYPE.ZONED),
     attrs,
     logicalBlockShift: shift,
     physicalBlockShift: Math.log2(disk.physicalBlockSize ?? disk.logicalBlockSize),
     ioOptShift: shift,
     ioMinShift: shift,
-    maxSectors: Math.min(disk.maxSectors ?? bufferSectors, bufferSectors),
+    maxSectors,
     devSectors: Math.floor(disk.sizeBytes / 512),
     virtBoundaryMask: disk.virtBoundaryMask ?? 0,
+    chunkSectors: zoned?.zoneSectors ?? 0,
+    // An append is one request: no larger than the largest request.
+    ...(zoned === undefined ? {} : { zoned: { maxOpenZones: zoned.maxOpenZones, maxActiveZones: zoned.maxActiveZones, maxZoneAppendSectors: Math.min(zoned.maxZoneAppendSectors, maxSectors) } }),
     ...(disk.discard === undefined ? {} : { discard: disk.discard }),
   };
 }
@@ -58,6 +66,13 @@ export function encodeParams(params: UblkParams): Uint8Array {
   view.setUint32(b + B.max_sectors, params.maxSectors, true);
   setU64(view, b + B.dev_sectors, params.devSectors);
   setU64(view, b + B.virt_boundary_mask, params.virtBoundaryMask);
+  view.setUint32(b + B.chunk_sectors, params.chunkSectors, true);
+  if (params.zoned !== undefined) {
+    const z = P.zoned;
+    view.setUint32(z + Z.max_open_zones, params.zoned.maxOpenZones, true);
+    view.setUint32(z + Z.max_active_zones, params.zoned.maxActiveZones, true);
+    view.setUint32(z + Z.max_zone_append_sectors, params.zoned.maxZoneAppendSectors, true);
+  }
   if (params.discard !== undefined) {
     const d = P.discard;
     view.setUint32(d + D.discard_granularity, params.discard.granularity, true);
@@ -84,6 +99,16 @@ export function decodeParams(bytes: Uint8Array): UblkParams {
     maxSectors: view.getUint32(b + B.max_sectors, true),
     devSectors: getU64(view, b + B.dev_sectors),
     virtBoundaryMask: getU64(view, b + B.virt_boundary_mask),
+    chunkSectors: view.getUint32(b + B.chunk_sectors, true),
+    ...(types & UBLK_PARAM_TYPE.ZONED
+      ? {
+          zoned: {
+            maxOpenZones: view.getUint32(P.zoned + Z.max_open_zones, true),
+            maxActiveZones: view.getUint32(P.zoned + Z.max_active_zones, true),
+            maxZoneAppendSectors: view.getUint32(P.zoned + Z.max_zone_append_sectors, true),
+          },
+        }
+      : {}),
     ...(types & UBLK_PARAM_TYPE.DISCARD
       ? {
           discard: {

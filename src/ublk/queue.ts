@@ -4,7 +4,7 @@ import { MAP, type Mapping, PR, PROT, mmap, munmap, prctl, schedSetaffinity, vie
 import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
 import { TWO_32, high32 } from '../../native-bindings/u64.js';
 import type { Operations } from '../blk/operations.js';
-import { Request, type RequestCompleter } from '../blk/request.js';
+import { ReqOp, Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../targets/target.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
@@ -150,8 +150,11 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     this.ring.submit();
   }
 
-  /** Writes one ublk I/O command for `tag` (FETCH, COMMIT_AND_FETCH, NEED_GET_DATA). */
-  private issue(tag: number, cmdOp: number, result: number): void {
+  /**
+   * Writes one ublk I/O command for `tag` (FETCH, COMMIT_AND_FETCH, NEED_GET_DATA). `address`:
+   * the tag's buffer (0 with user copy), or for a committed zone append the sector it landed at.
+   */
+  private issue(tag: number, cmdOp: number, result: number, address: number = this.bufferAddresses[tag] ?? 0): void {
     let sqe = this.ring.getSqe();
     if (sqe < 0) {
       this.ring.submit(); // the SQ is full: hand it to the kernel, then there is room
@@ -159,12 +162,11 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     }
     const cmd = this.ring.prepUringCmd(sqe, 0, cmdOp, encodeUserData(tag, UserDataKind.UblkCommand));
     this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
-    const address = this.bufferAddresses[tag] ?? 0;
     // SAFETY: cmd indexes the 16-byte command area of the SQE getSqe() handed out.
     const w = this.ring.sqeWords;
     w[cmd] = this.queueId | (tag << 16); // q_id, tag
     w[cmd + 1] = result; // result (COMMIT only)
-    w[cmd + 2] = address >>> 0; // addr: the tag's buffer, again on every command
+    w[cmd + 2] = address >>> 0; // addr: the tag's buffer, again on every command (zone_append_lba for an append)
     w[cmd + 3] = high32(address);
     this.tagStates[tag] = TagState.Fetching;
   }
@@ -175,7 +177,10 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const counters = this.counters;
     counters[QueueCounter.Completed] = (counters[QueueCounter.Completed] ?? 0) + 1;
     if (result < 0) counters[QueueCounter.Errors] = (counters[QueueCounter.Errors] ?? 0) + 1;
-    this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result);
+    const rq = this.requests[tag];
+    // UBLK_F_ZONED: the command's addr is zone_append_lba, where the appended data went.
+    if (rq !== undefined && rq.op === ReqOp.ZoneAppend) this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result, rq.zoneAppendSector);
+    else this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result);
   }
 
   /** Serves requests until the device stops (every tag aborted) or the daemon says stop. */

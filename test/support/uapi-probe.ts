@@ -21,6 +21,7 @@ export function probeProgram(checks: readonly UapiCheck[]): string {
     '#include <linux/time_types.h>',
     '#include <linux/io_uring.h>',
     '#include <linux/ublk_cmd.h>',
+    '#include <linux/blkzoned.h>',
     'int main(void) {',
     '  printf("%d.%d\\n", LINUX_VERSION_CODE >> 16, (LINUX_VERSION_CODE >> 8) & 0xff);',
   ];

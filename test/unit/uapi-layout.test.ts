@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { uapiChecks as blkZonedChecks } from '../../native-bindings/blkzoned.js';
 import { uapiChecks as ioUringChecks } from '../../native-bindings/io_uring.js';
 import { uapiChecks as ublkChecks } from '../../native-bindings/ublk_cmd.js';
 import type { UapiCheck } from '../../native-bindings/uapi-check.js';
 import { uapiHeaders } from '../support/uapi-headers.js';
 import { type ProbeResult, compareWithHeaders, runProbe } from '../support/uapi-probe.js';
 
-const checks: readonly UapiCheck[] = [...ioUringChecks, ...ublkChecks];
+const checks: readonly UapiCheck[] = [...ioUringChecks, ...ublkChecks, ...blkZonedChecks];
 
 describe.each([
   { suite: 'trixie', version: '6.12' },

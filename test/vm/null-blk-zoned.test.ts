@@ -1,0 +1,91 @@
+// The null target as a host-managed zoned device (null_blk's zoned and zone_* attributes) through
+// UBLK_F_ZONED: the kernel's zone report, write-pointer rules, fio's zbd mode, btrfs's zone appends.
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+
+afterEach(() => {
+  cleanUp();
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+interface ReportedZone {
+  start: number;
+  len: number;
+  cap: number;
+  wptr: number;
+  cond: number;
+  type: number;
+}
+
+/** `blkzone report`, parsed. */
+function report(device: string, ...args: string[]): ReportedZone[] {
+  return ok('blkzone', 'report', ...args, device).trim().split('\n').map((line) => {
+    const field = (name: string): number => Number(new RegExp(`${name}:? (0x[0-9a-f]+|\\d+)`).exec(line)?.[1]);
+    return { start: field('start'), len: field('len'), cap: field('cap'), wptr: field('wptr'), cond: field('zcond'), type: field('type') };
+  });
+}
+
+function total(devId: number, name: string): number {
+  return (JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as { queues: Array<Record<string, number>> }).queues.reduce((sum, q) => sum + (q[name] ?? 0), 0);
+}
+
+describe('zoned', () => {
+  it('shows its layout to the kernel and blkzone, enforces the write pointer, and passes fio zbd verify', () => {
+    const added = tsublk('add', '-t', 'null', '-n', '40', '--size', '256M', '--zoned', '1', '--zone_size', '16', '--zone_capacity', '12', '--zone_nr_conv', '1', '--zone_max_open', '4', '--memory_backed', '1');
+    expect(added.status, added.stderr).toBe(0);
+    const queue = (name: string): string => readFileSync(`/sys/block/ublkb40/queue/${name}`, 'utf8').trim();
+    expect([queue('zoned'), queue('chunk_sectors'), queue('nr_zones'), queue('max_open_zones')]).toEqual(['host-managed', '32768', '16', '4']);
+    const zones = report('/dev/ublkb40');
+    expect(zones).toHaveLength(16);
+    expect(zones[0]).toMatchObject({ start: 0, len: 32768, cap: 32768, type: 1, cond: 0 });
+    expect(zones[1]).toMatchObject({ start: 32768, len: 32768, cap: 24576, wptr: 0, type: 2, cond: 1 }); // wptr relative to start
+
+    // Not at the write pointer: EIO. At it: the pointer moves.
+    const zone1 = 32768 * 512;
+    const off = run('dd', ['if=/dev/zero', 'of=/dev/ublkb40', 'bs=4096', 'count=1', `seek=${zone1 + 4096}`, 'oflag=direct,seek_bytes', 'status=none']);
+    expect(off.status).not.toBe(0);
+    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb40', 'bs=4096', 'count=2', `seek=${zone1}`, 'oflag=direct,seek_bytes', 'status=none');
+    expect(report('/dev/ublkb40', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 16, cond: 2 }); // 8 KiB in, implicitly open
+    ok('blkzone', 'reset', '-o', '32768', '-c', '1', '/dev/ublkb40');
+    expect(report('/dev/ublkb40', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 0, cond: 1 });
+
+    const output = ok('fio', '--name=zbd', '--filename=/dev/ublkb40', '--zonemode=zbd', '--direct=1', '--ioengine=io_uring', '--iodepth=8',
+      '--rw=write', '--bs=64k', '--offset=16M', '--size=120M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json', '--verify_state_save=0');
+    const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; write: { io_bytes: number }; read: { io_bytes: number } }> }).jobs[0];
+    expect(job?.error).toBe(0);
+    expect(job?.write.io_bytes).toBeGreaterThan(0);
+    expect(job?.read.io_bytes).toBe(job?.write.io_bytes);
+    expect(report('/dev/ublkb40').filter((zone) => zone.cond === 0xe).length).toBeGreaterThan(0); // fio filled zones
+  });
+
+  it('btrfs on it: data written with zone appends reads back after a remount', () => {
+    const added = tsublk('add', '-t', 'null', '-n', '41', '--size', '512M', '--zoned', '1', '--zone_size', '16', '--memory_backed', '1');
+    expect(added.status, added.stderr).toBe(0);
+    ok('mkfs.btrfs', '-q', '-f', '-O', 'zoned', '-d', 'single', '-m', 'single', '/dev/ublkb41');
+    const mountPoint = mkdtempSync(path.join(tmpdir(), 'tsublk-zoned-'));
+    try {
+      ok('mount', '/dev/ublkb41', mountPoint);
+      ok('dd', 'if=/dev/urandom', `of=${mountPoint}/data`, 'bs=1M', 'count=24', 'status=none');
+      ok('cp', `${mountPoint}/data`, '/tmp/tsublk-zoned-data');
+      ok('umount', mountPoint);
+      expect(total(41, 'zone_appends')).toBeGreaterThan(0); // btrfs writes its data with zone appends
+      ok('mount', '/dev/ublkb41', mountPoint);
+      expect(run('cmp', [`${mountPoint}/data`, '/tmp/tsublk-zoned-data']).status).toBe(0);
+      ok('umount', mountPoint);
+    } finally {
+      run('umount', [mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses what cannot be zoned, in one line', () => {
+    const copy = tsublk('add', '-t', 'null', '-n', '42', '--zoned', '1', '--copy');
+    expect(copy.stderr.trim()).toBe('tsublk: --zoned 1 needs the user copy data path (UBLK_F_USER_COPY): leave out --copy, -g 1 and --unprivileged');
+    const size = tsublk('add', '-t', 'null', '-n', '42', '--size', '64M', '--zoned', '1', '--zone_size', '24');
+    expect(size.stderr.trim()).toBe('tsublk: bad --zone_size 24: use --zone_size with a power of two MiB');
+  });
+});
