@@ -10,7 +10,7 @@ import { type DeviceView, describeDevice, deviceIds, deviceJson, formatDevice, s
 import { withDeviceLock } from './device-lock.js';
 import type { AddPlan } from './plan.js';
 import { type ServeStatus, serve } from './serve.js';
-import { kernelRelease, processAlive } from './system.js';
+import { kernelRelease, processAlive, processRunning } from './system.js';
 
 const binPath = fileURLToPath(new URL('../../../bin/tsublk', import.meta.url));
 
@@ -198,6 +198,16 @@ async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: n
   return false;
 }
 
+/** Waits until process `pid` is gone (the daemon unmaps and closes its backing last); false on timeout. */
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processRunning(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
 /**
  * Deletes one device: through its daemon if it lives (SIGTERM, then wait until the kernel no
  * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
@@ -216,6 +226,7 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean):
     if (async) return; // the daemon finishes the deletion and removes its record
     if (await waitUntilGone(control, devId, 30_000)) {
       removeRunRecord(devId);
+      await waitForExit(info.ublksrvPid, 10_000); // del returns with no daemon left behind
       return;
     }
     throw new UblkError(`device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within 30 s`);

@@ -18,3 +18,14 @@ export function processAlive(pid: number): boolean {
     return (error as { code?: string }).code === 'EPERM';
   }
 }
+
+/** True while process `pid` runs: alive and not a zombie waiting for its parent to reap it. */
+export function processRunning(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone meanwhile
+  }
+}

@@ -92,7 +92,7 @@ describe('badblocks', () => {
       expect(dd.status).not.toBe(0);
       expect(dd.stderr).toMatch(/Input\/output error/);
       expect(tsublk('set', '-n', String(devId), '--badblocks=-2048-2055').status).toBe(0); // = : a value starting with -
-      const prefix = run('bash', ['-c', `dd if=/dev/ublkb${devId} bs=512 skip=2040 count=8 iflag=direct status=none | od -An -tx1 | sort -u | tr -d ' '`]).stdout.trim();
+      const prefix = run('bash', ['-c', `dd if=/dev/ublkb${devId} bs=512 skip=2040 count=8 iflag=direct status=none | od -v -An -tx1 | sort -u | tr -d ' '`]).stdout.trim();
       expect(prefix).toBe(devId === 33 ? 'ffffffffffffffffffffffffffffffff' : '00000000000000000000000000000000');
     }
   });

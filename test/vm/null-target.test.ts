@@ -98,7 +98,7 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
     ['a zero size', ['-t', 'null', '--size', '0'], /positive multiple/],
     ['a bad queue count', ['-t', 'null', '-q', '0'], /bad queue count 0/],
     ['a bad depth', ['-t', 'null', '-d', '5000'], /bad queue depth 5000/],
-    ['a bad block size', ['-t', 'null', '--bs', '1000'], /bad block size 1000: use --bs 512 or --bs 4096/],
+    ['a bad block size', ['-t', 'null', '--bs', '1000'], /bad block size 1000: use --bs 512, 1024, 2048 or 4096/],
     ['zero copy', ['-t', 'null', '-z'], /-z \(zero copy\) is not supported yet/],
     ['batch I/O', ['-t', 'null', '-b'], /-b \(batch I\/O\) is not supported yet/],
     ['a feature 6.12 lacks', ['-t', 'null', '-e', '1'], /lacks UBLK_F_USER_RECOVERY_FAIL_IO, which Linux 6.13 brought/],
