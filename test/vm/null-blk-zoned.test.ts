@@ -24,7 +24,7 @@ interface ReportedZone {
 /** `blkzone report`, parsed. */
 function report(device: string, ...args: string[]): ReportedZone[] {
   return ok('blkzone', 'report', ...args, device).trim().split('\n').map((line) => {
-    const field = (name: string): number => Number(new RegExp(`${name}:? (0x[0-9a-f]+|\\d+)`).exec(line)?.[1]);
+    const field = (name: string): number => Number(new RegExp(`${name}:? *(0x[0-9a-f]+|\\d+)`).exec(line)?.[1]); // "zcond: 1(em)", "zcond:14(fu)"
     return { start: field('start'), len: field('len'), cap: field('cap'), wptr: field('wptr'), cond: field('zcond'), type: field('type') };
   });
 }
