@@ -42,6 +42,11 @@ export interface NullConfig {
   readonly zoneMaxActive?: number;
   /** Largest zone append in sectors (0: as large as a request may be). */
   readonly zoneAppendMaxSectors?: number;
+  /** 1: every sequential zone starts FULL. */
+  readonly zoneFull?: number;
+  /** How many sequential zones (the first ones) are READONLY, then how many OFFLINE. */
+  readonly zoneReadonly?: number;
+  readonly zoneOffline?: number;
   /** Fault injection: this queue's initHctx fails (-1: none). */
   readonly initHctxFail?: number;
   /** 1 on, 0 off (null_blk's power; tsublk power changes it). */
@@ -87,6 +92,9 @@ export const NULL_DEFAULTS = {
   zoneMaxOpen: 0,
   zoneMaxActive: 0,
   zoneAppendMaxSectors: 0,
+  zoneFull: 0,
+  zoneReadonly: 0,
+  zoneOffline: 0,
   initHctxFail: -1,
   power: 1,
 } as const;
@@ -110,6 +118,10 @@ export function zoneGeometryOf(settings: NullSettings): ZoneGeometry {
   if (settings.zoneNrConv >= zones) throw new Error(`bad --zone_nr_conv ${settings.zoneNrConv}: the device has ${zones} zone(s) and needs at least one sequential zone; use fewer`);
   const sequential = zones - settings.zoneNrConv;
   if (settings.zoneMaxOpen > sequential || settings.zoneMaxActive > sequential) throw new Error(`bad --zone_max_open/--zone_max_active: the device has ${sequential} sequential zone(s); use at most that (0: no limit)`);
+  if (settings.zoneReadonly + settings.zoneOffline > sequential) throw new Error(`bad --zone_readonly/--zone_offline: the device has ${sequential} sequential zone(s); use at most that many in all`);
   if (settings.zoneMaxActive > 0 && settings.zoneMaxOpen > settings.zoneMaxActive) throw new Error(`bad --zone_max_open ${settings.zoneMaxOpen}: more than --zone_max_active ${settings.zoneMaxActive}`);
-  return { deviceSectors, zoneSectors, capacitySectors, conventional: settings.zoneNrConv, zones, maxOpen: settings.zoneMaxOpen, maxActive: settings.zoneMaxActive };
+  return {
+    deviceSectors, zoneSectors, capacitySectors, conventional: settings.zoneNrConv, zones, maxOpen: settings.zoneMaxOpen, maxActive: settings.zoneMaxActive,
+    full: settings.zoneFull === 1, readonly: settings.zoneReadonly, offline: settings.zoneOffline,
+  };
 }

@@ -89,6 +89,15 @@ export const nullOptions: readonly NullOption[] = [
     name: 'zone_append_max_sectors', field: 'zoneAppendMaxSectors', kind: 'number', defaultValue: NULL_DEFAULTS.zoneAppendMaxSectors, settable: false,
     describe: 'null, zoned: largest zone append in sectors (0: as large as a request)', fix: 'use --zone_append_max_sectors 0, or 8 or more', valid: (v) => isWhole(v) && (v === 0 || (v as number) >= 8),
   },
+  flag('zone_full', 'zoneFull', 'null, zoned: every sequential zone starts full'),
+  {
+    name: 'zone_readonly', field: 'zoneReadonly', kind: 'number', defaultValue: NULL_DEFAULTS.zoneReadonly, settable: false,
+    describe: 'null, zoned: the first N sequential zones are read-only', fix: 'use --zone_readonly 0 or more', valid: (v) => isWhole(v) && (v as number) >= 0,
+  },
+  {
+    name: 'zone_offline', field: 'zoneOffline', kind: 'number', defaultValue: NULL_DEFAULTS.zoneOffline, settable: false,
+    describe: 'null, zoned: the N sequential zones after the read-only ones are offline', fix: 'use --zone_offline 0 or more', valid: (v) => isWhole(v) && (v as number) >= 0,
+  },
   {
     name: 'init_hctx_fail', field: 'initHctxFail', kind: 'number', defaultValue: NULL_DEFAULTS.initHctxFail, settable: false,
     describe: "null, fault injection: this queue's initHctx fails (add must fail and leave nothing)",

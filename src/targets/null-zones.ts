@@ -19,6 +19,10 @@ export interface ZoneGeometry {
   /** 0: no limit. */
   readonly maxOpen: number;
   readonly maxActive: number;
+  /** zone_full: sequential zones start FULL. zone_readonly, zone_offline: how many of the first sequential zones are. */
+  readonly full?: boolean;
+  readonly readonly?: number;
+  readonly offline?: number;
 }
 
 const C = BLK_ZONE_COND;
@@ -42,6 +46,7 @@ export class ZoneTable {
     const buffer = new SharedArrayBuffer(4 * HEADER_WORDS + 4 * geometry.zones + (geometry.zones % 2) * 4 + 8 * geometry.zones);
     const table = new ZoneTable(buffer, null, geometry);
     for (let zone = 0; zone < geometry.zones; zone++) table.resetZone(zone);
+    table.applyInitialConditions();
     return buffer;
   }
 
@@ -90,6 +95,25 @@ export class ZoneTable {
 
   private count(which: number, by: number): void {
     this.header[which] = (this.header[which] ?? 0) + by;
+  }
+
+  /** zone_full, zone_readonly, zone_offline: conditions a fresh device starts with (as null_blk sets them). */
+  private applyInitialConditions(): void {
+    const first = this.geometry.conventional;
+    const readonly = this.geometry.readonly ?? 0;
+    const offline = this.geometry.offline ?? 0;
+    for (let zone = first; zone < this.geometry.zones; zone++) {
+      if (zone < first + readonly) this.conditions[zone] = C.READONLY;
+      else if (zone < first + readonly + offline) this.conditions[zone] = C.OFFLINE;
+      else if (this.geometry.full === true) this.conditions[zone] = C.FULL;
+      else continue;
+      this.writePointers[zone] = this.conditions[zone] === C.FULL ? this.start(zone) + this.length(zone) : this.start(zone);
+    }
+  }
+
+  /** Whether a read of `sector` may be served (an OFFLINE zone answers nothing). */
+  readable(sector: number): boolean {
+    return this.condition(this.zoneOf(sector)) !== C.OFFLINE;
   }
 
   private resetZone(zone: number): void {

@@ -164,6 +164,7 @@ function serveZoned(hw: NullQueue, zones: ZoneTable, rq: Request<undefined>): nu
   const store = hw.store;
   switch (rq.op) {
     case ReqOp.Read:
+      if (!zones.readable(rq.startSector)) return -EIO;
       return store === null ? rq.bytes : transfer(hw, store, rq, rq.bytes);
     case ReqOp.Write:
     case ReqOp.ZoneAppend: {

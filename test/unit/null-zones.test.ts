@@ -79,6 +79,21 @@ describe('zones (null_blk zoned rules)', () => {
     expect(getU64(out, BlkZone.size + BlkZone.wp)).toBe(zones.start(1) + 64);
   });
 
+  it('starts zones read-only, offline or full as configured', () => {
+    const zones = table({ zoneReadonly: 1, zoneOffline: 1 });
+    expect([zones.condition(1), zones.condition(2), zones.condition(3)]).toEqual([C.READONLY, C.OFFLINE, C.EMPTY]);
+    expect(zones.write(zones.start(1), 8, false)).toBe(-5);
+    expect(zones.readable(zones.start(1))).toBe(true);
+    expect(zones.readable(zones.start(2))).toBe(false);
+    expect(zones.manage(ReqOp.ZoneReset, zones.start(2))).toBe(-5);
+    const full = table({ zoneFull: 1 });
+    expect([full.condition(0), full.condition(1), full.writePointer(1)]).toEqual([C.NOT_WP, C.FULL, full.start(2)]);
+    expect(full.write(full.start(1), 8, false)).toBe(-5);
+    expect(full.manage(ReqOp.ZoneReset, full.start(1))).toBe(0);
+    expect(full.write(full.start(1), 8, false)).toBe(full.start(1));
+    expect(() => zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 8, zoneReadonly: 6, zoneOffline: 3 }))).toThrow('bad --zone_readonly/--zone_offline: the device has 8 sequential zone(s)');
+  });
+
   it('refuses a layout that cannot be, in one line', () => {
     expect(() => zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 12 }))).toThrow('bad --zone_size 12: a zone\'s size must be a power of two MiB');
     expect(() => zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 8, zoneNrConv: 8 }))).toThrow('bad --zone_nr_conv 8: the device has 8 zone(s)');

@@ -84,6 +84,15 @@ describe('zoned', () => {
     }
   });
 
+  it('starts zones read-only and offline as configured: writes and offline reads fail', () => {
+    const added = tsublk('add', '-t', 'null', '-n', '43', '--size', '64M', '--zoned', '1', '--zone_size', '8', '--zone_readonly', '1', '--zone_offline', '1');
+    expect(added.status, added.stderr).toBe(0);
+    expect(report('/dev/ublkb43').slice(0, 3).map((zone) => zone.cond)).toEqual([0xd, 0xf, 1]);
+    expect(run('dd', ['if=/dev/zero', 'of=/dev/ublkb43', 'bs=4096', 'count=1', 'oflag=direct', 'status=none']).status).not.toBe(0);
+    expect(run('dd', ['if=/dev/ublkb43', 'of=/dev/null', 'bs=4096', 'count=1', `skip=${2048}`, 'iflag=direct', 'status=none']).status).not.toBe(0);
+    expect(run('dd', ['if=/dev/ublkb43', 'of=/dev/null', 'bs=4096', 'count=1', 'iflag=direct', 'status=none']).status).toBe(0); // read-only reads
+  });
+
   it('refuses what cannot be zoned, in one line', () => {
     const copy = tsublk('add', '-t', 'null', '-n', '42', '--zoned', '1', '--copy');
     expect(copy.stderr.trim()).toBe('tsublk: --zoned 1 needs the user copy data path (UBLK_F_USER_COPY): leave out --copy, -g 1 and --unprivileged');
