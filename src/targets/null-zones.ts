@@ -2,8 +2,8 @@ import { BLK_ZONE_COND, BLK_ZONE_TYPE, BlkZone } from '../../native-bindings/blk
 import { setU64 } from '../../native-bindings/u64.js';
 import type { SharedMutex } from '../blk/shared-mutex.js';
 import { ReqOp } from '../blk/request.js';
+import { EIO } from './memory-store.js';
 
-const EIO = 5;
 /** BLK_STS_ZONE_OPEN_RESOURCE and BLK_STS_ZONE_ACTIVE_RESOURCE, as the kernel maps them from errnos. */
 const ETOOMANYREFS = 109;
 const EOVERFLOW = 75;

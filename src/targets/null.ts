@@ -9,7 +9,7 @@ import { IrqMode, PendingCompletions, nowNs } from './null-completions.js';
 import { BlkZone } from '../../native-bindings/blkzoned.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { type NullConfig, type NullRuntime, type NullSettings, nullSettings, zoneGeometryOf } from './null-config.js';
-import { ZoneTable } from './null-zones.js';
+import { type ZoneGeometry, ZoneTable } from './null-zones.js';
 import { NullDeviceState } from './null-device-state.js';
 import { nullChangeFrom } from './null-options.js';
 import type { Target } from './target.js';
@@ -124,8 +124,11 @@ function transfer(hw: NullQueue, store: MappedStore, rq: Request<undefined>, len
   return moved;
 }
 
-/** FLUSH through the cache; fails when a power cut came first (its writes are gone, not durable). */
-function flush(state: NullDeviceState, cache: WriteCache): number {
+/** FLUSH: writes the cache back (0 without one); fails when a power cut came first (its writes are gone, not durable). */
+function flush(hw: NullQueue): number {
+  const state = hw.state;
+  const cache = hw.cache;
+  if (state === null || cache === null) return 0;
   state.mutex.lock();
   try {
     if (!state.powered) return -EIO;
@@ -143,7 +146,7 @@ function serveStored(hw: NullQueue, store: MappedStore, rq: Request<undefined>):
     case ReqOp.Write:
       return transfer(hw, store, rq, rq.bytes);
     case ReqOp.Flush:
-      return hw.cache === null || hw.state === null ? 0 : flush(hw.state, hw.cache);
+      return flush(hw);
     case ReqOp.Discard:
     case ReqOp.WriteZeroes: {
       // The durable copy too: a discard is not cached (null_blk frees both).
@@ -194,7 +197,7 @@ function serveZoned(hw: NullQueue, zones: ZoneTable, rq: Request<undefined>): nu
       return hw.io.copyToRequest(rq, hw.reportAddress, bytes, 0);
     }
     case ReqOp.Flush:
-      return hw.cache === null || hw.state === null ? 0 : flush(hw.state, hw.cache);
+      return flush(hw);
     default:
       return -EOPNOTSUPP;
   }
@@ -295,6 +298,12 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
     const settings = nullSettings(config);
     if (settings.initHctxFail >= shape.queues) throw new Error(`bad --init_hctx_fail ${settings.initHctxFail}: the device has ${shape.queues} queue(s) (the kernel gives at most one per CPU); use an index below ${shape.queues}`);
     if (reattach && settings.cacheSize > 0) throw new UblkError(`device ${devId} has a write cache, which died with its daemon: it cannot be recovered; delete it with tsublk del -n ${devId}`);
+    let geometry: ZoneGeometry | null;
+    try {
+      geometry = settings.zoned === 1 ? zoneGeometryOf(settings) : null; // before anything is acquired
+    } catch (error) {
+      throw new UblkError((error as Error).message);
+    }
     const backings: OpenBacking[] = [];
     let unwatch = (): void => undefined;
     const closeAll = (deleted: boolean): void => {
@@ -316,13 +325,7 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
     state.badblocksOnce = settings.badblocksOnce === 1;
     state.badblocksPartialIo = settings.badblocksPartialIo === 1;
     const cacheBuffer = settings.cacheSize > 0 ? WriteCache.create(settings.sizeBytes, settings.cacheSize * 2 ** 20) : null;
-    let zones: SharedArrayBuffer | null;
-    try {
-      zones = settings.zoned === 1 ? ZoneTable.create(zoneGeometryOf(settings)) : null;
-    } catch (error) {
-      closeAll(!reattach);
-      throw new UblkError((error as Error).message);
-    }
+    const zones = geometry === null ? null : ZoneTable.create(geometry);
     const runtime: NullRuntime = {
       shared,
       cache: cacheBuffer,
