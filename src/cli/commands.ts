@@ -7,12 +7,14 @@ import { UblkError } from '../ublk/errors.js';
 import { featureNames, featuresUsed } from '../ublk/features.js';
 import { type RunRecord, parseRunRecord, removeRunRecord, runFilePath } from '../ublk/run-file.js';
 import { type DeviceView, describeDevice, deviceIds, deviceJson, formatDevice, stateName } from './devices.js';
+import { daemonArgs } from './daemon-args.js';
 import { withDeviceLock } from './device-lock.js';
 import type { AddPlan } from './plan.js';
 import { type ServeStatus, serve } from './serve.js';
 import { kernelRelease, processAlive, processRunning } from './system.js';
 
-const binPath = fileURLToPath(new URL('../../../bin/tsublk', import.meta.url));
+/** The daemon's entry point (daemon-main.ts): no CLI parser to load. */
+const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
 
 /** True for the kernel's answer to a command on another user's device. */
 function notOurs(error: unknown): boolean {
@@ -89,9 +91,9 @@ export async function addForeground(plan: AddPlan, json: boolean): Promise<numbe
   });
 }
 
-/** Starts a detached daemon (`tsublk serve …`), waits until its device is LIVE (or its error), prints it. */
+/** Starts a detached daemon (`daemon-main.js serve …`), waits until its device is LIVE (or its error), prints it. */
 async function startDaemon(serveArgs: readonly string[], json: boolean): Promise<number> {
-  const child = spawn(process.execPath, [binPath, 'serve', ...serveArgs], {
+  const child = spawn(process.execPath, [daemonPath, ...serveArgs], {
     detached: true, // its own session: it outlives this command and the terminal
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     cwd: '/',
@@ -118,7 +120,7 @@ async function startDaemon(serveArgs: readonly string[], json: boolean): Promise
 
 /** `add`: start a detached daemon, wait until its device is LIVE (or its error), print it. */
 export async function addDaemon(plan: AddPlan, json: boolean): Promise<number> {
-  const start = (): Promise<number> => startDaemon(['--plan', JSON.stringify(plan)], json);
+  const start = (): Promise<number> => startDaemon(daemonArgs(plan, null), json);
   return plan.devId >= 0 ? withDeviceLock(plan.devId, start) : start();
 }
 
@@ -175,7 +177,7 @@ async function recover(devId: number, json: boolean): Promise<number> {
     throw new UblkError(`device ${devId} is ${state}: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n ${devId}`);
   }
   recordForRecovery(devId); // its errors, here, before a daemon starts
-  return startDaemon(['--recover', String(devId)], json);
+  return startDaemon(daemonArgs(null, devId), json);
 }
 
 /** `recover -n ID`, holding the device's lock. */
@@ -259,4 +261,3 @@ export async function del(devId: number, all: boolean, async = false): Promise<v
     control.close();
   }
 }
-

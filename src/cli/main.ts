@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { nullOptions } from '../targets/null-options.js';
-import type { AddPlan } from './plan.js';
 import type * as Commands from './commands.js';
 
 // Each command loads what it needs when it runs: the FFI (Koffi) only where the kernel is
@@ -152,14 +151,6 @@ export async function main(argv: readonly string[]): Promise<void> {
       (y) => y.option('number', { alias: 'n', type: 'number', demandOption: 'name the device: recover -n ID', describe: 'device id' }).option('json', { type: 'boolean', default: false, describe: 'print the device as JSON' }),
       async (args) => {
         process.exitCode = await (await commands()).recoverLocked(args.number, args.json);
-      },
-    )
-    .command(
-      'serve',
-      false, // the daemon that `add` and `recover` start; not for people
-      (y) => y.option('plan', { type: 'string' }).option('recover', { type: 'number' }),
-      async (args) => {
-        process.exitCode = await (await commands()).serveDaemon(args.plan === undefined ? null : (JSON.parse(args.plan) as AddPlan), args.recover ?? null);
       },
     )
     .version(manifest.version)

@@ -40,7 +40,8 @@ export function ok(command: string, ...args: string[]): string {
 export function leftovers(): { devices: string[]; daemons: string[]; runFiles: string[] } {
   const devices = readdirSync('/dev').filter((name) => /^ublk[bc]\d+$/.test(name));
   const ps = run('ps', ['-eo', 'pid,args']).stdout.split('\n');
-  const daemons = ps.filter((line) => line.includes('tsublk serve'));
+  // The daemon runs dist/src/cli/daemon-main.js serve …
+  const daemons = ps.filter((line) => line.includes('daemon-main.js serve'));
   const runFiles = existsSync('/run/tsublk') ? readdirSync('/run/tsublk') : [];
   return { devices, daemons, runFiles };
 }
