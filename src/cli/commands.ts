@@ -214,6 +214,15 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
  * Deletes one device: through its daemon if it lives (SIGTERM, then wait until the kernel no
  * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
  */
+/** The disk's request timeout in ms (0 when there is no disk). */
+function ioTimeoutMs(devId: number): number {
+  try {
+    return Number(readFileSync(`/sys/block/ublkb${devId}/queue/io_timeout`, 'utf8')) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 async function deleteOne(control: ControlDevice, devId: number, async: boolean): Promise<void> {
   let info;
   try {
@@ -226,12 +235,13 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean):
   if (processAlive(info.ublksrvPid)) {
     process.kill(info.ublksrvPid, 'SIGTERM');
     if (async) return; // the daemon finishes the deletion and removes its record
-    if (await waitUntilGone(control, devId, 30_000)) {
+    // A request held to time out (timeout_inject) keeps STOP_DEV waiting up to the disk's io_timeout.
+    if (await waitUntilGone(control, devId, 30_000 + ioTimeoutMs(devId))) {
       removeRunRecord(devId);
       await waitForExit(info.ublksrvPid, 10_000); // del returns with no daemon left behind
       return;
     }
-    throw new UblkError(`device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within 30 s`);
+    throw new UblkError(`device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within ${30 + ioTimeoutMs(devId) / 1000} s`);
   }
   // No daemon: stop and delete it ourselves.
   try {

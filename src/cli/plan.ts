@@ -122,6 +122,7 @@ export function planAdd(args: AddArguments): AddPlan {
     // The kernel refuses user copy to unprivileged devices and drops their recovery flags.
     if (args.usercopy) throw new UblkError('--usercopy and --unprivileged exclude each other: the kernel gives unprivileged devices only the copy data path');
     if (args.r === 1 || args.e === 1 || args.i === 1) throw new UblkError('-r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root');
+    if (Number(nullConfig['timeoutInject'] ?? 0) > 0) throw new UblkError('--timeout_inject needs a privileged device: ublk_drv kills an unprivileged device\'s daemon when a request times out; leave it out or run as root');
     flags |= UBLK_F.UNPRIVILEGED_DEV;
   }
   // A zoned device reports its zones through user copy: the kernel refuses UBLK_F_ZONED without it.

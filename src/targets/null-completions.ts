@@ -90,3 +90,37 @@ export class PendingCompletions {
     return -1;
   }
 }
+
+/**
+ * Requests put back on their queue (requeue_inject), to be served again from the queue loop's
+ * next poll, as blk-mq's requeue list is run again. A fixed ring of `depth` slots, in order.
+ */
+export class RequeueList {
+  private readonly requests: Array<Request<unknown> | undefined>;
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly capacity: number) {
+    this.requests = new Array<Request<unknown> | undefined>(capacity).fill(undefined);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(rq: Request<unknown>): void {
+    if (this.count === this.capacity) throw new Error(`null target: more than ${this.capacity} requests requeued on one queue`);
+    this.requests[(this.head + this.count) % this.capacity] = rq;
+    this.count++;
+  }
+
+  /** The oldest request, taken off the list (undefined when it is empty). */
+  take(): Request<unknown> | undefined {
+    if (this.count === 0) return undefined;
+    const rq = this.requests[this.head];
+    this.requests[this.head] = undefined;
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    return rq;
+  }
+}

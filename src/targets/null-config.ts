@@ -49,6 +49,10 @@ export interface NullConfig {
   readonly zoneOffline?: number;
   /** Fault injection: this queue's initHctx fails (-1: none). */
   readonly initHctxFail?: number;
+  /** Fault injection: percent of requests held until the queue's io_timeout, then ended with ETIMEDOUT. */
+  readonly timeoutInject?: number;
+  /** Fault injection: percent of requests put back on their queue and served again (below 100). */
+  readonly requeueInject?: number;
   /** 1 on, 0 off (null_blk's power; tsublk power changes it). */
   readonly power?: number;
   /** Set by open, for the queues of this process only (never recorded). */
@@ -69,6 +73,8 @@ export interface NullRuntime {
   /** With a cache: the durable copy's fd and address. */
   readonly durableFd: number;
   readonly durableAddress: number;
+  /** The kernel's request timeout for this disk, in ms (sysfs queue/io_timeout): how long an injected timeout holds a request. */
+  readonly ioTimeoutFile: string;
 }
 
 export const NULL_DEFAULTS = {
@@ -96,6 +102,8 @@ export const NULL_DEFAULTS = {
   zoneReadonly: 0,
   zoneOffline: 0,
   initHctxFail: -1,
+  timeoutInject: 0,
+  requeueInject: 0,
   power: 1,
 } as const;
 

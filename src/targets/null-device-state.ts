@@ -2,7 +2,7 @@ import { SharedMutex } from '../blk/shared-mutex.js';
 import { BadBlockTable, MAX_BAD_RANGES } from './null-badblocks.js';
 
 // The Int32 slots, then the Float64 ones (from byte FLOAT_BASE).
-const I = { Mutex: 0, Powered: 1, BadCount: 2, BadOnce: 3, BadPartial: 4, Generation: 5 } as const;
+const I = { Mutex: 0, Powered: 1, BadCount: 2, BadOnce: 3, BadPartial: 4, Generation: 5, Inject: 6 } as const;
 const FLOAT_BASE = 64;
 const F = { Mbps: 0, NextFreeNs: 1, Ranges: 2 } as const;
 
@@ -15,7 +15,7 @@ function monotonicOffsetNs(): number {
 /**
  * What every queue of a null device sees alike and `tsublk set` / `tsublk power` change while it
  * runs, as null_blk's configfs attributes are device-wide: power, the bandwidth budget (mbps),
- * the bad ranges and their flags. One SharedArrayBuffer, made by the daemon (target open) and
+ * the bad ranges and their flags, the fault injection odds. One SharedArrayBuffer, made by the daemon (target open) and
  * handed to each queue's worker in its QueueSetup; each thread wraps it in its own instance.
  */
 export class NullDeviceState {
@@ -93,6 +93,30 @@ export class NullDeviceState {
 
   set badblocksPartialIo(on: boolean) {
     Atomics.store(this.ints, I.BadPartial, on ? 1 : 0);
+  }
+
+  /**
+   * Fault injection, in one word so a request costs one load: the percent of requests that time
+   * out (bits 0-7) and that are requeued (bits 8-15); 0 when neither is injected.
+   */
+  get inject(): number {
+    return Atomics.load(this.ints, I.Inject);
+  }
+
+  get timeoutPercent(): number {
+    return this.inject & 0xff;
+  }
+
+  set timeoutPercent(percent: number) {
+    Atomics.store(this.ints, I.Inject, (this.inject & ~0xff) | percent);
+  }
+
+  get requeuePercent(): number {
+    return (this.inject >> 8) & 0xff;
+  }
+
+  set requeuePercent(percent: number) {
+    Atomics.store(this.ints, I.Inject, (this.inject & 0xff) | (percent << 8));
   }
 
   /** The bandwidth cap in MiB/s (null_blk's mbps; 0: none). */

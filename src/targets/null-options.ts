@@ -103,6 +103,16 @@ export const nullOptions: readonly NullOption[] = [
     describe: "null, fault injection: this queue's initHctx fails (add must fail and leave nothing)",
     fix: 'use --init_hctx_fail with a queue index below -q', valid: (v) => isWhole(v) && (v as number) >= -1,
   },
+  {
+    name: 'timeout_inject', field: 'timeoutInject', kind: 'number', defaultValue: NULL_DEFAULTS.timeoutInject, settable: true,
+    describe: "null, fault injection: percent of requests never served: each is held for the disk's queue/io_timeout, then fails with ETIMEDOUT",
+    fix: 'use --timeout_inject with a whole percent, 0 to 100', valid: (v) => isWhole(v) && (v as number) >= 0 && (v as number) <= 100,
+  },
+  {
+    name: 'requeue_inject', field: 'requeueInject', kind: 'number', defaultValue: NULL_DEFAULTS.requeueInject, settable: true,
+    describe: 'null, fault injection: percent of requests put back on their queue and served again',
+    fix: 'use --requeue_inject with a whole percent, 0 to 99 (100 would requeue every request forever)', valid: (v) => isWhole(v) && (v as number) >= 0 && (v as number) <= 99,
+  },
 ];
 
 function parsesAsBadblocks(text: string): boolean {

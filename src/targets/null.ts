@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Operations } from '../blk/operations.js';
 import type { QueueIo } from '../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
@@ -5,7 +6,7 @@ import { UblkError } from '../ublk/errors.js';
 import { type OpenBacking, openBacking } from './memory-backing.js';
 import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
 import { formatBadblocks, parseBadblocks } from './null-badblocks.js';
-import { IrqMode, PendingCompletions, nowNs } from './null-completions.js';
+import { IrqMode, PendingCompletions, RequeueList, nowNs } from './null-completions.js';
 import { BlkZone } from '../../native-bindings/blkzoned.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { type NullConfig, type NullRuntime, type NullSettings, nullSettings, zoneGeometryOf } from './null-config.js';
@@ -18,6 +19,9 @@ import { WriteCache } from './write-cache.js';
 export { NULL_DEFAULTS, type NullConfig, type NullSettings, nullSettings } from './null-config.js';
 
 const EOPNOTSUPP = 95;
+const ETIMEDOUT = 110;
+/** blk-mq's request timeout when the disk's io_timeout cannot be read (ublk_drv keeps the default). */
+const DEFAULT_IO_TIMEOUT_NS = 30e9;
 
 /**
  * The hctx private data: per-queue counters (shown by `list -v` and `stats`), the requests this
@@ -38,6 +42,14 @@ export class NullQueue {
   zoneAppends = 0;
   /** Requests failed for a bad range or while powered off. */
   injectedErrors = 0;
+  /** timeout_inject: requests held until io_timeout, then ended with ETIMEDOUT. */
+  timeouts = 0;
+  /** requeue_inject: requests put back on the queue (each time). */
+  requeues = 0;
+  /** timeout_inject: the requests held, each until the io_timeout after it arrived. */
+  readonly timedOut: PendingCompletions;
+  /** requeue_inject: the requests to serve again at the next poll. */
+  readonly requeued: RequeueList;
   /** Requests held for irqmode 1 (until commitRqs), irqmode 2 or the bandwidth cap (until their time). */
   readonly pending: PendingCompletions;
   /** Device-wide state (null without a runtime: a queue built outside a daemon, as in unit tests). */
@@ -58,6 +70,8 @@ export class NullQueue {
     readonly io: QueueIo,
   ) {
     this.pending = new PendingCompletions(io.depth);
+    this.timedOut = new PendingCompletions(io.depth);
+    this.requeued = new RequeueList(io.depth);
     const runtime = settings.runtime;
     this.state = runtime === undefined ? null : new NullDeviceState(runtime.shared);
     this.store = runtime === undefined || runtime.storeFd < 0 ? null : { io, fd: runtime.storeFd, address: runtime.storeAddress, sizeBytes: settings.sizeBytes };
@@ -220,6 +234,67 @@ function badblocksResult(hw: NullQueue, state: NullDeviceState, rq: Request<unde
   return -EIO;
 }
 
+/**
+ * Serves a request (again, after a requeue): fault injection first, as null_blk's queue_rq
+ * decides a requeue, then a timeout, before anything else; then power, bad ranges, the data.
+ */
+function dispatch(hw: NullQueue, rq: Request<undefined>): void {
+  const state = hw.state;
+  if (state === null) {
+    finish(hw, rq, hw.store === null ? rq.bytes : serveStored(hw, hw.store, rq));
+    return;
+  }
+  const inject = state.inject; // one load: 0 unless a fault is injected
+  if (inject !== 0 && injectFault(hw, rq, inject)) return;
+  if (!state.powered) {
+    hw.injectedErrors++;
+    rq.end(-EIO); // no power: the disk answers nothing
+    return;
+  }
+  const bad = badblocksResult(hw, state, rq);
+  if (bad < 0) {
+    finish(hw, rq, bad);
+    return;
+  }
+  const zones = hw.zones;
+  if (zones !== null) finish(hw, rq, serveZoned(hw, zones, rq));
+  else finish(hw, rq, hw.store === null ? rq.bytes : serveStored(hw, hw.store, rq));
+}
+
+/**
+ * requeue_inject and timeout_inject: true when `rq` was put back on the queue, or held to time
+ * out. ublk_drv only re-arms a privileged device's timer (it trusts its server), so the queue
+ * plays blk-mq's timeout: the request ends with ETIMEDOUT once the disk's io_timeout has passed,
+ * as null_blk's timeout handler ends its own with BLK_STS_TIMEOUT.
+ */
+function injectFault(hw: NullQueue, rq: Request<undefined>, inject: number): boolean {
+  const requeuePercent = (inject >> 8) & 0xff;
+  if (requeuePercent > 0 && Math.random() * 100 < requeuePercent) {
+    hw.requeues++;
+    hw.requeued.add(rq);
+    return true;
+  }
+  const timeoutPercent = inject & 0xff;
+  if (timeoutPercent > 0 && Math.random() * 100 < timeoutPercent) {
+    hw.timeouts++;
+    hw.timedOut.add(rq, -ETIMEDOUT, nowNs() + ioTimeoutNs(hw));
+    return true;
+  }
+  return false;
+}
+
+/** The disk's request timeout (queue/io_timeout, which root may change while it runs), read when a timeout is injected. */
+function ioTimeoutNs(hw: NullQueue): number {
+  const file = hw.settings.runtime?.ioTimeoutFile;
+  if (file === undefined) return DEFAULT_IO_TIMEOUT_NS;
+  try {
+    const ms = Number(readFileSync(file, 'utf8'));
+    return Number.isFinite(ms) && ms > 0 ? ms * 1e6 : DEFAULT_IO_TIMEOUT_NS;
+  } catch {
+    return DEFAULT_IO_TIMEOUT_NS;
+  }
+}
+
 /** Ends `rq` with `result` when its irqmode and the bandwidth cap say so. */
 function finish(hw: NullQueue, rq: Request<undefined>, result: number): void {
   const settings = hw.settings;
@@ -244,35 +319,29 @@ const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
     return new NullQueue(hctxIdx, settings, io);
   },
   exitHctx(hw) {
-    hw.pending.endDue(Infinity); // nothing stays with a queue that goes away
+    // Nothing stays with a queue that goes away: what was put back ends as if it timed out.
+    for (let rq = hw.requeued.take(); rq !== undefined; rq = hw.requeued.take()) rq.end(-ETIMEDOUT);
+    hw.pending.endDue(Infinity);
+    hw.timedOut.endDue(Infinity);
     hw.release();
   },
   queueRq(hw, _queue, rq) {
     count(hw, rq);
-    const state = hw.state;
-    if (state !== null) {
-      if (!state.powered) {
-        hw.injectedErrors++;
-        rq.end(-EIO); // no power: the disk answers nothing
-        return;
-      }
-      const bad = badblocksResult(hw, state, rq);
-      if (bad < 0) {
-        finish(hw, rq, bad);
-        return;
-      }
-    }
-    const zones = hw.zones;
-    if (zones !== null) finish(hw, rq, serveZoned(hw, zones, rq));
-    else finish(hw, rq, hw.store === null ? rq.bytes : serveStored(hw, hw.store, rq));
+    dispatch(hw, rq);
   },
   commitRqs(hw) {
     // irqmode 1: the batch ends now (what the bandwidth cap holds ends on its time).
     if (hw.settings.irqmode === IrqMode.Batch) hw.pending.endDue(hw.state === null ? Infinity : nowNs());
   },
   poll(hw) {
-    // irqmode 2 and the cap: end what is due; the queue loop waits no longer than until the next one.
-    return hw.pending.size === 0 ? -1 : hw.pending.nextWait(nowNs());
+    // requeue_inject: what was put back is served again (and may be put back again).
+    for (let again = hw.requeued.size; again > 0; again--) dispatch(hw, hw.requeued.take() as Request<undefined>);
+    // irqmode 2, the cap and injected timeouts: end what is due; the loop waits no longer than until the next one.
+    const now = nowNs();
+    const pendingWait = hw.pending.size === 0 ? -1 : hw.pending.nextWait(now);
+    const timeoutWait = hw.timedOut.size === 0 ? -1 : hw.timedOut.nextWait(now);
+    const wait = pendingWait < 0 ? timeoutWait : timeoutWait < 0 ? pendingWait : Math.min(pendingWait, timeoutWait);
+    return hw.requeued.size > 0 ? 0 : wait;
   },
 };
 
@@ -286,6 +355,8 @@ function recorded(settings: NullSettings, state: NullDeviceState): NullSettings 
     badblocksOnce: state.badblocksOnce ? 1 : 0,
     badblocksPartialIo: state.badblocksPartialIo ? 1 : 0,
     power: state.powered ? 1 : 0,
+    timeoutInject: state.timeoutPercent,
+    requeueInject: state.requeuePercent,
   };
 }
 
@@ -324,6 +395,8 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
     state.badblocks.edit(parseBadblocks(settings.badblocks));
     state.badblocksOnce = settings.badblocksOnce === 1;
     state.badblocksPartialIo = settings.badblocksPartialIo === 1;
+    state.timeoutPercent = settings.timeoutInject;
+    state.requeuePercent = settings.requeueInject;
     const cacheBuffer = settings.cacheSize > 0 ? WriteCache.create(settings.sizeBytes, settings.cacheSize * 2 ** 20) : null;
     const zones = geometry === null ? null : ZoneTable.create(geometry);
     const runtime: NullRuntime = {
@@ -334,6 +407,7 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
       storeAddress: store?.address ?? 0,
       durableFd: durable?.fd ?? -1,
       durableAddress: durable?.address ?? 0,
+      ioTimeoutFile: `/sys/block/ublkb${devId}/queue/io_timeout`,
     };
     const cache = cacheBuffer === null || store === undefined || durable === undefined ? null : new WriteCache(cacheBuffer, state.mutex, store.address, durable.address, settings.sizeBytes);
     return {
@@ -351,6 +425,8 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
         if (change.badblocks !== undefined) state.badblocks.edit(parseBadblocks(change.badblocks));
         if (change.badblocksOnce !== undefined) state.badblocksOnce = change.badblocksOnce === 1;
         if (change.badblocksPartialIo !== undefined) state.badblocksPartialIo = change.badblocksPartialIo === 1;
+        if (change.timeoutInject !== undefined) state.timeoutPercent = change.timeoutInject;
+        if (change.requeueInject !== undefined) state.requeuePercent = change.requeueInject;
         if (power === 0 && state.powered) {
           // First fail everything, then drop what the cache never wrote back: a power cut.
           state.powered = false;
@@ -382,7 +458,7 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
   queueData: () => undefined,
   operations,
   statistics: {
-    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks', 'zone_appends'],
+    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks', 'zone_appends', 'timeouts', 'requeues'],
     read(hw, out) {
       out[0] = hw.reads;
       out[1] = hw.writes;
@@ -396,6 +472,8 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
       out[9] = hw.injectedErrors;
       out[10] = hw.cache === null ? 0 : hw.cache.dirtyBlocks;
       out[11] = hw.zoneAppends;
+      out[12] = hw.timeouts;
+      out[13] = hw.requeues;
     },
   },
 };

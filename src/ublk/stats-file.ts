@@ -7,7 +7,7 @@ import { type RunRecord, runDir } from './run-file.js';
  * benchmark maps it read-only from any process. Each slot is SLOT_FIELDS doubles:
  * [io_uring_enter calls, requests received, requests ended, ended with an error, the target's own…].
  */
-export const SLOT_FIELDS = 16;
+export const SLOT_FIELDS = 20;
 export const QueueCounter = { Enters: 0, Requests: 1, Completed: 2, Errors: 3, TargetBase: 4 } as const;
 /** The queue's own counters by name, in slot order (the target's follow). */
 export const QUEUE_COUNTER_NAMES = ['enters', 'requests', 'completed', 'errors'] as const;

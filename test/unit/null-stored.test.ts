@@ -174,3 +174,46 @@ describe("add's new null_blk options", () => {
     expect(() => nullConfigFrom(values, 2)).toThrow(message);
   });
 });
+
+describe('fault injection', () => {
+  it('timeout_inject holds a request untouched until io_timeout, then ends it with ETIMEDOUT; set turns it off', () => {
+    const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, timeoutInject: 100 }, nextId++, false, { queues: 1, depth: 8 });
+    opened.push(target);
+    const hw = ops.initHctx(nullTarget.tagSetData(target.config), 0, io);
+    const recorder = new Recorder();
+    const rq = new Request<undefined>(0, 1, new Uint8Array(0), 0, undefined, recorder);
+    rq.sectors = 8;
+    ops.queueRq(hw, undefined, rq, true);
+    expect(recorder.ended.size).toBe(0);
+    // No such disk here: the blk-mq default of 30 s, less what a wake-up is late by.
+    expect(ops.poll?.(hw)).toBeGreaterThan(29e9);
+    expect(hw.timeouts).toBe(1);
+    expect(target.change?.({ timeout_inject: 0 })).toMatchObject({ timeoutInject: 0 });
+    const next = new Request<undefined>(0, 2, new Uint8Array(0), 0, undefined, recorder);
+    next.sectors = 8;
+    ops.queueRq(hw, undefined, next, true);
+    expect(recorder.ended.get(2)).toBe(4096);
+    ops.exitHctx(hw, 0);
+    expect(recorder.ended.get(1)).toBe(-110);
+  });
+
+  it('requeue_inject serves a request again at the next poll, counting it once', () => {
+    const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, requeueInject: 99 }, nextId++, false, { queues: 1, depth: 8 });
+    opened.push(target);
+    const hw = ops.initHctx(nullTarget.tagSetData(target.config), 0, io);
+    const recorder = new Recorder();
+    const rq = new Request<undefined>(0, 3, new Uint8Array(0), 0, undefined, recorder);
+    rq.sectors = 8;
+    ops.queueRq(hw, undefined, rq, true);
+    for (let round = 0; round < 10_000 && recorder.ended.size === 0; round++) ops.poll?.(hw);
+    expect(recorder.ended.get(3)).toBe(4096);
+    expect(hw.requeues).toBeGreaterThan(0);
+    expect(hw.reads).toBe(1);
+    ops.exitHctx(hw, 0);
+  });
+
+  it('refuses what cannot be injected, in one line', () => {
+    expect(() => nullConfigFrom({ requeue_inject: 100 }, 1)).toThrow('bad --requeue_inject 100: use --requeue_inject with a whole percent, 0 to 99 (100 would requeue every request forever)');
+    expect(() => nullChangeFrom({ timeout_inject: 101 })).toThrow('bad --timeout_inject 101');
+  });
+});
