@@ -210,10 +210,6 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-/**
- * Deletes one device: through its daemon if it lives (SIGTERM, then wait until the kernel no
- * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
- */
 /** The disk's request timeout in ms (0 when there is no disk). */
 function ioTimeoutMs(devId: number): number {
   try {
@@ -223,6 +219,10 @@ function ioTimeoutMs(devId: number): number {
   }
 }
 
+/**
+ * Deletes one device: through its daemon if it lives (SIGTERM, then wait until the kernel no
+ * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
+ */
 async function deleteOne(control: ControlDevice, devId: number, async: boolean): Promise<void> {
   let info;
   try {
@@ -236,12 +236,13 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean):
     process.kill(info.ublksrvPid, 'SIGTERM');
     if (async) return; // the daemon finishes the deletion and removes its record
     // A request held to time out (timeout_inject) keeps STOP_DEV waiting up to the disk's io_timeout.
-    if (await waitUntilGone(control, devId, 30_000 + ioTimeoutMs(devId))) {
+    const budgetMs = 30_000 + ioTimeoutMs(devId);
+    if (await waitUntilGone(control, devId, budgetMs)) {
       removeRunRecord(devId);
       await waitForExit(info.ublksrvPid, 10_000); // del returns with no daemon left behind
       return;
     }
-    throw new UblkError(`device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within ${30 + ioTimeoutMs(devId) / 1000} s`);
+    throw new UblkError(`device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within ${budgetMs / 1000} s`);
   }
   // No daemon: stop and delete it ourselves.
   try {

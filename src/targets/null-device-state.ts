@@ -15,8 +15,9 @@ function monotonicOffsetNs(): number {
 /**
  * What every queue of a null device sees alike and `tsublk set` / `tsublk power` change while it
  * runs, as null_blk's configfs attributes are device-wide: power, the bandwidth budget (mbps),
- * the bad ranges and their flags, the fault injection odds. One SharedArrayBuffer, made by the daemon (target open) and
- * handed to each queue's worker in its QueueSetup; each thread wraps it in its own instance.
+ * the bad ranges and their flags, the fault injection odds. One SharedArrayBuffer, made by the
+ * daemon (target open) and handed to each queue's worker in its QueueSetup; each thread wraps it
+ * in its own instance.
  */
 export class NullDeviceState {
   readonly mutex: SharedMutex;

@@ -240,21 +240,19 @@ function badblocksResult(hw: NullQueue, state: NullDeviceState, rq: Request<unde
  */
 function dispatch(hw: NullQueue, rq: Request<undefined>): void {
   const state = hw.state;
-  if (state === null) {
-    finish(hw, rq, hw.store === null ? rq.bytes : serveStored(hw, hw.store, rq));
-    return;
-  }
-  const inject = state.inject; // one load: 0 unless a fault is injected
-  if (inject !== 0 && injectFault(hw, rq, inject)) return;
-  if (!state.powered) {
-    hw.injectedErrors++;
-    rq.end(-EIO); // no power: the disk answers nothing
-    return;
-  }
-  const bad = badblocksResult(hw, state, rq);
-  if (bad < 0) {
-    finish(hw, rq, bad);
-    return;
+  if (state !== null) {
+    const inject = state.inject; // one load: 0 unless a fault is injected
+    if (inject !== 0 && injectFault(hw, rq, inject)) return;
+    if (!state.powered) {
+      hw.injectedErrors++;
+      rq.end(-EIO); // no power: the disk answers nothing
+      return;
+    }
+    const bad = badblocksResult(hw, state, rq);
+    if (bad < 0) {
+      finish(hw, rq, bad);
+      return;
+    }
   }
   const zones = hw.zones;
   if (zones !== null) finish(hw, rq, serveZoned(hw, zones, rq));

@@ -176,35 +176,38 @@ describe("add's new null_blk options", () => {
 });
 
 describe('fault injection', () => {
-  it('timeout_inject holds a request untouched until io_timeout, then ends it with ETIMEDOUT; set turns it off', () => {
-    const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, timeoutInject: 100 }, nextId++, false, { queues: 1, depth: 8 });
+  /** A device that stores nothing, opened as the daemon opens it, one queue of it, and 4 KiB reads of tag N. */
+  const storeless = (config: Partial<NullConfig>) => {
+    const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, ...config }, nextId++, false, { queues: 1, depth: 8 });
     opened.push(target);
     const hw = ops.initHctx(nullTarget.tagSetData(target.config), 0, io);
     const recorder = new Recorder();
-    const rq = new Request<undefined>(0, 1, new Uint8Array(0), 0, undefined, recorder);
-    rq.sectors = 8;
+    const read = (tag: number): Request<undefined> => {
+      const rq = new Request<undefined>(0, tag, new Uint8Array(0), 0, undefined, recorder);
+      rq.sectors = 8;
+      return rq;
+    };
+    return { target, hw, recorder, read };
+  };
+
+  it('timeout_inject holds a request untouched until io_timeout, then ends it with ETIMEDOUT; set turns it off', () => {
+    const { target, hw, recorder, read } = storeless({ timeoutInject: 100 });
+    const rq = read(1);
     ops.queueRq(hw, undefined, rq, true);
     expect(recorder.ended.size).toBe(0);
     // No such disk here: the blk-mq default of 30 s, less what a wake-up is late by.
     expect(ops.poll?.(hw)).toBeGreaterThan(29e9);
     expect(hw.timeouts).toBe(1);
     expect(target.change?.({ timeout_inject: 0 })).toMatchObject({ timeoutInject: 0 });
-    const next = new Request<undefined>(0, 2, new Uint8Array(0), 0, undefined, recorder);
-    next.sectors = 8;
-    ops.queueRq(hw, undefined, next, true);
+    ops.queueRq(hw, undefined, read(2), true);
     expect(recorder.ended.get(2)).toBe(4096);
     ops.exitHctx(hw, 0);
     expect(recorder.ended.get(1)).toBe(-110);
   });
 
   it('requeue_inject serves a request again at the next poll, counting it once', () => {
-    const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, requeueInject: 99 }, nextId++, false, { queues: 1, depth: 8 });
-    opened.push(target);
-    const hw = ops.initHctx(nullTarget.tagSetData(target.config), 0, io);
-    const recorder = new Recorder();
-    const rq = new Request<undefined>(0, 3, new Uint8Array(0), 0, undefined, recorder);
-    rq.sectors = 8;
-    ops.queueRq(hw, undefined, rq, true);
+    const { hw, recorder, read } = storeless({ requeueInject: 99 });
+    ops.queueRq(hw, undefined, read(3), true);
     for (let round = 0; round < 10_000 && recorder.ended.size === 0; round++) ops.poll?.(hw);
     expect(recorder.ended.get(3)).toBe(4096);
     expect(hw.requeues).toBeGreaterThan(0);
