@@ -16,7 +16,8 @@ export function run(command: string, args: readonly string[], options: { timeout
   // fio leaves verify state files in its working directory: not in the project's.
   const cwd = options.cwd ?? (command === 'fio' ? tmpdir() : undefined);
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env }, cwd });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  // A command that could not start (or was killed by the timeout) has no output: its error says why.
+  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? String(result.error) };
 }
 
 export function tsublk(...args: string[]): Run {
