@@ -95,17 +95,19 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     createdAt: new Date().toISOString(),
   };
   writeRunRecord(record);
-  const rerecord = (config: unknown): void => {
-    record = { ...record, target: { ...record.target, config: recordedConfig(config) } };
+  /** Writes the record again with the target's new config; returns the config as recorded. */
+  const rerecord = (config: unknown): unknown => {
+    const recorded = recordedConfig(config);
+    record = { ...record, target: { ...record.target, config: recorded } };
     writeRunRecord(record);
+    return recorded;
   };
   device.watchTarget(rerecord); // a bad range that healed: list -v shows it gone
   let controlServer: Server | null = null;
   try {
     // tsublk set / power: the target changes, the record shows what it now is.
     controlServer = await listenControl(devId, (request) => {
-      const config = recordedConfig(device.changeTarget(request.change));
-      rerecord(config);
+      const config = rerecord(device.changeTarget(request.change));
       log(`changed ${JSON.stringify(request.change)}`);
       return { ok: true, config };
     });

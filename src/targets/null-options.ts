@@ -53,7 +53,12 @@ export const nullOptions: readonly NullOption[] = [
   {
     name: 'badblocks', field: 'badblocks', kind: 'string', defaultValue: NULL_DEFAULTS.badblocks, settable: true,
     describe: 'null: sector ranges that fail with EIO: +START-END adds, -START-END clears (write --badblocks=-START-END), comma-separated, END included',
-    fix: 'use --badblocks +START-END[,…] in 512-byte sectors', valid: (v) => typeof v === 'string' && parsesAsBadblocks(v),
+    fix: 'use --badblocks +START-END[,…] in 512-byte sectors',
+    // A bad list throws parseBadblocks' own message, which names the item at fault.
+    valid: (v) => {
+      parseBadblocks(String(v));
+      return true;
+    },
   },
   flag('badblocks_once', 'badblocksOnce', 'null: a bad range heals after its first failure', true),
   flag('badblocks_partial_io', 'badblocksPartialIo', 'null: a request hitting a bad range does the part before it, then fails', true),
@@ -115,19 +120,9 @@ export const nullOptions: readonly NullOption[] = [
   },
 ];
 
-function parsesAsBadblocks(text: string): boolean {
-  try {
-    parseBadblocks(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Checks one value against its option; throws the option's one-line advice (badblocks: the item at fault). */
 function checked(option: NullOption, raw: number | string): number | string {
   const value = option.kind === 'string' ? String(raw) : Number(raw);
-  if (option.kind === 'string' && option.name === 'badblocks') parseBadblocks(value as string); // its own message names the item
   if (!option.valid(value)) throw new Error(`bad --${option.name} ${raw}: ${option.fix}`);
   return value;
 }
