@@ -1,5 +1,5 @@
 // Helpers for the in-VM tests: run the real CLI, as a user would, and look at what it left.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,19 @@ export function run(command: string, args: readonly string[], options: { timeout
 
 export function tsublk(...args: string[]): Run {
   return run(tsublkBin, args);
+}
+
+/** The CLI run without blocking, so that independent runs (refusals) share the VM's CPUs. */
+export function tsublkAsync(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(tsublkBin, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => resolve({ status: null, stdout, stderr: String(error) }));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /** The device's `list --json` entry (`flags` such as -v added), or undefined when list fails (no such device). */

@@ -20,7 +20,6 @@ describe('the kernel flags reach the kernel, and their data paths serve I/O', ()
   it.each([
     ['-g 1 (NEED_GET_DATA: writes take the get-data round trip)', ['-g', '1'], 'NEED_GET_DATA'],
     ['-u 1 (URING_CMD_COMP_IN_TASK)', ['-u', '1'], 'URING_CMD_COMP_IN_TASK'],
-    ['--usercopy (USER_COPY)', ['--usercopy'], 'USER_COPY'],
     ['-r 1 (USER_RECOVERY)', ['-r', '1'], 'USER_RECOVERY'],
     ['-i 1 (USER_RECOVERY_REISSUE)', ['-i', '1'], 'USER_RECOVERY_REISSUE'],
   ])('%s', (_what, flags, feature) => {
@@ -32,6 +31,7 @@ describe('the kernel flags reach the kernel, and their data paths serve I/O', ()
   });
 });
 
+// --usercopy by name: test/vm/memory-target.test.ts runs each data path under fio verify.
 describe('the data path', () => {
   it.each([
     ['user copy by default, where the kernel offers it', [], true],

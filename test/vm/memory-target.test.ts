@@ -39,10 +39,10 @@ function fioJobs(output: string): FioJob[] {
  */
 function fioVerify(device: string): FioJob[] {
   const shapes: Array<[string, string, string]> = [
-    ['bs4k', '--bs=4k', '24M'],
-    ['bs64k', '--bs=64k', '48M'],
-    ['bs1m', '--bs=1M', '96M'],
-    ['bssplit', '--bssplit=4k/50:64k/30:1M/20', '48M'],
+    ['bs4k', '--bs=4k', '12M'],
+    ['bs64k', '--bs=64k', '24M'],
+    ['bs1m', '--bs=1M', '48M'],
+    ['bssplit', '--bssplit=4k/50:64k/30:1M/20', '24M'],
   ];
   const args = [
     `--filename=${device}`, '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--numjobs=2', '--rw=randwrite',
@@ -70,9 +70,12 @@ describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath
     expect(tsublk('del', '-n', '0').status).toBe(0);
     expect(existsSync('/dev/shm/tsublk-0')).toBe(false); // the default backing goes with the device
   });
+});
 
+// Discard punches holes in the backing: the target's doing, the same on either data path.
+describe('discard on a memory device', () => {
   it('gives discarded space back: blkdiscard drops the backing to nothing and the device reads zeros', () => {
-    add('--size', '256M', '-n', '1', dataPath);
+    add('--size', '256M', '-n', '1');
     ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb1', 'bs=1M', 'count=64', 'oflag=direct');
     expect(allocated('/dev/shm/tsublk-1')).toBeGreaterThanOrEqual(64 * 2 ** 20);
     ok('blkdiscard', '/dev/ublkb1');
@@ -95,13 +98,13 @@ describe('a filesystem on a memory device', () => {
   it.each([
     ['ext4', ['mkfs.ext4', '-q', '-F'], ['fsck.ext4', '-fn'], '--usercopy'],
     ['xfs', ['mkfs.xfs', '-q', '-f'], ['xfs_repair', '-n'], '--copy'],
-  ])('%s: 200 MB of files survive sync, unmount, a clean fsck and a second mount', (_fs, mkfs, fsck, dataPath) => {
+  ])('%s: 100 MB of files survive sync, unmount, a clean fsck and a second mount', (_fs, mkfs, fsck, dataPath) => {
     add('--size', '1G', '-n', '2', dataPath);
     ok(mkfs[0] ?? '', ...mkfs.slice(1), '/dev/ublkb2');
     mkdirSync(mountPoint, { recursive: true });
     ok('mount', '/dev/ublkb2', mountPoint);
     try {
-      ok('sh', '-c', `for i in $(seq 1 20); do head -c 10485760 /dev/urandom > ${mountPoint}/f$i; done; sync`);
+      ok('sh', '-c', `for i in $(seq 1 10); do head -c 10485760 /dev/urandom > ${mountPoint}/f$i; done; sync`);
       const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
       ok('umount', mountPoint);
       const check = run(fsck[0] ?? '', [...fsck.slice(1), '/dev/ublkb2']);
@@ -109,7 +112,7 @@ describe('a filesystem on a memory device', () => {
       expect(check.status).toBe(0);
       ok('mount', '/dev/ublkb2', mountPoint);
       expect(ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`)).toBe(sums);
-      expect(sums.trim().split('\n')).toHaveLength(20);
+      expect(sums.trim().split('\n')).toHaveLength(10);
     } finally {
       run('umount', [mountPoint]);
     }
