@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { inProcessCyclesLeakNothing } from '../vm/in-process-cycles.js';
 
 // A soak loop for npm run test:stress (in the VM): the VM suite's lifecycle test, 10 times each
-// stress cycle (a cycle here is a second under TCG, against a crash cycle's tens).
+// stress cycle (a cycle here is about 2 s under TCG, against a crash cycle's tens).
 const cycles = 10 * Number(process.env['TSUBLK_STRESS_CYCLES'] ?? 20);
 
 describe('device lifecycle, long', () => {
