@@ -21,6 +21,8 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', 'bin/tsublk'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly', require: 'readonly' } },
   },
+  // bin/tsublk is CommonJS (bin/package.json), so that the CLI starts without the ES module loader.
+  { files: ['bin/tsublk'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

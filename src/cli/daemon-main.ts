@@ -1,11 +1,20 @@
+import { markStart } from '../start-trace.js';
+import { QueueWorkerPool } from '../ublk/queue-workers.js';
+import { readRunRecord } from '../ublk/run-file.js';
 import { parseDaemonArgs } from './daemon-args.js';
 
-// The daemon's own entry point, started by `add` and `recover` (not for people). It skips the
-// CLI's parser: loading yargs is most of a start in the test VM (3.7 of 5.5 s under TCG).
+markStart('daemon: entry evaluated');
+
+// The daemon's own entry point, started by `add` and `recover` (not for people). It loads no
+// CLI parser, and starts its queue workers before anything else: their start (a new isolate,
+// our modules, Koffi) is the longest step of bringing a device up, and needs no device yet.
 async function runDaemon(): Promise<void> {
   const { plan, recover } = parseDaemonArgs(process.argv.slice(2));
-  const { serveDaemon } = await import('./commands.js');
-  process.exitCode = await serveDaemon(plan, recover);
+  const queues = plan?.queues ?? (recover === null ? 0 : (readRunRecord(recover)?.plan.queues ?? 0));
+  const workers = QueueWorkerPool.start(queues);
+  const { serveDaemon } = await import('./serve-daemon.js');
+  markStart('daemon: serve modules evaluated (Koffi loaded and bound)');
+  process.exitCode = await serveDaemon(plan, recover, workers);
 }
 
 runDaemon().catch((error: unknown) => {

@@ -27,7 +27,7 @@ export function deviceIds(): number[] {
 /** Everything `list` shows of one device. */
 export interface DeviceView {
   readonly info: DeviceInfo;
-  readonly params: UblkParams;
+  readonly params: Pick<UblkParams, 'logicalBlockShift' | 'devSectors' | 'devt'>;
   readonly affinity: ReadonlyArray<readonly number[]>;
   readonly record: RunRecord | null;
   readonly verbose: boolean;
@@ -39,13 +39,19 @@ export function stateName(state: number): string {
   return Object.entries(UBLK_S_DEV).find(([, value]) => value === state)?.[0] ?? `UNKNOWN(${state})`;
 }
 
-/** The kernel's view of a device plus the daemon's record; null if it vanished meanwhile. */
+/**
+ * The kernel's view of a device plus the daemon's record; null if it vanished meanwhile. A
+ * device whose live daemon recorded it costs one GET_DEV_INFO: its parameters and queue
+ * affinities come from the record; others are asked of the kernel.
+ */
 export function describeDevice(control: ControlDevice, devId: number, verbose: boolean): DeviceView | null {
   try {
     const info = control.getDeviceInfo(devId);
-    const params = control.getParams(devId);
-    const affinity = Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
     const record = readRunRecord(devId);
+    // The record speaks for the device only while the daemon that wrote it serves it.
+    const current = record !== null && record.pid === info.ublksrvPid && record.queues.length === info.queues ? record : null;
+    const params = current?.params ?? control.getParams(devId);
+    const affinity = current?.params !== undefined ? current.queues.map((queue) => queue.cpus) : Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
     return { info, params, affinity, record, verbose, counters: verbose ? readCounters(devId, info.queues, record) : null };
   } catch (error) {
     if (error instanceof ControlCommandError && error.code === 'ENODEV') return null;

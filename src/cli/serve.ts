@@ -13,9 +13,18 @@ import type { Server } from 'node:net';
 import { controlSocketPath, listenControl } from './control-socket.js';
 import type { AddPlan } from './plan.js';
 import { kernelRelease } from './system.js';
+import type { QueueWorkerPool } from '../ublk/queue-workers.js';
+import type { UblkParams } from '../ublk/params.js';
+import { describeDevice, deviceJson, formatDevice } from './devices.js';
 
-/** What the daemon reports once: the device is live, or why it is not. */
-export type ServeStatus = { readonly ok: true; readonly devId: number } | { readonly ok: false; readonly error: string };
+/** How `list` shows a device, in both its forms: the daemon's report carries it, so `add` and `recover` print it without speaking to the kernel again. */
+export interface DeviceDescription {
+  readonly text: string;
+  readonly json: unknown;
+}
+
+/** What the daemon reports once: the device is live (and how `list` shows it), or why it is not. */
+export type ServeStatus = { readonly ok: true; readonly devId: number; readonly device: DeviceDescription } | { readonly ok: false; readonly error: string };
 
 /** Refuses flags the running kernel lacks, naming the feature and the kernel that brought it. */
 function checkFeatures(control: ControlDevice, flags: number): void {
@@ -27,6 +36,11 @@ function checkFeatures(control: ControlDevice, flags: number): void {
       throw new UblkError(`this kernel (${kernelRelease()}) lacks UBLK_F_${name}${since === undefined ? '' : `, which Linux ${since} brought`}: leave the option out or use a newer kernel`);
     }
   }
+}
+
+/** The parameters `list` shows, as the record keeps them. */
+function listedParams(params: UblkParams): NonNullable<RunRecord['params']> {
+  return { logicalBlockShift: params.logicalBlockShift, devSectors: params.devSectors, ...(params.devt === undefined ? {} : { devt: params.devt }) };
 }
 
 /** The target's configuration as recorded: what the queues got, less this process's own fds and addresses. */
@@ -46,7 +60,7 @@ export interface Recovery {
  * records it, reports, serves until SIGTERM/SIGINT, then stops and deletes it and removes its
  * record. Resolves with the exit status.
  */
-export async function serve(plan: AddPlan, report: (status: ServeStatus) => void, recovery: Recovery | null = null): Promise<number> {
+export async function serve(plan: AddPlan, report: (status: ServeStatus) => void, recovery: Recovery | null = null, workers: QueueWorkerPool | null = null): Promise<number> {
   let control: ControlDevice;
   let device: UblkDevice;
   let recoveredInMs: number | null = null;
@@ -58,15 +72,17 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     // The default data path: user copy (one copy fewer, none at all for null) where offered.
     if (plan.dataPath === 'auto' && (control.features & UBLK_F.USER_COPY) !== 0) plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
   } catch (error) {
+    workers?.release();
     report({ ok: false, error: (error as Error).message });
     return 1;
   }
   try {
-    const options = { ...plan, target, targetModule: plan.target, targetConfig: recovery?.targetConfig ?? plan.targetConfig };
+    const options = { ...plan, target, targetModule: plan.target, targetConfig: recovery?.targetConfig ?? plan.targetConfig, ...(workers === null ? {} : { workers }) };
     const started = performance.now();
     device = recovery === null ? await UblkDevice.create(control, options) : await UblkDevice.recover(control, recovery.devId, options);
     if (recovery !== null) recoveredInMs = Math.round(performance.now() - started);
   } catch (error) {
+    workers?.release();
     control.close();
     const code = (error as { code?: string }).code;
     const message = code === 'EEXIST' && plan.devId >= 0 ? `device id ${plan.devId} is in use: pick another -n or leave it out` : (error as Error).message;
@@ -91,6 +107,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     dataPath: (device.info.flags & UBLK_F.USER_COPY) !== 0 ? 'usercopy' : 'copy',
     ownedFiles: device.ownedFiles,
     queues: device.queues,
+    params: listedParams(control.getParams(devId)),
     statistics: target.statistics?.names ?? [],
     createdAt: new Date().toISOString(),
   };
@@ -122,7 +139,8 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
       log((error as Error).message);
     }
   }
-  report({ ok: true, devId });
+  const view = describeDevice(control, devId, false);
+  report({ ok: true, devId, device: { text: view === null ? `dev id ${devId}` : formatDevice(view), json: view === null ? { dev_id: devId } : deviceJson(view) } });
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { memoryTarget } from './memory.js';
-import { nullTarget } from './null.js';
 import type { AnyTarget } from './target.js';
 
-/** The targets tsublk ships, by name. */
-export const builtinTargets: Readonly<Record<string, AnyTarget>> = {
-  null: nullTarget,
-  memory: memoryTarget,
+/**
+ * The targets tsublk ships, by name, each loaded only when served: `add` checks a name without
+ * loading any target code (or the FFI that target code loads).
+ */
+const builtinTargets: Readonly<Record<string, () => Promise<AnyTarget>>> = {
+  null: async () => (await import('./null.js')).nullTarget,
+  memory: async () => (await import('./memory.js')).memoryTarget,
 };
 
 /** True when `-t` names a module file (a target of the user's own) rather than a built-in. */
@@ -33,7 +34,7 @@ export function resolveTargetName(name: string): string {
 /** The target named by `-t`: a built-in, or the default export of a module file. */
 export async function loadTarget(name: string): Promise<AnyTarget> {
   const builtin = builtinTargets[name];
-  if (builtin !== undefined) return builtin;
+  if (builtin !== undefined) return builtin();
   const module = (await import(pathToFileURL(resolveTargetName(name)).href)) as { default?: AnyTarget };
   const target = module.default;
   if (target === undefined || typeof target.operations?.queueRq !== 'function') throw new Error(`${name} has no default export that is a Target (with operations.queueRq)`);

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { rmSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { QueueWorkerPool } from './queue-workers.js';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
 import type { AnyTarget, OpenedTarget } from '../targets/target.js';
@@ -13,6 +14,7 @@ import { createStatsFile, statsPath } from './stats.js';
 import type { QueueMessage } from './queue-worker.js';
 import { makeRunDir } from './run-file.js';
 import { charDevicePath, waitForAccess } from './device-nodes.js';
+import { markStart } from '../start-trace.js';
 
 export interface DeviceOptions {
   /** -1: the kernel picks. */
@@ -29,6 +31,8 @@ export interface DeviceOptions {
   /** Pin queue q's worker to CPU q alone (mod the CPUs there are), as the benchmark's C server
    * does; otherwise each worker runs on the CPUs GET_QUEUE_AFFINITY gives for its queue. */
   readonly pinQueues: boolean;
+  /** Workers started ahead (one per planned queue); without them each queue starts its own. */
+  readonly workers?: QueueWorkerPool;
 }
 
 /** What the daemon knows of a running queue. */
@@ -37,8 +41,6 @@ export interface QueueInfo {
   readonly tid: number;
   readonly cpus: readonly number[];
 }
-
-const workerUrl = new URL('./queue-worker.js', import.meta.url);
 
 /**
  * A ublk device served by this process: ADD_DEV, SET_PARAMS, one worker per queue (each sets up
@@ -72,6 +74,7 @@ export class UblkDevice {
 
   static async create(control: ControlDevice, options: DeviceOptions): Promise<UblkDevice> {
     const info = control.addDevice({ devId: options.devId, queues: options.queues, depth: options.depth, maxIoBufBytes: options.maxIoBufBytes, flags: options.flags });
+    markStart('daemon: ADD_DEV done');
     return UblkDevice.bringUp(control, info, options, false);
   }
 
@@ -94,6 +97,7 @@ export class UblkDevice {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
+    markStart('daemon: START_USER_RECOVERY done');
     return UblkDevice.bringUp(control, control.getDeviceInfo(devId), options, true);
   }
 
@@ -135,7 +139,7 @@ export class UblkDevice {
           statsFd,
           queues: info.queues,
         };
-        const worker = new Worker(workerUrl, { workerData: setup, name: `ublk q${queueId}` });
+        const worker = (options.workers ?? QueueWorkerPool.empty()).take(queueId, setup);
         workers.push(worker);
         exits.push(new Promise((resolve) => worker.once('exit', () => resolve())));
         ready.push(
@@ -149,14 +153,18 @@ export class UblkDevice {
           }),
         );
       }
+      options.workers?.release(); // more planned than the kernel gave
       const queues = await Promise.all(ready);
+      markStart('daemon: every queue ready');
       // Every tag is fetched: START_DEV (or END_USER_RECOVERY) can complete (it blocks this thread, not the queues').
       if (recovering) control.endUserRecovery(devId, process.pid);
       else control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
+      markStart(recovering ? 'daemon: END_USER_RECOVERY done (LIVE)' : 'daemon: START_DEV done (LIVE)');
       return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then(() => undefined), opened, targetConfig);
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
+      options.workers?.release();
       Atomics.store(queueFlags, QueueFlag.Stop, 1);
       await Promise.allSettled(exits);
       if (charFd >= 0) close(charFd);

@@ -4,6 +4,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { gettid } from '../../native-bindings/libc.js';
 import { loadTarget } from '../targets/registry.js';
 import { type QueueSetup, UblkQueue } from './queue.js';
+import { markStart } from '../start-trace.js';
+
+markStart('worker: modules evaluated (Koffi loaded and bound)');
 
 /** Messages a queue worker posts to the daemon. */
 export type QueueMessage =
@@ -11,20 +14,34 @@ export type QueueMessage =
   | { readonly type: 'stopped'; readonly queueId: number }
   | { readonly type: 'failed'; readonly queueId: number; readonly message: string };
 
-const setup = workerData as QueueSetup;
 const post = (message: QueueMessage): void => parentPort?.postMessage(message);
 
-let queue: UblkQueue | undefined;
-try {
-  queue = new UblkQueue(setup, await loadTarget(setup.target));
-  post({ type: 'ready', queueId: setup.queueId, tid: gettid() });
-  queue.run();
-  queue.teardown();
-  post({ type: 'stopped', queueId: setup.queueId });
-} catch (error) {
+/** The queue's setup: given at start, or (a worker started ahead of its device) the first message. */
+function queueSetup(): Promise<QueueSetup> {
+  if (workerData !== null) return Promise.resolve(workerData as QueueSetup);
+  return new Promise((resolve) => parentPort?.once('message', (setup: QueueSetup) => resolve(setup)));
+}
+
+/** Serves the queue until the device stops; every outcome is posted, none thrown. */
+async function serveQueue(): Promise<void> {
+  const setup = await queueSetup();
+  let queue: UblkQueue | undefined;
   try {
-    queue?.teardown();
-  } finally {
-    post({ type: 'failed', queueId: setup.queueId, message: error instanceof Error ? error.message : String(error) });
+    const target = await loadTarget(setup.target);
+    markStart('worker: target loaded');
+    queue = new UblkQueue(setup, target);
+    markStart('worker: queue set up (initHctx, every tag fetched)');
+    post({ type: 'ready', queueId: setup.queueId, tid: gettid() });
+    queue.run();
+    queue.teardown();
+    post({ type: 'stopped', queueId: setup.queueId });
+  } catch (error) {
+    try {
+      queue?.teardown();
+    } finally {
+      post({ type: 'failed', queueId: setup.queueId, message: error instanceof Error ? error.message : String(error) });
+    }
   }
 }
+
+void serveQueue();

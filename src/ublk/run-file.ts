@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { AddPlan } from '../cli/plan.js';
+import type { UblkParams } from './params.js';
 import path from 'node:path';
 
 /**
@@ -38,6 +39,8 @@ export interface RunRecord {
   /** Files that go with the device (a /dev/shm backing): whoever deletes it removes them. */
   readonly ownedFiles: readonly string[];
   readonly queues: ReadonlyArray<{ readonly queueId: number; readonly tid: number; readonly cpus: readonly number[] }>;
+  /** What `list` shows of the disk's parameters (fixed while the device lives): list reads them here, not through GET_PARAMS. */
+  readonly params?: Pick<UblkParams, 'logicalBlockShift' | 'devSectors' | 'devt'>;
   /** Names of the target's counters in the stats file, after enters and requests. */
   readonly statistics: readonly string[];
   readonly createdAt: string;

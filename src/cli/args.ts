@@ -1,0 +1,191 @@
+// A small table-driven command-line parser: commands, their options and positionals, and the help
+// text drawn from the same table. It replaced yargs in the CLI: loading and running yargs was
+// 0.5-0.7 s of every tsublk start in the TCG test VM (bench:start), more than Node's own start.
+
+/** One option of a command. Values arrive as the type says; absent ones take `default` (or stay undefined). */
+export interface OptionSpec {
+  readonly name: string;
+  /** A one-letter alias (-n for --number). */
+  readonly alias?: string;
+  readonly type: 'number' | 'string' | 'boolean';
+  readonly default?: number | string | boolean;
+  /** One line for the help; omit to hide the option from it. */
+  readonly describe?: string;
+  /** Set: the option must be given, and this is the one-line error when it is not. */
+  readonly demand?: string;
+  /** A heading the help groups the option under (the command's own options come first). */
+  readonly group?: string;
+}
+
+export interface PositionalSpec {
+  readonly name: string;
+  readonly describe: string;
+  readonly choices?: readonly string[];
+  readonly optional?: boolean;
+}
+
+export type ParsedArgs = Readonly<Record<string, number | string | boolean | undefined>>;
+
+export interface CommandSpec {
+  readonly name: string;
+  /** One line for the command list; false hides the command (what udev rules run). */
+  readonly describe: string | false;
+  readonly positionals?: readonly PositionalSpec[];
+  readonly options: readonly OptionSpec[];
+  /** Cross-checks of the parsed values; throws the one-line error. */
+  readonly check?: (args: ParsedArgs) => void;
+  readonly run: (args: ParsedArgs) => Promise<void>;
+}
+
+export interface Program {
+  readonly name: string;
+  readonly summary: string;
+  /** Read only when --version asks for it. */
+  readonly version: () => string;
+  readonly commands: readonly CommandSpec[];
+}
+
+/** A mistake on the command line: its message is the whole one-line answer. */
+export class UsageError extends Error {}
+
+const helpOption: OptionSpec = { name: 'help', alias: 'h', type: 'boolean', describe: 'show help' };
+
+function findOption(command: CommandSpec, word: string): OptionSpec | undefined {
+  if (word.startsWith('--')) return command.options.find((o) => o.name === word.slice(2));
+  return command.options.find((o) => o.alias === word.slice(1)) ?? command.options.find((o) => o.name === word.slice(1) && o.name.length === 1);
+}
+
+function convert(option: OptionSpec, raw: string, command: string): number | string | boolean {
+  if (option.type === 'string') return raw;
+  if (option.type === 'boolean') {
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    throw new UsageError(`bad --${option.name}=${raw}: write --${option.name} or --${option.name}=false (see tsublk ${command} --help)`);
+  }
+  const value = Number(raw);
+  if (raw.trim() === '' || Number.isNaN(value)) throw new UsageError(`bad --${option.name} '${raw}': a number is needed (see tsublk ${command} --help)`);
+  return value;
+}
+
+/** Parses the words after the command name. `help` true: --help was asked for (nothing else is checked). */
+export function parseCommand(command: CommandSpec, words: readonly string[]): { args: ParsedArgs; help: boolean } {
+  const values: Record<string, number | string | boolean | undefined> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    if (word === '--help' || word === '-h') return { args: values, help: true };
+    if (word === '--') {
+      positionals.push(...words.slice(i + 1));
+      break;
+    }
+    if (!word.startsWith('-') || word === '-' || /^-\d/.test(word)) {
+      positionals.push(word);
+      continue;
+    }
+    const equals = word.indexOf('=');
+    const flag = equals < 0 ? word : word.slice(0, equals);
+    let option = findOption(command, flag);
+    let negated = false;
+    if (option === undefined && flag.startsWith('--no-')) {
+      option = command.options.find((o) => o.name === flag.slice(5) && o.type === 'boolean');
+      negated = option !== undefined;
+    }
+    if (option === undefined) throw new UsageError(`unknown option ${flag}: see tsublk ${command.name} --help`);
+    if (negated) values[option.name] = false;
+    else if (equals >= 0) values[option.name] = convert(option, word.slice(equals + 1), command.name);
+    else if (option.type === 'boolean') values[option.name] = true;
+    else {
+      const next = words[i + 1];
+      if (next === undefined) throw new UsageError(`${flag} needs a value (see tsublk ${command.name} --help)`);
+      values[option.name] = convert(option, next, command.name);
+      i++;
+    }
+  }
+  const specs = command.positionals ?? [];
+  if (positionals.length > specs.length) throw new UsageError(`unexpected '${positionals[specs.length]}': see tsublk ${command.name} --help`);
+  specs.forEach((spec, at) => {
+    const value = positionals[at];
+    if (value === undefined) {
+      if (spec.optional !== true) throw new UsageError(`name the ${spec.name}: tsublk ${command.name} ${usageOf(command)}`);
+      return;
+    }
+    if (spec.choices !== undefined && !spec.choices.includes(value)) throw new UsageError(`bad ${spec.name} '${value}': use ${spec.choices.join(' or ')}`);
+    values[spec.name] = value;
+  });
+  for (const option of command.options) {
+    if (values[option.name] !== undefined) continue;
+    if (option.demand !== undefined) throw new UsageError(option.demand);
+    if (option.default !== undefined) values[option.name] = option.default;
+  }
+  command.check?.(values);
+  return { args: values, help: false };
+}
+
+function usageOf(command: CommandSpec): string {
+  return [...(command.positionals ?? []).map((p) => (p.optional === true ? `[${p.name}]` : `<${p.name}>`)), '[options]'].join(' ');
+}
+
+function optionLines(options: readonly OptionSpec[]): string[] {
+  const flags = options.map((o) => (o.alias !== undefined ? `-${o.alias}, --${o.name}` : o.name.length === 1 ? `-${o.name}` : `    --${o.name}`));
+  const width = Math.max(...flags.map((f) => f.length));
+  return options.map((o, at) => {
+    const notes = [`[${o.type}]`, ...(o.demand !== undefined ? ['[required]'] : []), ...(o.default !== undefined && o.type !== 'boolean' ? [`[default: ${String(o.default)}]`] : [])];
+    return `  ${(flags[at] ?? '').padEnd(width)}  ${o.describe ?? ''}  ${notes.join(' ')}`;
+  });
+}
+
+/** The help of one command: usage, its options by group. */
+export function commandHelp(program: Program, command: CommandSpec): string {
+  const shown = [...command.options.filter((o) => o.describe !== undefined), helpOption];
+  const groups = new Map<string, OptionSpec[]>();
+  for (const option of shown) {
+    const group = option.group ?? 'Options:';
+    groups.set(group, [...(groups.get(group) ?? []), option]);
+  }
+  const lines = [`${program.name} ${command.name} ${usageOf(command)}`, '', typeof command.describe === 'string' ? command.describe : ''];
+  if ((command.positionals ?? []).length > 0) lines.push('', 'Positionals:');
+  for (const positional of command.positionals ?? []) lines.push(`  ${positional.name}: ${positional.describe}${positional.choices === undefined ? '' : ` (${positional.choices.join(', ')})`}`);
+  for (const [group, options] of groups) lines.push('', group, ...optionLines(options));
+  return lines.join('\n') + '\n';
+}
+
+/** The program's help: every visible command, one line each. */
+export function programHelp(program: Program): string {
+  const visible = program.commands.filter((c) => c.describe !== false);
+  const names = visible.map((c) => `${program.name} ${[c.name, ...(c.positionals ?? []).map((p) => (p.optional === true ? `[${p.name}]` : `<${p.name}>`))].join(' ')}`);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    `${program.name} <command> [options]`,
+    '',
+    program.summary,
+    '',
+    'Commands:',
+    ...visible.map((c, at) => `  ${(names[at] ?? '').padEnd(width)}  ${String(c.describe)}`),
+    '',
+    'Options:',
+    '  --version  show the version',
+    '  --help     show help (tsublk <command> --help for a command\'s options)',
+  ].join('\n') + '\n';
+}
+
+/** Runs the command that `argv` (without node and the script) names. */
+export async function runProgram(program: Program, argv: readonly string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError(`name a command (see ${program.name} --help)`);
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(programHelp(program));
+    return;
+  }
+  if (first === '--version') {
+    process.stdout.write(`${program.version()}\n`);
+    return;
+  }
+  const command = program.commands.find((c) => c.name === first);
+  if (command === undefined) throw new UsageError(`unknown command '${first}': see ${program.name} --help`);
+  const { args, help } = parseCommand(command, rest);
+  if (help) {
+    process.stdout.write(commandHelp(program, command));
+    return;
+  }
+  await command.run(args);
+}

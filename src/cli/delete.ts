@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { ControlCommandError, ControlDevice } from '../ublk/control.js';
+import { UblkError } from '../ublk/errors.js';
+import { removeRunRecord } from '../ublk/run-file.js';
+import { NotYoursError, notOurs, notOursError } from './control-access.js';
+import { deviceIds } from './devices.js';
+import { withDeviceLock } from './device-lock.js';
+import { processAlive, processRunning } from './system.js';
+
+async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      control.getDeviceInfo(devId);
+    } catch (error) {
+      // ENOENT: an unprivileged device's path, which its commands carry, is already gone.
+      if (error instanceof ControlCommandError && (error.code === 'ENODEV' || error.code === 'ENOENT')) return true;
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+/** Waits until process `pid` is gone (the daemon unmaps and closes its backing last); false on timeout. */
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processRunning(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/** The disk's request timeout in ms (0 when there is no disk). */
+function ioTimeoutMs(devId: number): number {
+  try {
+    return Number(readFileSync(`/sys/block/ublkb${devId}/queue/io_timeout`, 'utf8')) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Deletes one device: through its daemon if it lives (SIGTERM, then wait until the kernel no
+ * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
+ */
+async function deleteOne(control: ControlDevice, devId: number, async: boolean): Promise<void> {
+  let info;
+  try {
+    info = control.getDeviceInfo(devId);
+  } catch (error) {
+    if (error instanceof ControlCommandError && error.code === 'ENODEV') throw new UblkError(`no ublk device ${devId}: see tsublk list`);
+    if (notOurs(error)) throw notOursError(devId, error as ControlCommandError, 'delete');
+    throw error;
+  }
+  if (processAlive(info.ublksrvPid)) {
+    process.kill(info.ublksrvPid, 'SIGTERM');
+    if (async) return; // the daemon finishes the deletion and removes its record
+    // A request held to time out (timeout_inject) keeps STOP_DEV waiting up to the disk's io_timeout.
+    const budgetMs = 30_000 + ioTimeoutMs(devId);
+    if (await waitUntilGone(control, devId, budgetMs)) {
+      removeRunRecord(devId);
+      await waitForExit(info.ublksrvPid, 10_000); // del returns with no daemon left behind
+      return;
+    }
+    throw new UblkError(`device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within ${budgetMs / 1000} s`);
+  }
+  // No daemon: stop and delete it ourselves.
+  try {
+    control.stopDevice(devId);
+  } catch (error) {
+    if (!(error instanceof ControlCommandError)) throw error;
+  }
+  if (async) control.deleteDeviceAsync(devId);
+  else control.deleteDevice(devId);
+  removeRunRecord(devId);
+}
+
+/** `del -n ID` or `del -a`, with `--async`: do not wait for the deletion to finish. */
+export async function del(devId: number, all: boolean, async = false): Promise<void> {
+  const control = ControlDevice.open();
+  try {
+    const ids = all ? deviceIds() : [devId];
+    for (const id of ids) {
+      try {
+        await withDeviceLock(id, () => deleteOne(control, id, async));
+      } catch (error) {
+        // `del -a` deletes what is ours to delete: a user's own devices, or everything for root.
+        if (!(all && error instanceof NotYoursError)) throw error;
+      }
+    }
+  } finally {
+    control.close();
+  }
+}

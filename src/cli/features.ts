@@ -1,0 +1,21 @@
+import { UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
+import { featureNames, featuresUsed } from '../ublk/features.js';
+import { withControl } from './control-access.js';
+import { kernelRelease } from './system.js';
+
+/** `features [--json]`: the running kernel's ublk features, and which tsublk uses. */
+export function features(json: boolean): void {
+  const supported = withControl((control) => control.features);
+  const rows = Object.entries(UBLK_F_BIT).map(([name, bit]) => ({
+    name,
+    bit,
+    supported: Math.floor(supported / 2 ** bit) % 2 === 1,
+    used: (featuresUsed as readonly string[]).includes(name),
+  }));
+  if (json) {
+    process.stdout.write(JSON.stringify({ kernel: kernelRelease(), features: supported, names: featureNames(supported), rows }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`ublk features of Linux ${kernelRelease()}: 0x${supported.toString(16)}\n`);
+  for (const row of rows) process.stdout.write(`\t${row.name.padEnd(24)} ${row.supported ? 'yes' : 'no '}${row.used ? '  used by tsublk' : ''}\n`);
+}

@@ -1,0 +1,53 @@
+// The CLI side of `add` and `recover`: start a detached daemon and wait for its one report.
+// Nothing here loads the FFI: the daemon checks the device and describes it in its report.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { daemonArgs } from './daemon-args.js';
+import { withDeviceLock } from './device-lock.js';
+import type { AddPlan } from './plan.js';
+import type { ServeStatus } from './serve.js';
+
+/** The daemon's entry point (daemon-main.ts): no CLI parser to load. */
+const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
+
+/** Starts a detached daemon (`daemon-main.js serve …`), waits until its device is LIVE (or its error), prints it. */
+async function startDaemon(serveArgs: readonly string[], json: boolean): Promise<number> {
+  const child = spawn(process.execPath, [daemonPath, ...serveArgs], {
+    detached: true, // its own session: it outlives this command and the terminal
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    cwd: '/',
+  });
+  const statusPipe = child.stdio[3] as NodeJS.ReadableStream;
+  const status = await new Promise<ServeStatus>((resolve) => {
+    let text = '';
+    statusPipe.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const line = text.split('\n')[0];
+      if (text.includes('\n') && line !== undefined) resolve(JSON.parse(line) as ServeStatus);
+    });
+    child.once('exit', (code, signal) => resolve({ ok: false, error: `the daemon exited (${code ?? signal}) before the device was ready` }));
+  });
+  (statusPipe as unknown as { destroy(): void }).destroy();
+  child.unref();
+  if (!status.ok) {
+    process.stderr.write(`tsublk: ${status.error}\n`);
+    return 1;
+  }
+  process.stdout.write(json ? JSON.stringify([status.device.json], null, 2) + '\n' : status.device.text + '\n');
+  return 0;
+}
+
+/** `add`: start a detached daemon, wait until its device is LIVE (or its error), print it. */
+export async function addDaemon(plan: AddPlan, json: boolean): Promise<number> {
+  const start = (): Promise<number> => startDaemon(daemonArgs(plan, null), json);
+  return plan.devId >= 0 ? withDeviceLock(plan.devId, start) : start();
+}
+
+/**
+ * `recover -n ID`, holding the device's lock: a device whose daemon died (QUIESCED with -r 1,
+ * FAIL_IO with -e 1) gets a new daemon that checks it, rebuilds its target from the record and
+ * takes its queues over; returns as soon as the device is LIVE.
+ */
+export function recoverLocked(devId: number, json: boolean): Promise<number> {
+  return withDeviceLock(devId, () => startDaemon(daemonArgs(null, devId), json));
+}
