@@ -19,10 +19,10 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.mjs', 'bin/tsublk'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs', 'bin/tsublk'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly', require: 'readonly' } },
   },
   // bin/tsublk is CommonJS (bin/package.json), so that the CLI starts without the ES module loader.
-  { files: ['bin/tsublk'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  { files: ['bin/tsublk', '**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );
