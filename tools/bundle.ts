@@ -1,10 +1,10 @@
 // `npm run build`'s second step: one CommonJS file per process entry point (the CLI, the daemon,
-// a queue worker), so that a start reads and compiles one file instead of resolving ~50 ES
+// a queue worker; the CLI's commands apart from its parser), so that a start reads and compiles one file instead of resolving ~50 ES
 // modules. tsc's dist/src stays the package's public API and types; the bundles are what
 // bin/tsublk, the daemon and the queue threads run. Measured in the TCG guest (bench:start):
 // CommonJS starts a queue worker 0.5 s sooner than ESM (Node 20's ESM loader, and Koffi's ESM
 // entry, cost that much in a fresh isolate); whitespace minifying halves what a start reads.
-import { build } from 'esbuild';
+import { type BuildOptions, type Plugin, build } from 'esbuild';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -17,9 +17,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  */
 const outdir = 'dist/bundle/cli';
 
-await build({
+/** What every bundle shares. */
+const common: BuildOptions = {
   absWorkingDir: root,
-  entryPoints: { main: 'src/cli/main.ts', 'daemon-main': 'src/cli/daemon-main.ts', 'queue-worker': 'src/ublk/queue-worker.ts' },
   outdir,
   bundle: true,
   platform: 'node',
@@ -35,6 +35,22 @@ await build({
   keepNames: true, // stack traces keep function names; the source maps give files and lines
   sourcemap: true,
   logLevel: 'warning',
-});
+};
+
+/** main.ts's `import('./commands.js')` stays a reference to the commands bundle beside it. */
+const commandsBeside: Plugin = {
+  name: 'commands-beside',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^\.\/commands\.js$/ }, () => ({ path: './commands.js', external: true }));
+  },
+};
+
+await Promise.all([
+  // The CLI's parser and tables alone: what --help and a bad option cost. It loads the commands
+  // bundle with require (no ES module loader), which is why it alone turns import() into require.
+  build({ ...common, entryPoints: { main: 'src/cli/main.ts' }, plugins: [commandsBeside], supported: { 'dynamic-import': false } }),
+  // The rest keeps import(): a target module (-t ./x.js) may be ESM.
+  build({ ...common, entryPoints: { commands: 'src/cli/commands.ts', 'daemon-main': 'src/cli/daemon-main.ts', 'queue-worker': 'src/ublk/queue-worker.ts' } }),
+]);
 // The package is ESM ("type": "module"): this folder's .js files are CommonJS.
 writeFileSync(`${root}${outdir}/../package.json`, '{ "type": "commonjs" }\n');

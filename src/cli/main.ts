@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
+import type * as Commands from './commands.js';
 import { type CommandSpec, type OptionSpec, type ParsedArgs, type Program, UsageError, runProgram } from './args.js';
 import { nullOptions } from '../targets/null-options.js';
 import { markStart } from '../start-trace.js';
 
 markStart('cli: modules evaluated (parser, option tables)');
 
-// Each command loads what it needs when it runs: the FFI (Koffi) only where the kernel is
-// spoken to, so `set`, `power`, `stats` and `--help` start in a fraction of the time.
+// A command's code loads when it runs (the FFI only where the kernel is spoken to): `--help`
+// and a mistyped option read nothing but this parser and its tables.
+const loadCommands = (): Promise<typeof Commands> => import('./commands.js');
+/** The modules of one command (see commands.ts). */
+const command = async <K extends keyof typeof Commands>(name: K): Promise<Awaited<ReturnType<(typeof Commands)[K]>>> =>
+  (await loadCommands())[name]() as Promise<Awaited<ReturnType<(typeof Commands)[K]>>>;
 
 const json: OptionSpec = { name: 'json', type: 'boolean', default: false, describe: 'print JSON' };
 const deviceId = (demand: string): OptionSpec => ({ name: 'number', alias: 'n', type: 'number', demand, describe: 'device id' });
@@ -59,15 +64,10 @@ const add: CommandSpec = {
     ...nullAddOptions,
   ],
   async run(args) {
-    const { planAdd } = await import('./plan.js');
+    const { planAdd } = await command('plan');
     const plan = planAdd(args as unknown as Parameters<typeof planAdd>[0]);
-    if (args['foreground'] === true) {
-      const { addForeground } = await import('./serve-foreground.js');
-      process.exitCode = await addForeground(plan, args['json'] === true);
-    } else {
-      const { addDaemon } = await import('./start-daemon.js');
-      process.exitCode = await addDaemon(plan, args['json'] === true);
-    }
+    process.exitCode =
+      args['foreground'] === true ? await (await command('serveForeground')).addForeground(plan, args['json'] === true) : await (await command('startDaemon')).addDaemon(plan, args['json'] === true);
   },
 };
 
@@ -84,7 +84,7 @@ const commands: readonly CommandSpec[] = [
     check: (a) => {
       if (a['all'] !== true && a['number'] === undefined) throw new UsageError('name a device: del -n ID, or del -a for all');
     },
-    run: async (args) => (await import('./delete.js')).del(Number(args['number'] ?? -1), args['all'] === true, args['async'] === true),
+    run: async (args) => (await command('deleting')).del(Number(args['number'] ?? -1), args['all'] === true, args['async'] === true),
   },
   {
     name: 'list',
@@ -94,7 +94,7 @@ const commands: readonly CommandSpec[] = [
       { name: 'verbose', alias: 'v', type: 'boolean', default: false, describe: 'more detail' },
       { ...json, describe: 'JSON output' },
     ],
-    run: async (args) => (await import('./list.js')).list(Number(args['number']), args['json'] === true, args['verbose'] === true),
+    run: async (args) => (await command('listing')).list(Number(args['number']), args['json'] === true, args['verbose'] === true),
   },
   {
     name: 'stats',
@@ -105,32 +105,32 @@ const commands: readonly CommandSpec[] = [
       { name: 'watch', type: 'boolean', default: false, describe: 'print again every interval until SIGINT or the device goes' },
       { name: 'interval', type: 'number', default: 1, describe: 'seconds between prints with --watch' },
     ],
-    run: async (args) => (await import('./stats.js')).stats(Number(args['number']), args['json'] === true, args['watch'] === true, Number(args['interval']) * 1000),
+    run: async (args) => (await command('statistics')).stats(Number(args['number']), args['json'] === true, args['watch'] === true, Number(args['interval']) * 1000),
   },
   {
     name: 'set',
     describe: "change a running device's settings (null: mbps, badblocks, badblocks_once, badblocks_partial_io)",
     options: [deviceId('name the device: set -n ID'), { ...json, describe: 'print the settings as JSON' }, ...settable.map((o) => ({ name: o.name, type: o.kind, describe: o.describe }))],
-    run: async (args) => (await import('./change.js')).changeDevice(Number(args['number']), givenValues(args, settable), args['json'] === true),
+    run: async (args) => (await command('change')).changeDevice(Number(args['number']), givenValues(args, settable), args['json'] === true),
   },
   {
     name: 'power',
     describe: "cut or restore a device's power (null_blk's power): off fails all I/O and loses what a write cache never wrote back",
     positionals: [{ name: 'state', choices: ['off', 'on'], describe: 'off or on' }],
     options: [deviceId('name the device: power -n ID off|on'), { ...json, describe: 'print the settings as JSON' }],
-    run: async (args) => (await import('./change.js')).changeDevice(Number(args['number']), { power: args['state'] === 'on' ? 1 : 0 }, args['json'] === true),
+    run: async (args) => (await command('change')).changeDevice(Number(args['number']), { power: args['state'] === 'on' ? 1 : 0 }, args['json'] === true),
   },
   {
     name: 'features',
     describe: "the running kernel's ublk features",
     options: [json],
-    run: async (args) => (await import('./features.js')).features(args['json'] === true),
+    run: async (args) => (await command('features')).features(args['json'] === true),
   },
   {
     name: 'udev-rules',
     describe: 'print the udev rules that hand unprivileged devices to their owners',
     options: [],
-    run: async () => void process.stdout.write((await import('./udev.js')).udevRules()),
+    run: async () => void process.stdout.write((await command('udev')).udevRules()),
   },
   {
     name: 'udev',
@@ -141,7 +141,7 @@ const commands: readonly CommandSpec[] = [
       if (a['watch'] !== true && a['name'] === undefined) throw new UsageError('name a node (udev ublkc0), or use udev --watch');
     },
     async run(args) {
-      const { udevOnce, udevWatch } = await import('./udev.js');
+      const { udevOnce, udevWatch } = await command('udev');
       if (args['watch'] === true) await udevWatch();
       else udevOnce(String(args['name']));
     },
@@ -151,7 +151,7 @@ const commands: readonly CommandSpec[] = [
     describe: 'serve a device whose daemon died (added with -r 1 or -e 1) with a new daemon',
     options: [deviceId('name the device: recover -n ID'), { ...json, describe: 'print the device as JSON' }],
     run: async (args) => {
-      process.exitCode = await (await import('./start-daemon.js')).recoverLocked(Number(args['number']), args['json'] === true);
+      process.exitCode = await (await command('startDaemon')).recoverLocked(Number(args['number']), args['json'] === true);
     },
   },
 ];
