@@ -1,5 +1,5 @@
 // `npm run build`'s second step: one CommonJS file per process entry point (the CLI, the daemon,
-// a queue worker; the CLI's commands apart from its parser), so that a start reads and compiles one file instead of resolving ~50 ES
+// a queue worker; each command's modules apart from the CLI's parser), so that a start reads and compiles one file instead of resolving ~50 ES
 // modules. tsc's dist/src stays the package's public API and types; the bundles are what
 // bin/tsublk, the daemon and the queue threads run. Measured in the TCG guest (bench:start):
 // CommonJS starts a queue worker 0.5 s sooner than ESM (Node 20's ESM loader, and Koffi's ESM
@@ -37,20 +37,33 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** main.ts's `import('./commands.js')` stays a reference to the commands bundle beside it. */
+/** The modules main.ts loads per command (its `import('./x.js')`): each a bundle of its own. */
+const commandModules = ['plan', 'serve-foreground', 'start-daemon', 'delete', 'list', 'stats', 'change', 'features', 'udev'];
+
+/** main.ts's `import('./x.js')` of a command's module stays a reference to that bundle beside it. */
 const commandsBeside: Plugin = {
   name: 'commands-beside',
   setup(plugin) {
-    plugin.onResolve({ filter: /^\.\/commands\.js$/ }, () => ({ path: './commands.js', external: true }));
+    plugin.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) =>
+      args.kind === 'dynamic-import' && args.importer.endsWith('src/cli/main.ts') ? { path: args.path, external: true } : undefined,
+    );
   },
 };
 
 await Promise.all([
-  // The CLI's parser and tables alone: what --help and a bad option cost. It loads the commands
+  // The CLI's parser and tables alone: what --help and a bad option cost. It loads a command's
   // bundle with require (no ES module loader), which is why it alone turns import() into require.
   build({ ...common, entryPoints: { main: 'src/cli/main.ts' }, plugins: [commandsBeside], supported: { 'dynamic-import': false } }),
-  // The rest keeps import(): a target module (-t ./x.js) may be ESM.
-  build({ ...common, entryPoints: { commands: 'src/cli/commands.ts', 'daemon-main': 'src/cli/daemon-main.ts', 'queue-worker': 'src/ublk/queue-worker.ts' } }),
+  // The rest keeps import(): a target module (-t ./x.js) may be ESM. Code the command bundles
+  // share is in each; a CLI process loads one or two of them, which share no state.
+  build({
+    ...common,
+    entryPoints: {
+      ...Object.fromEntries(commandModules.map((name) => [name, `src/cli/${name}.ts`])),
+      'daemon-main': 'src/cli/daemon-main.ts',
+      'queue-worker': 'src/ublk/queue-worker.ts',
+    },
+  }),
 ]);
 // The package is ESM ("type": "module"): this folder's .js files are CommonJS.
 writeFileSync(`${root}${outdir}/../package.json`, '{ "type": "commonjs" }\n');

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type * as Commands from './commands.js';
 import { type CommandSpec, type OptionSpec, type ParsedArgs, type Program, UsageError, runProgram } from './args.js';
 import { nullOptions } from '../targets/null-options.js';
 import { markStart } from '../start-trace.js';
@@ -8,10 +7,28 @@ markStart('cli: modules evaluated (parser, option tables)');
 
 // A command's code loads when it runs (the FFI only where the kernel is spoken to): `--help`
 // and a mistyped option read nothing but this parser and its tables.
-const loadCommands = (): Promise<typeof Commands> => import('./commands.js');
-/** The modules of one command (see commands.ts). */
-const command = async <K extends keyof typeof Commands>(name: K): Promise<Awaited<ReturnType<(typeof Commands)[K]>>> =>
-  (await loadCommands())[name]() as Promise<Awaited<ReturnType<(typeof Commands)[K]>>>;
+/**
+ * What each command does beyond parsing, loaded once that command runs: `--help` and a bad option
+ * read nothing else, and a command evaluates only its own modules (checking an add loads no FFI).
+ * The build bundles each of these files on its own, beside this one.
+ */
+const modules = {
+  plan: () => import('./plan.js'),
+  serveForeground: () => import('./serve-foreground.js'),
+  startDaemon: () => import('./start-daemon.js'),
+  deleting: () => import('./delete.js'),
+  listing: () => import('./list.js'),
+  statistics: () => import('./stats.js'),
+  change: () => import('./change.js'),
+  features: () => import('./features.js'),
+  udev: () => import('./udev.js'),
+};
+
+async function command<K extends keyof typeof modules>(name: K): Promise<Awaited<ReturnType<(typeof modules)[K]>>> {
+  const loaded = (await modules[name]()) as Awaited<ReturnType<(typeof modules)[K]>>;
+  markStart(`cli: ${name} modules evaluated`);
+  return loaded;
+}
 
 const json: OptionSpec = { name: 'json', type: 'boolean', default: false, describe: 'print JSON' };
 const deviceId = (demand: string): OptionSpec => ({ name: 'number', alias: 'n', type: 'number', demand, describe: 'device id' });

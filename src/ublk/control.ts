@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { errnoName } from '../../native-bindings/errors.js';
 import { O, close, open } from '../../native-bindings/libc.js';
+import { markStart } from '../start-trace.js';
 import { UBLK_CMD, UBLK_F, UBLK_U_CMD, UblksrvCtrlCmd, UblksrvCtrlDevInfo } from '../../native-bindings/ublk_cmd.js';
 import { getU64, high32 } from '../../native-bindings/u64.js';
 import { HostMemory } from '../uring/host-memory.js';
@@ -67,7 +68,9 @@ export class ControlDevice {
       throw error;
     }
     try {
-      return new ControlDevice(fd, Ring.create(4, { sqe128: true }));
+      const control = new ControlDevice(fd, Ring.create(4, { sqe128: true }));
+      markStart('control device open (its ring set up)');
+      return control;
     } catch (error) {
       close(fd);
       throw error;

@@ -22,7 +22,7 @@ describe('the bundled CLI', () => {
   it('runs from the bundle, not from dist/src', () => {
     const result = cli(['add', '-t', 'null', '--bs', '3'], [], { TSUBLK_DEBUG: '1' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/at planAdd \(.*dist\/bundle\/cli\/commands\.js:\d+:\d+\)/);
+    expect(result.stderr).toMatch(/at planAdd \(.*dist\/bundle\/cli\/plan\.js:\d+:\d+\)/);
   });
 
   it("maps a stack back to the TypeScript sources with --enable-source-maps", () => {
