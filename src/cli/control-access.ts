@@ -1,4 +1,5 @@
 import { ControlCommandError, ControlDevice } from '../ublk/control.js';
+import type { DeviceInfo } from '../ublk/device-info.js';
 import { UblkError } from '../ublk/errors.js';
 
 /** True for the kernel's answer to a command on another user's device. */
@@ -20,5 +21,16 @@ export function withControl<T>(action: (control: ControlDevice) => T): T {
     return action(control);
   } finally {
     control.close();
+  }
+}
+
+/** Device `devId`'s info, for `action` on it: a missing device or another user's says so in one line. */
+export function deviceInfoFor(control: ControlDevice, devId: number, action: string): DeviceInfo {
+  try {
+    return control.getDeviceInfo(devId);
+  } catch (error) {
+    if (error instanceof ControlCommandError && error.code === 'ENODEV') throw new UblkError(`no ublk device ${devId}: see tsublk list`);
+    if (notOurs(error)) throw notOursError(devId, error as ControlCommandError, action);
+    throw error;
   }
 }

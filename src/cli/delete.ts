@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ControlCommandError, ControlDevice } from '../ublk/control.js';
 import { UblkError } from '../ublk/errors.js';
 import { removeRunRecord } from '../ublk/run-file.js';
-import { NotYoursError, notOurs, notOursError } from './control-access.js';
+import { NotYoursError, deviceInfoFor } from './control-access.js';
 import { deviceIds } from './devices.js';
 import { withDeviceLock } from './device-lock.js';
 import { processAlive, processRunning } from './system.js';
@@ -46,14 +46,7 @@ function ioTimeoutMs(devId: number): number {
  * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
  */
 async function deleteOne(control: ControlDevice, devId: number, async: boolean): Promise<void> {
-  let info;
-  try {
-    info = control.getDeviceInfo(devId);
-  } catch (error) {
-    if (error instanceof ControlCommandError && error.code === 'ENODEV') throw new UblkError(`no ublk device ${devId}: see tsublk list`);
-    if (notOurs(error)) throw notOursError(devId, error as ControlCommandError, 'delete');
-    throw error;
-  }
+  const info = deviceInfoFor(control, devId, 'delete');
   if (processAlive(info.ublksrvPid)) {
     process.kill(info.ublksrvPid, 'SIGTERM');
     if (async) return; // the daemon finishes the deletion and removes its record

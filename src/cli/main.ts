@@ -5,8 +5,6 @@ import { markStart } from '../start-trace.js';
 
 markStart('cli: modules evaluated (parser, option tables)');
 
-// A command's code loads when it runs (the FFI only where the kernel is spoken to): `--help`
-// and a mistyped option read nothing but this parser and its tables.
 /**
  * What each command does beyond parsing, loaded once that command runs: `--help` and a bad option
  * read nothing else, and a command evaluates only its own modules (checking an add loads no FFI).

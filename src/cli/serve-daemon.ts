@@ -1,9 +1,8 @@
 // The daemon side of `add` and `recover` (daemon-main.ts): check, serve, and report once on fd 3.
 import { createWriteStream } from 'node:fs';
 import { UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
-import { ControlCommandError } from '../ublk/control.js';
 import { UblkError } from '../ublk/errors.js';
-import { notOurs, notOursError, withControl } from './control-access.js';
+import { deviceInfoFor, withControl } from './control-access.js';
 import { stateName } from './devices.js';
 import type { AddPlan } from './plan.js';
 import { recordForRecovery } from './recovery-record.js';
@@ -13,15 +12,7 @@ import type { QueueWorkerPool } from '../ublk/queue-workers.js';
 
 /** Checks that device `devId` is one to recover: it exists, is ours, and its daemon died. */
 function checkRecoverable(devId: number): void {
-  const info = withControl((control) => {
-    try {
-      return control.getDeviceInfo(devId);
-    } catch (error) {
-      if (error instanceof ControlCommandError && error.code === 'ENODEV') throw new UblkError(`no ublk device ${devId}: see tsublk list`);
-      if (notOurs(error)) throw notOursError(devId, error as ControlCommandError, 'recover');
-      throw error;
-    }
-  });
+  const info = withControl((control) => deviceInfoFor(control, devId, 'recover'));
   if (info.state === UBLK_S_DEV.LIVE && processAlive(info.ublksrvPid)) throw new UblkError(`device ${devId} is LIVE, served by pid ${info.ublksrvPid}: nothing to recover`);
   if (info.state !== UBLK_S_DEV.QUIESCED && info.state !== UBLK_S_DEV.FAIL_IO) {
     throw new UblkError(`device ${devId} is ${stateName(info.state)}: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n ${devId}`);
@@ -32,6 +23,7 @@ function checkRecoverable(devId: number): void {
 export async function serveDaemon(plan: AddPlan | null, recoverId: number | null, workers: QueueWorkerPool): Promise<number> {
   const statusStream = createWriteStream('', { fd: 3 });
   const report = (status: ServeStatus): void => {
+    workers.release(); // LIVE or failed, a worker no queue took has nothing to serve
     statusStream.end(JSON.stringify(status) + '\n');
   };
   if (recoverId === null) return serve(plan as AddPlan, report, null, workers);
@@ -40,7 +32,6 @@ export async function serveDaemon(plan: AddPlan | null, recoverId: number | null
     checkRecoverable(recoverId);
     record = recordForRecovery(recoverId);
   } catch (error) {
-    workers.release();
     report({ ok: false, error: (error as Error).message });
     return 1;
   }

@@ -1,10 +1,11 @@
 import type { AddPlan } from './plan.js';
 import { serve } from './serve.js';
+import { printDescription } from './device-description.js';
 
 /** `add --foreground`: serve here until SIGINT/SIGTERM, printing the device once it is LIVE. */
 export async function addForeground(plan: AddPlan, json: boolean): Promise<number> {
   return serve(plan, (status) => {
     if (!status.ok) process.stderr.write(`tsublk: ${status.error}\n`);
-    else process.stdout.write(json ? JSON.stringify([status.device.json], null, 2) + '\n' : status.device.text + '\n');
+    else printDescription(status.device, json);
   });
 }

@@ -16,12 +16,7 @@ import { kernelRelease } from './system.js';
 import type { QueueWorkerPool } from '../ublk/queue-workers.js';
 import type { UblkParams } from '../ublk/params.js';
 import { describeDevice, deviceJson, formatDevice } from './devices.js';
-
-/** How `list` shows a device, in both its forms: the daemon's report carries it, so `add` and `recover` print it without speaking to the kernel again. */
-export interface DeviceDescription {
-  readonly text: string;
-  readonly json: unknown;
-}
+import type { DeviceDescription } from './device-description.js';
 
 /** What the daemon reports once: the device is live (and how `list` shows it), or why it is not. */
 export type ServeStatus = { readonly ok: true; readonly devId: number; readonly device: DeviceDescription } | { readonly ok: false; readonly error: string };
@@ -72,7 +67,6 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     // The default data path: user copy (one copy fewer, none at all for null) where offered.
     if (plan.dataPath === 'auto' && (control.features & UBLK_F.USER_COPY) !== 0) plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
   } catch (error) {
-    workers?.release();
     report({ ok: false, error: (error as Error).message });
     return 1;
   }
@@ -82,7 +76,6 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     device = recovery === null ? await UblkDevice.create(control, options) : await UblkDevice.recover(control, recovery.devId, options);
     if (recovery !== null) recoveredInMs = Math.round(performance.now() - started);
   } catch (error) {
-    workers?.release();
     control.close();
     const code = (error as { code?: string }).code;
     const message = code === 'EEXIST' && plan.devId >= 0 ? `device id ${plan.devId} is in use: pick another -n or leave it out` : (error as Error).message;

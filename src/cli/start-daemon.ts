@@ -6,6 +6,7 @@ import { daemonArgs } from './daemon-args.js';
 import { withDeviceLock } from './device-lock.js';
 import type { AddPlan } from './plan.js';
 import type { ServeStatus } from './serve.js';
+import { printDescription } from './device-description.js';
 
 /** The daemon's entry point (daemon-main.ts): no CLI parser to load. */
 const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
@@ -33,7 +34,7 @@ async function startDaemon(serveArgs: readonly string[], json: boolean): Promise
     process.stderr.write(`tsublk: ${status.error}\n`);
     return 1;
   }
-  process.stdout.write(json ? JSON.stringify([status.device.json], null, 2) + '\n' : status.device.text + '\n');
+  printDescription(status.device, json);
   return 0;
 }
 

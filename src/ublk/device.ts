@@ -153,7 +153,6 @@ export class UblkDevice {
           }),
         );
       }
-      options.workers?.release(); // more planned than the kernel gave
       const queues = await Promise.all(ready);
       markStart('daemon: every queue ready');
       // Every tag is fetched: START_DEV (or END_USER_RECOVERY) can complete (it blocks this thread, not the queues').
@@ -164,7 +163,6 @@ export class UblkDevice {
       return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then(() => undefined), opened, targetConfig);
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
-      options.workers?.release();
       Atomics.store(queueFlags, QueueFlag.Stop, 1);
       await Promise.allSettled(exits);
       if (charFd >= 0) close(charFd);
