@@ -91,7 +91,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
       // Nowhere to log: keep serving.
     }
   };
-  let record: RunRecord = {
+  let record: RunRecord<AddPlan> = {
     devId,
     pid: process.pid,
     plan,

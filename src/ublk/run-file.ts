@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import type { AddPlan } from '../cli/plan.js';
 import type { UblkParams } from './params.js';
 import path from 'node:path';
 
@@ -25,12 +24,19 @@ export function makeRunDir(): void {
   if (owner !== uid) throw new Error(`${runDir} belongs to uid ${owner}, not to you (${uid}): remove it or set TSUBLK_RUN_DIR`);
 }
 
+/** What this layer reads of a recorded plan (the CLI's AddPlan, which it does not know). */
+export interface RecordedPlan {
+  readonly target: string;
+  readonly flags: number;
+  readonly queues: number;
+}
+
 /** What the daemon records of its device, for `list` and (later) `recover`. */
-export interface RunRecord {
+export interface RunRecord<Plan extends RecordedPlan = RecordedPlan> {
   readonly devId: number;
   readonly pid: number;
   /** The validated `add` this device came from: `recover` rebuilds the same target from it. */
-  readonly plan: AddPlan;
+  readonly plan: Plan;
   /** Set by `recover`: how long START_USER_RECOVERY to LIVE took in the new daemon. */
   readonly recoveredInMs?: number;
   readonly target: { readonly name: string; readonly type: number; readonly config: unknown; readonly devSize: number };
@@ -50,7 +56,7 @@ export function runFilePath(devId: number): string {
   return path.join(runDir, `${devId}.json`);
 }
 
-export function writeRunRecord(record: RunRecord): void {
+export function writeRunRecord(record: RunRecord<RecordedPlan>): void {
   makeRunDir();
   const file = runFilePath(record.devId);
   // Write then rename: a reader never sees half a file.
@@ -67,13 +73,16 @@ export function readRunRecord(devId: number): RunRecord | null {
   }
 }
 
-/** Checks a record's shape as far as `recover` relies on it; throws saying what is wrong. */
-export function parseRunRecord(text: string): RunRecord {
+/**
+ * Checks a record's shape as far as `recover` relies on it; throws saying what is wrong. `Plan`
+ * is the plan type its writer recorded (the CLI's AddPlan).
+ */
+export function parseRunRecord<Plan extends RecordedPlan = RecordedPlan>(text: string): RunRecord<Plan> {
   const record = JSON.parse(text) as Partial<RunRecord> | null;
   const plan = record?.plan;
   if (typeof record?.devId !== 'number' || typeof record.pid !== 'number') throw new Error('no device id or daemon pid');
   if (typeof plan?.target !== 'string' || typeof plan.flags !== 'number' || typeof record.target?.config !== 'object') throw new Error('no target or plan');
-  return record as RunRecord;
+  return record as RunRecord<Plan>;
 }
 
 /** Removes the device's record, its daemon's log and the files it owned: all a deleted device leaves. */
