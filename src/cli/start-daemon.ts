@@ -19,6 +19,7 @@ async function startDaemon(serveArgs: readonly string[], json: boolean): Promise
     cwd: '/',
   });
   const statusPipe = child.stdio[3] as NodeJS.ReadableStream;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const status = await new Promise<ServeStatus>((resolve) => {
     let text = '';
     statusPipe.on('data', (chunk: Buffer) => {
@@ -29,11 +30,13 @@ async function startDaemon(serveArgs: readonly string[], json: boolean): Promise
     child.once('exit', (code, signal) => resolve({ ok: false, error: `the daemon exited (${code ?? signal}) before the device was ready` }));
   });
   (statusPipe as unknown as { destroy(): void }).destroy();
-  child.unref();
   if (!status.ok) {
+    // A daemon that failed exits once its queue workers have ended: add returns with none left.
+    await exited;
     process.stderr.write(`tsublk: ${status.error}\n`);
     return 1;
   }
+  child.unref();
   printDescription(status.device, json);
   return 0;
 }

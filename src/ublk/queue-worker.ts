@@ -16,15 +16,19 @@ export type QueueMessage =
 
 const post = (message: QueueMessage): void => parentPort?.postMessage(message);
 
-/** The queue's setup: given at start, or (a worker started ahead of its device) the first message. */
-function queueSetup(): Promise<QueueSetup> {
+/**
+ * The queue's setup: given at start, or (a worker started ahead of its device) the first
+ * message; null when the daemon needs no queue of it after all.
+ */
+function queueSetup(): Promise<QueueSetup | null> {
   if (workerData !== null) return Promise.resolve(workerData as QueueSetup);
-  return new Promise((resolve) => parentPort?.once('message', (setup: QueueSetup) => resolve(setup)));
+  return new Promise((resolve) => parentPort?.once('message', (setup: QueueSetup | null) => resolve(setup)));
 }
 
 /** Serves the queue until the device stops; every outcome is posted, none thrown. */
 async function serveQueue(): Promise<void> {
   const setup = await queueSetup();
+  if (setup === null) return; // not needed: end without a word
   let queue: UblkQueue | undefined;
   try {
     const target = await loadTarget(setup.target);

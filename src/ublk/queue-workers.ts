@@ -16,10 +16,7 @@ export class QueueWorkerPool {
 
   /** Starts `count` workers now. */
   static start(count: number): QueueWorkerPool {
-    const workers = Array.from({ length: count }, (_, q) => startQueueWorker(`ublk q${q}`));
-    // An idle worker never keeps the daemon alive: a daemon that fails before taking it exits.
-    for (const worker of workers) worker.unref();
-    return new QueueWorkerPool(workers);
+    return new QueueWorkerPool(Array.from({ length: count }, (_, q) => startQueueWorker(`ublk q${q}`)));
   }
 
   static empty(): QueueWorkerPool {
@@ -30,13 +27,15 @@ export class QueueWorkerPool {
   take(queueId: number, setup: unknown): Worker {
     const worker = this.idle.shift();
     if (worker === undefined) return startQueueWorker(`ublk q${queueId}`, setup);
-    worker.ref();
     worker.postMessage(setup);
     return worker;
   }
 
-  /** Ends the workers nobody took (they wait for a message, so they end at once). */
+  /**
+   * Tells the workers nobody took that no queue comes (a null setup): each ends by itself once
+   * loaded. Never terminate() one: a worker stopped while it loads Koffi aborts the process.
+   */
   release(): void {
-    for (const worker of this.idle.splice(0)) void worker.terminate();
+    for (const worker of this.idle.splice(0)) worker.postMessage(null);
   }
 }
