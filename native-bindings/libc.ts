@@ -4,7 +4,7 @@
 // on x86-64 the integer arguments travel in the same registers either way. Addresses cross as
 // plain integers (uintptr_t): user-space addresses are below 2^47, exact in a JS number, and no
 // BigInt is made per call.
-import koffi from 'koffi';
+import { koffi } from './koffi-module.js';
 import { SyscallError } from './errors.js';
 
 const libc = koffi.load('libc.so.6');

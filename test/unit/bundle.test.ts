@@ -42,6 +42,8 @@ describe('the bundled CLI', () => {
     // A module target that does not exist: the whole plan is checked, no target code is loaded.
     const add = cli(['add', '-t', '/nonexistent/target.js'], preload);
     expect(add.stderr).toBe('tsublk: target module /nonexistent/target.js does not exist: give the path of a .js file whose default export is a Target\n');
+    // The guard itself: a command that needs the FFI is stopped by it.
+    expect(cli(['list'], preload).stderr).toContain('koffi was loaded');
   });
 
   it('refuses an unknown option or command in one line', () => {
