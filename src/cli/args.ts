@@ -2,6 +2,8 @@
 // text drawn from the same table. It replaced yargs in the CLI: loading and running yargs was
 // 0.5-0.7 s of every tsublk start in the TCG test VM (bench:start), more than Node's own start.
 
+import { printOut } from './output.js';
+
 /** One option of a command. Values arrive as the type says; absent ones take `default` (or stay undefined). */
 export interface OptionSpec {
   readonly name: string;
@@ -173,18 +175,18 @@ export async function runProgram(program: Program, argv: readonly string[]): Pro
   const [first, ...rest] = argv;
   if (first === undefined) throw new UsageError(`name a command (see ${program.name} --help)`);
   if (first === '--help' || first === '-h') {
-    process.stdout.write(programHelp(program));
+    printOut(programHelp(program));
     return;
   }
   if (first === '--version') {
-    process.stdout.write(`${program.version()}\n`);
+    printOut(`${program.version()}\n`);
     return;
   }
   const command = program.commands.find((c) => c.name === first);
   if (command === undefined) throw new UsageError(`unknown command '${first}': see ${program.name} --help`);
   const { args, help } = parseCommand(command, rest);
   if (help) {
-    process.stdout.write(commandHelp(program, command));
+    printOut(commandHelp(program, command));
     return;
   }
   await command.run(args);

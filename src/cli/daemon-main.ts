@@ -2,6 +2,7 @@ import { markStart } from '../start-trace.js';
 import { QueueWorkerPool } from '../ublk/queue-workers.js';
 import { readRunRecord } from '../ublk/run-file.js';
 import { parseDaemonArgs } from './daemon-args.js';
+import { printErr } from './output.js';
 
 markStart('daemon: entry evaluated');
 
@@ -21,6 +22,6 @@ async function runDaemon(): Promise<void> {
 
 runDaemon().catch((error: unknown) => {
   workers.release(); // an idle worker keeps the daemon alive until told it is not needed
-  process.stderr.write(`tsublk: ${error instanceof Error ? error.message : String(error)}\n`);
+  printErr(`tsublk: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });

@@ -2,6 +2,7 @@ import { UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
 import { featureNames, featuresUsed } from '../ublk/features.js';
 import { withControl } from './control-access.js';
 import { kernelRelease } from './system.js';
+import { printOut } from './output.js';
 
 /** `features [--json]`: the running kernel's ublk features, and which tsublk uses. */
 export function features(json: boolean): void {
@@ -13,9 +14,9 @@ export function features(json: boolean): void {
     used: (featuresUsed as readonly string[]).includes(name),
   }));
   if (json) {
-    process.stdout.write(JSON.stringify({ kernel: kernelRelease(), features: supported, names: featureNames(supported), rows }, null, 2) + '\n');
+    printOut(JSON.stringify({ kernel: kernelRelease(), features: supported, names: featureNames(supported), rows }, null, 2) + '\n');
     return;
   }
-  process.stdout.write(`ublk features of Linux ${kernelRelease()}: 0x${supported.toString(16)}\n`);
-  for (const row of rows) process.stdout.write(`\t${row.name.padEnd(24)} ${row.supported ? 'yes' : 'no '}${row.used ? '  used by tsublk' : ''}\n`);
+  printOut(`ublk features of Linux ${kernelRelease()}: 0x${supported.toString(16)}\n`);
+  for (const row of rows) printOut(`\t${row.name.padEnd(24)} ${row.supported ? 'yes' : 'no '}${row.used ? '  used by tsublk' : ''}\n`);
 }

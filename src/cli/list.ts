@@ -2,10 +2,11 @@ import type { ControlCommandError } from '../ublk/control.js';
 import { UblkError } from '../ublk/errors.js';
 import { notOurs, notOursError, withControl } from './control-access.js';
 import { type DeviceView, describeDevice, deviceIds, deviceJson, formatDevice } from './devices.js';
+import { printOut } from './output.js';
 
 export function printDevices(views: readonly DeviceView[], json: boolean): void {
-  if (json) process.stdout.write(JSON.stringify(views.map(deviceJson), null, 2) + '\n');
-  else for (const view of views) process.stdout.write(formatDevice(view) + '\n');
+  if (json) printOut(JSON.stringify(views.map(deviceJson), null, 2) + '\n');
+  else for (const view of views) printOut(formatDevice(view) + '\n');
 }
 
 /** `list [-n ID] [-v] [--json]`: -v adds each queue's live counters. */

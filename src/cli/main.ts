@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type CommandSpec, type OptionSpec, type ParsedArgs, type Program, UsageError, runProgram } from './args.js';
 import { nullOptions } from '../targets/null-options.js';
 import { markStart } from '../start-trace.js';
+import { printOut } from './output.js';
 
 markStart('cli: modules evaluated (parser, option tables)');
 
@@ -145,7 +146,7 @@ const commands: readonly CommandSpec[] = [
     name: 'udev-rules',
     describe: 'print the udev rules that hand unprivileged devices to their owners',
     options: [],
-    run: async () => void process.stdout.write((await command('udev')).udevRules()),
+    run: async () => void printOut((await command('udev')).udevRules()),
   },
   {
     name: 'udev',

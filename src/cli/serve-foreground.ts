@@ -1,11 +1,12 @@
 import type { AddPlan } from './plan.js';
 import { serve } from './serve.js';
 import { printDescription } from './device-description.js';
+import { printErr } from './output.js';
 
 /** `add --foreground`: serve here until SIGINT/SIGTERM, printing the device once it is LIVE. */
 export async function addForeground(plan: AddPlan, json: boolean): Promise<number> {
   return serve(plan, (status) => {
-    if (!status.ok) process.stderr.write(`tsublk: ${status.error}\n`);
+    if (!status.ok) printErr(`tsublk: ${status.error}\n`);
     else printDescription(status.device, json);
   });
 }

@@ -7,6 +7,7 @@ import { withDeviceLock } from './device-lock.js';
 import type { AddPlan } from './plan.js';
 import type { ServeStatus } from './serve.js';
 import { printDescription } from './device-description.js';
+import { printErr } from './output.js';
 
 /** The daemon's entry point (daemon-main.ts): no CLI parser to load. */
 const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
@@ -33,7 +34,7 @@ async function startDaemon(serveArgs: readonly string[], json: boolean): Promise
   if (!status.ok) {
     // A daemon that failed exits once its queue workers have ended: add returns with none left.
     await exited;
-    process.stderr.write(`tsublk: ${status.error}\n`);
+    printErr(`tsublk: ${status.error}\n`);
     return 1;
   }
   child.unref();

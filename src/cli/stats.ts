@@ -2,6 +2,7 @@ import { UblkError } from '../ublk/errors.js';
 import { readRunRecord } from '../ublk/run-file.js';
 import { readCounters, statsPath } from '../ublk/stats-file.js';
 import { existsSync } from 'node:fs';
+import { printOut, printErr } from './output.js';
 
 /** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
 function queueRows(devId: number): Array<Record<string, number>> {
@@ -27,7 +28,7 @@ function formatRows(devId: number, rows: ReadonlyArray<Record<string, number>>):
 export async function stats(devId: number, json: boolean, watch: boolean, intervalMs: number): Promise<void> {
   const print = (): void => {
     const rows = queueRows(devId);
-    process.stdout.write(json ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + '\n' : formatRows(devId, rows));
+    printOut(json ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + '\n' : formatRows(devId, rows));
   };
   print();
   if (!watch) return;
@@ -41,7 +42,7 @@ export async function stats(devId: number, json: boolean, watch: boolean, interv
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
     if (stopped) break;
     if (!existsSync(statsPath(devId))) {
-      process.stderr.write(`tsublk: device ${devId} is gone\n`);
+      printErr(`tsublk: device ${devId} is gone\n`);
       break;
     }
     print();

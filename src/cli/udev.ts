@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
 import { ControlDevice } from '../ublk/control.js';
 import { UblkError } from '../ublk/errors.js';
+import { printErr } from './output.js';
 
 const binPath = fileURLToPath(new URL('../../../bin/tsublk', import.meta.url));
 const nodeName = /^ublk([bc])(\d+)$/;
@@ -74,7 +75,7 @@ export async function udevWatch(): Promise<void> {
           seen.set(name, rdev);
         } catch (error) {
           // The device may be half made (ENODEV until ADD_DEV returns) or gone: try again next round.
-          if ((error as { code?: string }).code !== 'ENODEV') process.stderr.write(`tsublk udev: ${name}: ${(error as Error).message}\n`);
+          if ((error as { code?: string }).code !== 'ENODEV') printErr(`tsublk udev: ${name}: ${(error as Error).message}\n`);
         }
       }
       for (const name of seen.keys()) if (!present.has(name)) seen.delete(name);
