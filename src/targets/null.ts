@@ -335,6 +335,8 @@ const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
     // requeue_inject: what was put back is served again (and may be put back again).
     for (let again = hw.requeued.size; again > 0; again--) dispatch(hw, hw.requeued.take() as Request<undefined>);
     // irqmode 2, the cap and injected timeouts: end what is due; the loop waits no longer than until the next one.
+    // Nothing held (irqmode 0, no cap, no injection): no clock to read on this wake.
+    if (hw.pending.size === 0 && hw.timedOut.size === 0) return hw.requeued.size > 0 ? 0 : -1;
     const now = nowNs();
     const pendingWait = hw.pending.size === 0 ? -1 : hw.pending.nextWait(now);
     const timeoutWait = hw.timedOut.size === 0 ? -1 : hw.timedOut.nextWait(now);

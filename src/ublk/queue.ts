@@ -195,7 +195,9 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
     let lastBatch = 0;
-    const batching = new BatchPolicy(performance.now());
+    // Date.now(): the policy's phases last 100 ms and more, so milliseconds suffice, and it is the
+    // cheapest clock there is (0.7 µs in the TCG guest; the global performance.now() costs 3.8).
+    const batching = new BatchPolicy(Date.now());
     while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
       const idle = Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : -1;
@@ -206,7 +208,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       const waitFor = lastBatch >= 4 && batching.waiting ? Math.min(lastBatch >> 1, 32) : 1;
       if (waitFor > 1) waitNs = waitNs < 0 ? BATCH_WAIT_NS : Math.min(waitNs, BATCH_WAIT_NS);
       ring.submitAndWait(waitFor, waitNs);
-      batching.update(performance.now(), lastBatch);
+      batching.update(Date.now(), lastBatch);
       lastBatch = 0;
       counters[QueueCounter.Enters] = (counters[QueueCounter.Enters] ?? 0) + 1;
       const end = ring.completionEnd();

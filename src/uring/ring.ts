@@ -1,3 +1,5 @@
+// perf_hooks' performance, not the global lazy getter: 0.83 µs a call in the TCG guest, not 3.8.
+import { performance } from 'node:perf_hooks';
 import {
   IORING_ENTER,
   IORING_FEAT,
