@@ -8,7 +8,8 @@
  * ```ts
  * import type { Target } from 'tsublk';
  *
- * const target: Target<{ sizeBytes: number; logicalBlockSize: number }, void, { ios: number }, undefined> = {
+ * // Config, TagSetData, QueueData, HwData (each queue's own), RequestData (each tag's own)
+ * const target: Target<{ sizeBytes: number; logicalBlockSize: number }, undefined, undefined, { ios: number }, undefined> = {
  *   name: 'counting-null',
  *   type: 100,
  *   disk: (config) => config,

@@ -31,12 +31,18 @@ export function resolveTargetName(name: string): string {
   return name;
 }
 
+function isTarget(value: unknown): value is AnyTarget {
+  return typeof (value as Partial<AnyTarget> | undefined)?.operations?.queueRq === 'function';
+}
+
 /** The target named by `-t`: a built-in, or the default export of a module file. */
 export async function loadTarget(name: string): Promise<AnyTarget> {
   const builtin = builtinTargets[name];
   if (builtin !== undefined) return builtin();
-  const module = (await import(pathToFileURL(resolveTargetName(name)).href)) as { default?: AnyTarget };
-  const target = module.default;
-  if (target === undefined || typeof target.operations?.queueRq !== 'function') throw new Error(`${name} has no default export that is a Target (with operations.queueRq)`);
+  const module = (await import(pathToFileURL(resolveTargetName(name)).href)) as { default?: unknown };
+  // A module compiled to CommonJS (tsc's `export default` sets exports.default) arrives with its
+  // exports object as the default: the Target is one level further down.
+  const target = isTarget(module.default) ? module.default : isTarget((module.default as { default?: unknown } | undefined)?.default) ? (module.default as { default: AnyTarget }).default : undefined;
+  if (target === undefined) throw new Error(`${name} has no default export that is a Target (with operations.queueRq)`);
   return target;
 }
