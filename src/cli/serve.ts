@@ -161,6 +161,9 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     };
     process.once('SIGTERM', () => shutdown(0, 'SIGTERM: stopping'));
     process.once('SIGINT', () => shutdown(0, 'SIGINT: stopping'));
-    void device.whenQueuesExit().then(() => shutdown(stopping ? 0 : 1, 'a queue stopped serving on its own: stopping the device'));
+    void device.whenQueuesExit().then((failures) => {
+      for (const failure of failures) log(failure);
+      shutdown(stopping ? 0 : 1, 'a queue stopped serving on its own: stopping the device');
+    });
   });
 }

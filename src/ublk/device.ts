@@ -57,7 +57,7 @@ export class UblkDevice {
     private readonly statsFd: number,
     private readonly queueFlags: Int32Array,
     readonly queues: readonly QueueInfo[],
-    private readonly exited: Promise<void>,
+    private readonly exited: Promise<readonly string[]>,
     private readonly opened: OpenedTarget<unknown> | null,
     /** The target's configuration as the queues got it (completed by its open()). */
     readonly targetConfig: unknown,
@@ -108,7 +108,8 @@ export class UblkDevice {
     const flags = new SharedArrayBuffer(8);
     const queueFlags = new Int32Array(flags);
     const workers: Worker[] = [];
-    const exits: Array<Promise<void>> = [];
+    /** Each worker's end: how it failed (queue, stack), or null when it ended cleanly. */
+    const exits: Array<Promise<string | null>> = [];
     let opened: OpenedTarget<unknown> | null = null;
     try {
       await waitForAccess(charDevicePath(devId), devId);
@@ -141,7 +142,16 @@ export class UblkDevice {
         };
         const worker = (options.workers ?? QueueWorkerPool.empty()).take(queueId, setup);
         workers.push(worker);
-        exits.push(new Promise((resolve) => worker.once('exit', () => resolve())));
+        // A failure after the queue was ready (a target's queueRq threw) is kept for the log:
+        // the daemon's stderr goes nowhere.
+        let failure: string | null = null;
+        worker.on('message', (message: QueueMessage) => {
+          if (message.type === 'failed') failure = `queue ${queueId} failed: ${message.detail}`;
+        });
+        worker.on('error', (error: Error) => {
+          failure = `queue ${queueId}'s thread failed: ${error.stack ?? error.message}`;
+        });
+        exits.push(new Promise((resolve) => worker.once('exit', () => resolve(failure))));
         ready.push(
           new Promise((resolve, reject) => {
             worker.on('message', (message: QueueMessage) => {
@@ -160,7 +170,7 @@ export class UblkDevice {
       else control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
       markStart(recovering ? 'daemon: END_USER_RECOVERY done (LIVE)' : 'daemon: START_DEV done (LIVE)');
-      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then(() => undefined), opened, targetConfig);
+      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then((ends) => ends.filter((end) => end !== null)), opened, targetConfig);
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
       Atomics.store(queueFlags, QueueFlag.Stop, 1);
@@ -217,8 +227,8 @@ export class UblkDevice {
     this.opened?.watch?.(listener);
   }
 
-  /** Resolves when every queue worker has exited. */
-  whenQueuesExit(): Promise<void> {
+  /** Resolves when every queue worker has exited, with how each that failed did (its stack). */
+  whenQueuesExit(): Promise<readonly string[]> {
     return this.exited;
   }
 }

@@ -12,7 +12,8 @@ markStart('worker: modules evaluated (Koffi loaded and bound)');
 export type QueueMessage =
   | { readonly type: 'ready'; readonly queueId: number; readonly tid: number }
   | { readonly type: 'stopped'; readonly queueId: number }
-  | { readonly type: 'failed'; readonly queueId: number; readonly message: string };
+  /** `message`: one line for the user; `detail`: the error's stack, for the device's log. */
+  | { readonly type: 'failed'; readonly queueId: number; readonly message: string; readonly detail: string };
 
 const post = (message: QueueMessage): void => parentPort?.postMessage(message);
 
@@ -43,7 +44,8 @@ async function serveQueue(): Promise<void> {
     try {
       queue?.teardown();
     } finally {
-      post({ type: 'failed', queueId: setup.queueId, message: error instanceof Error ? error.message : String(error) });
+      const message = error instanceof Error ? error.message : String(error);
+      post({ type: 'failed', queueId: setup.queueId, message, detail: error instanceof Error ? (error.stack ?? message) : message });
     }
   }
 }

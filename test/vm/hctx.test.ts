@@ -1,6 +1,6 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublkBin } from './cli.js';
+import { cleanUp, leftovers, listedDevice, ok, run, tsublkBin } from './cli.js';
 
 const probe = new URL('./fixtures/probe-target.mjs', import.meta.url).pathname;
 const logFile = '/tmp/tsublk-probe.log';
@@ -52,5 +52,22 @@ describe('the hctx contract, watched through a target module', () => {
     expect(lines.filter((l) => l.startsWith('init-fail'))).toEqual(['init-fail 1']);
     expect(lines.filter((l) => l === 'init 0').length).toBe(lines.filter((l) => l === 'exit 0').length);
     expect(lines).not.toContain('exit 1');
+  });
+
+  it("logs a target's throw in queueRq with its stack in the device's log, then stops the device", () => {
+    const deviceLog = '/run/tsublk/2.log';
+    rmSync(deviceLog, { force: true });
+    expect(addProbe({ TSUBLK_PROBE_THROW_AT_SECTOR: '8192' }, '-q', '1', '-n', '2').status).toBe(0);
+    // Sector 8192 is 4 MiB in: the partition scan at start never reads it.
+    const dd = run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct']);
+    expect(dd.status).not.toBe(0);
+    const deadline = Date.now() + 30_000;
+    while (listedDevice(2) !== undefined && Date.now() < deadline) run('sleep', ['0.2']);
+    expect(listedDevice(2)).toBeUndefined();
+    expect(existsSync('/dev/ublkb2')).toBe(false);
+    const log = readFileSync(deviceLog, 'utf8');
+    rmSync(deviceLog, { force: true });
+    expect(log).toMatch(/queue 0 failed: Error: probe: queueRq throws on purpose at sector 8192\n\s+at .*probe-target\.mjs:\d+:\d+/);
+    expect(log).toContain('a queue stopped serving on its own: stopping the device');
   });
 });
