@@ -72,7 +72,13 @@ export class PendingCompletions {
     const until = this.endDue(now);
     if (until < 0) return -1;
     const wait = until - this.lateWakeNs;
-    if (wait <= 0) return 0;
+    // Too soon to sleep: check again at once. Unlearn a little on each such check, or one late
+    // wake-up (a busy host) would make the queue spin through every later delay, never sleeping
+    // again to measure.
+    if (wait <= 0) {
+      this.lateWakeNs -= this.lateWakeNs / 64;
+      return 0;
+    }
     this.wakeAt = now + wait;
     return wait;
   }
