@@ -38,7 +38,7 @@ const common: BuildOptions = {
 };
 
 /** The modules main.ts loads per command (its `import('./x.js')`): each a bundle of its own. */
-const commandModules = ['plan', 'serve-foreground', 'start-daemon', 'delete', 'list', 'stats', 'change', 'features', 'udev'];
+const commandModules = ['plan', 'serve-foreground', 'start-daemon', 'delete', 'list', 'stats', 'change', 'features', 'udev', 'log'];
 
 /** main.ts's `import('./x.js')` of a command's module stays a reference to that bundle beside it. */
 const commandsBeside: Plugin = {

@@ -21,6 +21,7 @@ const modules = {
   change: () => import('./change.js'),
   features: () => import('./features.js'),
   udev: () => import('./udev.js'),
+  logging: () => import('./log.js'),
 };
 
 async function command<K extends keyof typeof modules>(name: K): Promise<Awaited<ReturnType<(typeof modules)[K]>>> {
@@ -76,6 +77,7 @@ const add: CommandSpec = {
     { name: 'max_io_buf_bytes', type: 'number', default: 524288, describe: 'largest request in bytes' },
     { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" },
     { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },
+    { name: 'log-level', type: 'string', default: 'info', describe: "what the device's log keeps (tsublk log -n ID): error, warn, info or debug" },
     { ...json, describe: 'print the device as JSON' },
     ...nullAddOptions,
   ],
@@ -122,6 +124,12 @@ const commands: readonly CommandSpec[] = [
       { name: 'interval', type: 'number', default: 1, describe: 'seconds between prints with --watch' },
     ],
     run: async (args) => (await command('statistics')).stats(Number(args['number']), args['json'] === true, args['watch'] === true, Number(args['interval']) * 1000),
+  },
+  {
+    name: 'log',
+    describe: "a device's log: its daemon's events and every target failure, with stacks",
+    options: [deviceId('name the device: log -n ID'), { name: 'follow', alias: 'f', type: 'boolean', default: false, describe: 'print what is added until SIGINT or the device goes' }],
+    run: async (args) => (await command('logging')).showLog(Number(args['number']), args['follow'] === true),
   },
   {
     name: 'set',

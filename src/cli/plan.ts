@@ -4,6 +4,7 @@ import { resolveTargetName } from '../targets/registry.js';
 import { validLogicalBlockSizes } from '../blk/disk.js';
 import { UblkError } from '../ublk/errors.js';
 import { parseSize } from './sizes.js';
+import { LOG_LEVELS, type LogLevel } from '../ublk/device-log.js';
 
 /** A validated `add`: plain data, handed from the CLI to the daemon it starts. */
 export interface AddPlan {
@@ -23,6 +24,8 @@ export interface AddPlan {
    * user copy where the running kernel offers it (decided by the daemon, which asks it).
    */
   readonly dataPath: 'auto' | 'usercopy' | 'copy';
+  /** What the device's log keeps. */
+  readonly logLevel: LogLevel;
 }
 
 /** `add`'s options as yargs hands them over. */
@@ -47,6 +50,7 @@ export interface AddArguments {
   readonly unprivileged: boolean;
   readonly max_io_buf_bytes: number;
   readonly pin: boolean;
+  readonly 'log-level': string;
   /** The null target's null_blk-named options (null-options.ts), absent when not given. */
   readonly [nullOption: string]: unknown;
 }
@@ -132,6 +136,8 @@ export function planAdd(args: AddArguments): AddPlan {
     flags |= UBLK_F.ZONED | UBLK_F.USER_COPY;
   }
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
+  const logLevel = LOG_LEVELS.find((level) => level === args['log-level']);
+  if (logLevel === undefined) throw new UblkError(`bad --log-level ${args['log-level']}: use ${LOG_LEVELS.join(', ')}`);
   const dataPath = args.usercopy || zoned ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
-  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: memory ? { sizeBytes, logicalBlockSize: args.bs, backing: args.backing ?? null } : { sizeBytes, logicalBlockSize: args.bs, ...nullConfig }, pinQueues: args.pin, dataPath };
+  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: memory ? { sizeBytes, logicalBlockSize: args.bs, backing: args.backing ?? null } : { sizeBytes, logicalBlockSize: args.bs, ...nullConfig }, pinQueues: args.pin, dataPath, logLevel };
 }

@@ -1,5 +1,4 @@
-import { appendFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { UBLK_F, UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
 import { loadTarget } from '../targets/registry.js';
 import type { AnyTarget } from '../targets/target.js';
@@ -8,7 +7,7 @@ import { UblkDevice } from '../ublk/device.js';
 import { blockDevicePath, waitForAccess } from '../ublk/device-nodes.js';
 import { UblkError } from '../ublk/errors.js';
 import { featureSince } from '../ublk/features.js';
-import { type RunRecord, makeRunDir, removeRunRecord, runDir, runFilePath, writeRunRecord } from '../ublk/run-file.js';
+import { type RunRecord, removeRunRecord, runFilePath, writeRunRecord } from '../ublk/run-file.js';
 import type { Server } from 'node:net';
 import { controlSocketPath, listenControl } from './control-socket.js';
 import type { AddPlan } from './plan.js';
@@ -83,14 +82,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     return 1;
   }
   const devId = device.devId;
-  const log = (line: string): void => {
-    try {
-      makeRunDir();
-      appendFileSync(path.join(runDir, `${devId}.log`), `${new Date().toISOString()} ${line}\n`);
-    } catch {
-      // Nowhere to log: keep serving.
-    }
-  };
+  const log = device.log;
   let record: RunRecord<AddPlan> = {
     devId,
     pid: process.pid,
@@ -105,6 +97,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     createdAt: new Date().toISOString(),
   };
   writeRunRecord(record);
+  log.info(`${recovery === null ? 'LIVE' : `recovered in ${recoveredInMs} ms, LIVE`}: target ${target.name}, ${device.queues.length} queue(s) of depth ${device.info.depth}, daemon pid ${process.pid}`);
   /** Writes the record again with the target's new config; returns the config as recorded. */
   const rerecord = (config: unknown): unknown => {
     const recorded = recordedConfig(config);
@@ -118,18 +111,18 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     // tsublk set / power: the target changes, the record shows what it now is.
     controlServer = await listenControl(devId, (request) => {
       const config = rerecord(device.changeTarget(request.change));
-      log(`changed ${JSON.stringify(request.change)}`);
+      log.info(`changed ${JSON.stringify(request.change)}`);
       return { ok: true, config };
     });
   } catch (error) {
-    log(`no control socket: ${(error as Error).message}`);
+    log.warn(`no control socket: ${(error as Error).message}`);
   }
   if ((device.info.flags & UBLK_F.UNPRIVILEGED_DEV) !== 0) {
     // `add` returns when the owner can use the disk: udev hands /dev/ublkbN over after START_DEV.
     try {
       await waitForAccess(blockDevicePath(devId), devId);
     } catch (error) {
-      log((error as Error).message);
+      log.warn((error as Error).message);
     }
   }
   const view = describeDevice(control, devId, false);
@@ -140,12 +133,13 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     const shutdown = (status: number, why: string): void => {
       if (stopping) return;
       stopping = true;
-      log(why);
+      if (status === 0) log.info(why);
+      else log.error(why);
       controlServer?.close();
       device
         .stop()
         .catch((error: unknown) => {
-          log(`stop failed: ${(error as Error).message}`);
+          log.error(`stop failed: ${(error as Error).message}`);
           status = 1;
         })
         .finally(() => {
@@ -162,7 +156,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     process.once('SIGTERM', () => shutdown(0, 'SIGTERM: stopping'));
     process.once('SIGINT', () => shutdown(0, 'SIGINT: stopping'));
     void device.whenQueuesExit().then((failures) => {
-      for (const failure of failures) log(failure);
+      for (const failure of failures) log.error(failure);
       shutdown(stopping ? 0 : 1, 'a queue stopped serving on its own: stopping the device');
     });
   });

@@ -11,8 +11,8 @@ function queueRows(devId: number): Array<Record<string, number>> {
   const counters = readCounters(devId, record.queues.length, record);
   if (counters === null) throw new UblkError(`device ${devId} has no counters (${statsPath(devId)} is gone): its daemon is not running; see tsublk list -n ${devId}`);
   return counters.map((queue, q) => {
-    const { enters = 0, requests = 0, completed = 0, errors = 0, ...target } = queue;
-    return { queue: q, requests, completed, in_flight: requests - completed, errors, enters, ...target };
+    const { enters = 0, requests = 0, completed = 0, errors = 0, target_failures = 0, ...target } = queue;
+    return { queue: q, requests, completed, in_flight: requests - completed, errors, target_failures, enters, ...target };
   });
 }
 

@@ -13,6 +13,7 @@ import { QueueFlag, type QueueSetup } from './queue.js';
 import { createStatsFile, statsPath } from './stats.js';
 import type { QueueMessage } from './queue-worker.js';
 import { makeRunDir } from './run-file.js';
+import { DeviceLog, type LogLevel } from './device-log.js';
 import { charDevicePath, waitForAccess } from './device-nodes.js';
 import { markStart } from '../start-trace.js';
 
@@ -33,6 +34,8 @@ export interface DeviceOptions {
   readonly pinQueues: boolean;
   /** Workers started ahead (one per planned queue); without them each queue starts its own. */
   readonly workers?: QueueWorkerPool;
+  /** What the device's log keeps (default info). */
+  readonly logLevel?: LogLevel;
 }
 
 /** What the daemon knows of a running queue. */
@@ -61,6 +64,8 @@ export class UblkDevice {
     private readonly opened: OpenedTarget<unknown> | null,
     /** The target's configuration as the queues got it (completed by its open()). */
     readonly targetConfig: unknown,
+    /** The device's log (/run/tsublk/<id>.log), which target failures reach from every queue. */
+    readonly log: DeviceLog,
   ) {}
 
   /** Files the device owns (a /dev/shm backing), which go when it is deleted. */
@@ -111,6 +116,7 @@ export class UblkDevice {
     /** Each worker's end: how it failed (queue, stack), or null when it ended cleanly. */
     const exits: Array<Promise<string | null>> = [];
     let opened: OpenedTarget<unknown> | null = null;
+    const log = new DeviceLog(devId, options.logLevel);
     try {
       await waitForAccess(charDevicePath(devId), devId);
       // What all queues share (a memory target's backing) is acquired once, here.
@@ -147,6 +153,7 @@ export class UblkDevice {
         let failure: string | null = null;
         worker.on('message', (message: QueueMessage) => {
           if (message.type === 'failed') failure = `queue ${queueId} failed: ${message.detail}`;
+          if (message.type === 'target-failure') log.error(message.detail);
         });
         worker.on('error', (error: Error) => {
           failure = `queue ${queueId}'s thread failed: ${error.stack ?? error.message}`;
@@ -170,7 +177,7 @@ export class UblkDevice {
       else control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
       markStart(recovering ? 'daemon: END_USER_RECOVERY done (LIVE)' : 'daemon: START_DEV done (LIVE)');
-      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then((ends) => ends.filter((end) => end !== null)), opened, targetConfig);
+      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then((ends) => ends.filter((end) => end !== null)), opened, targetConfig, log);
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
       Atomics.store(queueFlags, QueueFlag.Stop, 1);

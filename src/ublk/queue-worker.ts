@@ -12,6 +12,8 @@ markStart('worker: modules evaluated (Koffi loaded and bound)');
 export type QueueMessage =
   | { readonly type: 'ready'; readonly queueId: number; readonly tid: number }
   | { readonly type: 'stopped'; readonly queueId: number }
+  /** A target callback failed one request; the queue serves on. `detail`: what and the stack, for the device's log. */
+  | { readonly type: 'target-failure'; readonly queueId: number; readonly detail: string }
   /** `message`: one line for the user; `detail`: the error's stack, for the device's log. */
   | { readonly type: 'failed'; readonly queueId: number; readonly message: string; readonly detail: string };
 
@@ -34,7 +36,7 @@ async function serveQueue(): Promise<void> {
   try {
     const target = await loadTarget(setup.target);
     markStart('worker: target loaded');
-    queue = new UblkQueue(setup, target);
+    queue = new UblkQueue(setup, target, (detail) => post({ type: 'target-failure', queueId: setup.queueId, detail }));
     markStart('worker: queue set up (initHctx, every tag fetched)');
     post({ type: 'ready', queueId: setup.queueId, tid: gettid() });
     queue.run();

@@ -9,6 +9,7 @@ import type { AnyTarget } from '../targets/target.js';
 import { HostMemory } from '../uring/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { BatchPolicy } from './batch-policy.js';
+import { FailureReports } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
 import { QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
@@ -39,6 +40,7 @@ export const QueueFlag = { Started: 0, Stop: 1 } as const;
 // Per-tag states: who issues the tag's next command (asserted where it matters).
 const TagState = { Fetching: 1, Serving: 2, Aborted: 3 } as const;
 const PAGE = 4096;
+const EIO = 5;
 const ENODEV = 19;
 /** While the device is not started, the kernel cannot abort fetches: wake up to check the flags. */
 const IDLE_WAIT_NS = 100e6;
@@ -82,11 +84,15 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
   private counters: Float64Array;
   private targetCounters: Float64Array;
   private readonly publishStatistics: ((hwData: HwData, out: Float64Array) => void) | null;
+  private readonly failureReports: FailureReports;
 
+  /** `reportFailure`: where a target callback's failure goes (the device's log), with its stack. */
   constructor(
     setup: QueueSetup,
     target: AnyTarget,
+    reportFailure: (detail: string) => void,
   ) {
+    this.failureReports = new FailureReports(reportFailure);
     this.queueId = setup.queueId;
     this.depth = setup.depth;
     this.flags = new Int32Array(setup.flags);
@@ -183,6 +189,31 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     else this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result);
   }
 
+  /**
+   * A target callback threw while serving `rq`: the request fails with EIO if the target left it
+   * open, the failure is counted (stats: target_failures) and reported with its stack, and the
+   * queue goes on serving the others.
+   */
+  private targetFailed(callback: string, rq: Request<unknown>, error: unknown): void {
+    const counters = this.counters;
+    counters[QueueCounter.TargetFailures] = (counters[QueueCounter.TargetFailures] ?? 0) + 1;
+    const open = this.tagStates[rq.tag] === TagState.Serving;
+    if (open) this.completeRequest(rq.tag, -EIO);
+    const what = `op ${rq.op} sector ${rq.startSector} sectors ${rq.sectors}`;
+    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.failureReports.report(`queue ${this.queueId}: the target's ${callback} threw for tag ${rq.tag} (${what})${open ? '; the request failed with EIO' : ''}: ${stack}`);
+  }
+
+  /**
+   * queueRq returned something: a promise never settles while this thread serves (the loop never
+   * yields to the event loop), so a request an async queueRq left open would wait forever. Fail it.
+   */
+  private checkReturned(rq: Request<unknown>, returned: unknown): void {
+    if (typeof (returned as { then?: unknown }).then === 'function') (returned as Promise<unknown>).then(undefined, () => undefined); // its rejection is reported here, not as unhandled
+    if (this.tagStates[rq.tag] !== TagState.Serving) return; // ended before it returned: no harm done
+    this.targetFailed('queueRq', rq, new Error('queueRq returned a value (an async function?) and left the request open: queue callbacks run synchronously in the queue thread; end the request with rq.end() or start I/O through QueueIo and end it in complete()'));
+  }
+
   /** Serves requests until the device stops (every tag aborted) or the daemon says stop. */
   run(): void {
     const ring = this.ring;
@@ -222,7 +253,11 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
           const rq = requests[tag];
           if (rq === undefined || complete === undefined) throw new Error(`queue ${this.queueId}: target I/O for tag ${tag} completed, but the target has no complete()`);
           rq.ioResult = result;
-          complete(rq, hw);
+          try {
+            complete(rq, hw);
+          } catch (error) {
+            this.targetFailed('complete', rq, error);
+          }
           continue;
         }
         if (result === UBLK_IO_RES.OK) {
@@ -238,7 +273,13 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
           this.tagStates[tag] = TagState.Serving;
           counters[QueueCounter.Requests] = (counters[QueueCounter.Requests] ?? 0) + 1;
           lastBatch++;
-          ops.queueRq(hw, queueData, rq, ((at + 1) >>> 0) === end);
+          // try/catch costs nothing until something throws; a target's throw fails only its request.
+          try {
+            const returned: unknown = ops.queueRq(hw, queueData, rq, ((at + 1) >>> 0) === end);
+            if (returned !== undefined) this.checkReturned(rq, returned);
+          } catch (error) {
+            this.targetFailed('queueRq', rq, error);
+          }
         } else if (result === UBLK_IO_RES.NEED_GET_DATA) {
           this.issue(tag, UBLK_U_IO.NEED_GET_DATA, 0);
         } else if (result === -ENODEV) {

@@ -91,6 +91,7 @@ export function removeRunRecord(devId: number): void {
   rmSync(runFilePath(devId), { force: true });
   rmSync(`${runFilePath(devId)}.tmp`, { force: true });
   rmSync(path.join(runDir, `${devId}.log`), { force: true });
+  rmSync(path.join(runDir, `${devId}.log.1`), { force: true });
   rmSync(path.join(runDir, `${devId}.stats`), { force: true });
   rmSync(path.join(runDir, `${devId}.sock`), { force: true });
 }

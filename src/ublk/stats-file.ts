@@ -5,12 +5,13 @@ import { type RunRecord, runDir } from './run-file.js';
  * Live per-queue counters in a small shared file, /run/tsublk/<id>.stats: each queue's worker
  * maps it and writes its own slot as it serves (plain stores, no syscalls), and `list -v` or a
  * benchmark maps it read-only from any process. Each slot is SLOT_FIELDS doubles:
- * [io_uring_enter calls, requests received, requests ended, ended with an error, the target's own…].
+ * [io_uring_enter calls, requests received, requests ended, ended with an error, target callbacks
+ * that threw, the target's own…].
  */
-export const SLOT_FIELDS = 20;
-export const QueueCounter = { Enters: 0, Requests: 1, Completed: 2, Errors: 3, TargetBase: 4 } as const;
+export const SLOT_FIELDS = 24;
+export const QueueCounter = { Enters: 0, Requests: 1, Completed: 2, Errors: 3, TargetFailures: 4, TargetBase: 5 } as const;
 /** The queue's own counters by name, in slot order (the target's follow). */
-export const QUEUE_COUNTER_NAMES = ['enters', 'requests', 'completed', 'errors'] as const;
+export const QUEUE_COUNTER_NAMES = ['enters', 'requests', 'completed', 'errors', 'target_failures'] as const;
 /** The most counters a target may publish per queue. */
 export const MAX_TARGET_COUNTERS = SLOT_FIELDS - QueueCounter.TargetBase;
 
@@ -35,7 +36,7 @@ export function readStatsFile(devId: number, queues: number): Float64Array | nul
   return counters;
 }
 
-/** Each queue's live counters, named: enters, requests, completed, errors, then the target's own. */
+/** Each queue's live counters, named: enters, requests, completed, errors, target_failures, then the target's own. */
 export function readCounters(devId: number, queues: number, record: RunRecord | null): Array<Record<string, number>> | null {
   const counters = readStatsFile(devId, queues);
   if (counters === null) return null;

@@ -8,7 +8,7 @@ import { parseSize } from '../../src/cli/sizes.js';
 
 const defaults: AddArguments = {
   type: 'null', number: -1, queues: 2, depth: 128, size: '250GiB', bs: 512,
-  u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, copy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false,
+  u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, copy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false, 'log-level': 'info',
 };
 
 describe('parseSize', () => {
@@ -25,7 +25,7 @@ describe('planAdd', () => {
   it('turns the defaults into null_blk-like settings with ioctl-encoded commands', () => {
     expect(planAdd(defaults)).toEqual({
       devId: -1, queues: 2, depth: 128, maxIoBufBytes: 524288, flags: UBLK_F.CMD_IOCTL_ENCODE,
-      target: 'null', targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 }, pinQueues: false, dataPath: 'auto',
+      target: 'null', targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 }, pinQueues: false, dataPath: 'auto', logLevel: 'info',
     });
   });
 
@@ -71,6 +71,7 @@ describe('planAdd', () => {
     [{ size: '6K', bs: 4096 }, /multiple of the block size \(4096\)/],
     [{ max_io_buf_bytes: 1000 }, /bad max_io_buf_bytes 1000/],
     [{ u: 2 }, /bad -u 2: use 0 or 1/],
+    [{ 'log-level': 'loud' }, /bad --log-level loud: use error, warn, info, debug/],
     [{ z: true }, /zero copy\) is not supported yet/],
     [{ b: true }, /batch I\/O\) is not supported yet/],
     [{ unprivileged: true, usercopy: true }, /--usercopy and --unprivileged exclude each other/],

@@ -153,7 +153,7 @@ describe('the null target, irqmode by irqmode', () => {
 describe("add's null_blk options", () => {
   const base: AddArguments = {
     type: 'null', number: -1, queues: 2, depth: 128, size: '1G', bs: 512,
-    u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, copy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false,
+    u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, copy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false, 'log-level': 'info',
   };
 
   it('reach the null configuration only when given', () => {

@@ -54,20 +54,45 @@ describe('the hctx contract, watched through a target module', () => {
     expect(lines).not.toContain('exit 1');
   });
 
-  it("logs a target's throw in queueRq with its stack in the device's log, then stops the device", () => {
-    const deviceLog = '/run/tsublk/2.log';
+  it("fails with EIO exactly the requests whose queueRq threw or left open, logs each with its stack, and serves on", () => {
+    expect(addProbe({ TSUBLK_PROBE_THROW_EVERY_WRITE: '100', TSUBLK_PROBE_ASYNC_AT_SECTOR: '8192' }, '-q', '1', '-n', '2').status).toBe(0);
+    // 900 sequential 4k writes at depth 1: write k goes to block k-1, one request each. Nine
+    // throws and the open request below make ten failures: all of them logged (10 per 5 s).
+    const fio = run('fio', ['--name=w', '--filename=/dev/ublkb2', '--rw=write', '--bs=4k', '--size=3600k', '--direct=1', '--ioengine=io_uring', '--iodepth=1', '--continue_on_error=io', '--output-format=json']);
+    const job = (JSON.parse(fio.stdout) as { jobs: Array<{ total_err: number }> }).jobs[0];
+    const threw = events().filter((e) => e[0] === 'threw').map((e) => Number(e[2]));
+    expect(threw).toEqual(Array.from({ length: 9 }, (_, k) => (100 * (k + 1) - 1) * 8));
+    expect(job?.total_err).toBe(threw.length);
+    // A queueRq that returned a promise and left its request open: that read fails, nothing hangs.
+    const dd = run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct'], { timeoutMs: 30_000 });
+    expect(dd.stderr).toMatch(/Input\/output error/);
+
+    expect(listedDevice<{ state: string }>(2)?.state).toBe('LIVE');
+    const stats = JSON.parse(run(tsublkBin, ['stats', '-n', '2', '--json']).stdout) as { queues: Array<Record<string, number>> };
+    expect(stats.queues[0]).toMatchObject({ errors: 10, target_failures: 10, in_flight: 0 });
+    const log = run(tsublkBin, ['log', '-n', '2']);
+    expect(log.status).toBe(0);
+    expect(log.stdout.match(/error queue 0: the target's queueRq threw .*; the request failed with EIO: Error: probe: queueRq throws on purpose for write \d+ at sector \d+\n\s+at .*probe-target\.mjs:\d+:\d+/g)).toHaveLength(9);
+    expect(log.stdout).toMatch(/queueRq returned a value \(an async function\?\) and left the request open/);
+    expect(log.stdout).toMatch(/^\S+ info LIVE: target probe, 1 queue\(s\)/m);
+    // It still serves: a clean read.
+    expect(run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct']).status).toBe(0);
+  });
+
+  it("stops the device when commitRqs throws (it serves no one request) and logs why with the stack", () => {
+    const deviceLog = '/run/tsublk/3.log';
     rmSync(deviceLog, { force: true });
-    expect(addProbe({ TSUBLK_PROBE_THROW_AT_SECTOR: '8192' }, '-q', '1', '-n', '2').status).toBe(0);
+    expect(addProbe({ TSUBLK_PROBE_COMMIT_THROW_AT_SECTOR: '8192' }, '-q', '1', '-n', '3').status).toBe(0);
     // Sector 8192 is 4 MiB in: the partition scan at start never reads it.
-    const dd = run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct']);
+    const dd = run('dd', ['if=/dev/ublkb3', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct']);
     expect(dd.status).not.toBe(0);
     const deadline = Date.now() + 30_000;
-    while (listedDevice(2) !== undefined && Date.now() < deadline) run('sleep', ['0.2']);
-    expect(listedDevice(2)).toBeUndefined();
-    expect(existsSync('/dev/ublkb2')).toBe(false);
+    while (listedDevice(3) !== undefined && Date.now() < deadline) run('sleep', ['0.2']);
+    expect(listedDevice(3)).toBeUndefined();
+    expect(existsSync('/dev/ublkb3')).toBe(false);
     const log = readFileSync(deviceLog, 'utf8');
     rmSync(deviceLog, { force: true });
-    expect(log).toMatch(/queue 0 failed: Error: probe: queueRq throws on purpose at sector 8192\n\s+at .*probe-target\.mjs:\d+:\d+/);
-    expect(log).toContain('a queue stopped serving on its own: stopping the device');
+    expect(log).toMatch(/error queue 0 failed: Error: probe: commitRqs throws on purpose\n\s+at .*probe-target\.mjs:\d+:\d+/);
+    expect(log).toContain('error a queue stopped serving on its own: stopping the device');
   });
 });

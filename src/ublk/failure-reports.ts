@@ -1,0 +1,31 @@
+const REPORTS_PER_WINDOW = 10;
+const REPORT_WINDOW_MS = 5000;
+
+/**
+ * Passes on target failures at most REPORTS_PER_WINDOW per REPORT_WINDOW_MS, like the kernel's
+ * printk_ratelimit: a target failing every request must not turn its queue into a log writer.
+ * The first report after a quiet spell says how many went unreported.
+ */
+export class FailureReports {
+  private windowStart = 0;
+  private reportsInWindow = 0;
+  private unreported = 0;
+
+  constructor(private readonly sink: (detail: string) => void) {}
+
+  report(detail: string): void {
+    const now = Date.now();
+    if (now - this.windowStart >= REPORT_WINDOW_MS) {
+      this.windowStart = now;
+      this.reportsInWindow = 0;
+    }
+    if (this.reportsInWindow >= REPORTS_PER_WINDOW) {
+      this.unreported++;
+      return;
+    }
+    this.reportsInWindow++;
+    const skipped = this.unreported;
+    this.unreported = 0;
+    this.sink(skipped === 0 ? detail : `(${skipped} more target failures were not logged; stats counts them all as target_failures) ${detail}`);
+  }
+}
