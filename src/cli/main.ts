@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type CommandSpec, type OptionSpec, type ParsedArgs, type Program, UsageError, runProgram } from './args.js';
-import { nullOptions } from '../targets/null-options.js';
+import type { TargetOption, TargetPlanner } from '../blk/target-plan.js';
+import { builtinPlanner, builtinPlanners, isTargetModule } from '../targets/registry.js';
 import { markStart } from '../start-trace.js';
 import { printOut } from './output.js';
 
@@ -33,13 +34,49 @@ async function command<K extends keyof typeof modules>(name: K): Promise<Awaited
 const json: OptionSpec = { name: 'json', type: 'boolean', default: false, describe: 'print JSON' };
 const deviceId = (demand: string): OptionSpec => ({ name: 'number', alias: 'n', type: 'number', demand, describe: 'device id' });
 
-/** The null target's null_blk-named options (absent unless given). */
-const nullAddOptions: readonly OptionSpec[] = nullOptions.map((option) => ({
-  name: option.name,
-  type: option.kind,
-  describe: `${option.describe} (default ${option.defaultValue === '' ? 'none' : option.defaultValue})`,
-  group: 'null target (options named after null_blk attributes):',
-}));
+/** A target's options as `add` registers them, under the target's heading. */
+function targetOptionSpecs(planner: TargetPlanner, shown: boolean): OptionSpec[] {
+  return planner.options.map((option: TargetOption) => ({
+    name: option.name,
+    ...(option.alias === undefined ? {} : { alias: option.alias }),
+    type: option.kind,
+    // Another target's options stay known (to say whose they are) but out of this one's help.
+    ...(shown ? { describe: option.defaultValue === undefined ? option.describe : `${option.describe} (default ${option.defaultValue === '' ? 'none' : String(option.defaultValue)})` } : {}),
+    group: planner.heading,
+  }));
+}
+
+/** Every target's options, once each by name: the chosen target's shown, the others only known. */
+function addTargetOptions(chosen: TargetPlanner | null, module: TargetPlanner | null): OptionSpec[] {
+  const specs = new Map<string, OptionSpec>();
+  const planners = [...(chosen === null ? [] : [chosen]), ...builtinPlanners(), ...(module === null ? [] : [module])];
+  for (const planner of planners) {
+    for (const spec of targetOptionSpecs(planner, chosen === null || planner === chosen)) if (!specs.has(spec.name)) specs.set(spec.name, spec);
+  }
+  return [...specs.values()];
+}
+
+/** The value of add's -t/--type among the words, before parsing (its options join add's). */
+function typeWord(words: readonly string[]): string | undefined {
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    if (word === '-t' || word === '--type') return words[i + 1];
+    if (word.startsWith('--type=') || word.startsWith('-t=')) return word.slice(word.indexOf('=') + 1);
+  }
+  return undefined;
+}
+
+/** The target `add -t X` names: a built-in's planner, or a module's (loaded here); null when none is named. */
+async function namedTarget(words: readonly string[]): Promise<{ planner: TargetPlanner; module: boolean } | null> {
+  if (words[0] !== 'add') return null;
+  const name = typeWord(words);
+  if (name === undefined) return null;
+  const builtin = builtinPlanner(name);
+  if (builtin !== undefined) return { planner: builtin, module: false };
+  if (!isTargetModule(name)) return null; // unknown: planAdd says so, naming the known ones
+  // The plan bundle keeps import() (this one turns it into require, which cannot load ESM).
+  return { planner: await (await command('plan')).loadModulePlanner(name), module: true };
+}
 
 /** The given values of `options`, by name (what `set` hands the daemon). */
 function givenValues(args: ParsedArgs, options: readonly { readonly name: string }[]): Record<string, number | string> {
@@ -51,19 +88,20 @@ function givenValues(args: ParsedArgs, options: readonly { readonly name: string
   return values;
 }
 
-const settable = nullOptions.filter((o) => o.settable);
+const builtinNames = builtinPlanners().map((planner) => planner.name);
+const settable = builtinPlanners().flatMap((planner) => planner.options.filter((o) => o.settable === true));
 
-const add: CommandSpec = {
+/** `add`, with the options of the target it names (all of them when it names none). */
+const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): CommandSpec => ({
   name: 'add',
   describe: 'create a device and serve it (a daemon, unless --foreground)',
   options: [
-    { name: 'type', alias: 't', type: 'string', demand: 'name a target: -t null or -t memory', describe: 'target: null, memory, or a module file' },
+    { name: 'type', alias: 't', type: 'string', demand: `name a target: ${builtinNames.map((name) => `-t ${name}`).join(', ')} or -t ./module.js`, describe: `target: ${builtinNames.join(', ')}, or a module file (add -t NAME --help: its options)` },
     { name: 'number', alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' },
     { name: 'queues', alias: 'q', type: 'number', default: 2, describe: 'hardware queues' },
     { name: 'depth', alias: 'd', type: 'number', default: 128, describe: 'queue depth' },
-    { name: 'size', type: 'string', describe: 'device size (512, 4K, 1G, 250GiB…); null: 250GiB by default; memory: required unless --backing names a file' },
-    { name: 'backing', type: 'string', describe: 'memory: the backing file (kept; default: /dev/shm/tsublk-<id>, removed with the device)' },
-    { name: 'bs', type: 'number', default: 512, describe: 'logical block size: 512, 1024, 2048 or 4096 (null_blk: blocksize)' },
+    { name: 'size', type: 'string', describe: "device size (512, 4K, 1G, 250GiB…); left out: the target's default (null: 250GiB; memory and loop: the backing file's size)" },
+    { name: 'bs', type: 'number', describe: 'logical block size: 512, 1024, 2048 or 4096 (null_blk: blocksize; default 512)' },
     { name: 'u', type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' },
     { name: 'g', type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' },
     { name: 'r', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' },
@@ -79,17 +117,18 @@ const add: CommandSpec = {
     { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },
     { name: 'log-level', type: 'string', default: 'info', describe: "what the device's log keeps (tsublk log -n ID): error, warn, info or debug" },
     { ...json, describe: 'print the device as JSON' },
-    ...nullAddOptions,
+    ...addTargetOptions(named?.planner ?? null, named?.module === true ? named.planner : null),
   ],
   async run(args) {
     const { planAdd } = await command('plan');
-    const plan = planAdd(args as unknown as Parameters<typeof planAdd>[0]);
+    const given = { ...args, bs: args['bs'] ?? 512, bsGiven: args['bs'] !== undefined } as unknown as Parameters<typeof planAdd>[0];
+    const plan = planAdd(given, named?.module === true ? named.planner : undefined);
     process.exitCode =
       args['foreground'] === true ? await (await command('serveForeground')).addForeground(plan, args['json'] === true) : await (await command('startDaemon')).addDaemon(plan, args['json'] === true);
   },
-};
+});
 
-const commands: readonly CommandSpec[] = [
+const commands = (add: CommandSpec): readonly CommandSpec[] => [
   add,
   {
     name: 'del',
@@ -134,7 +173,7 @@ const commands: readonly CommandSpec[] = [
   {
     name: 'set',
     describe: "change a running device's settings (null: mbps, badblocks, badblocks_once, badblocks_partial_io)",
-    options: [deviceId('name the device: set -n ID'), { ...json, describe: 'print the settings as JSON' }, ...settable.map((o) => ({ name: o.name, type: o.kind, describe: o.describe }))],
+    options: [deviceId('name the device: set -n ID'), { ...json, describe: 'print the settings as JSON' }, ...settable.map((o): OptionSpec => ({ name: o.name, type: o.kind, describe: o.describe }))],
     run: async (args) => (await command('change')).changeDevice(Number(args['number']), givenValues(args, settable), args['json'] === true),
   },
   {
@@ -180,15 +219,16 @@ const commands: readonly CommandSpec[] = [
   },
 ];
 
-const program: Program = {
+const program = (add: CommandSpec): Program => ({
   name: 'tsublk',
   summary: 'Serves Linux block devices (/dev/ublkbN) from TypeScript through ublk_drv.',
   version: () => (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version,
-  commands,
-};
+  commands: commands(add),
+});
 
 /** The tsublk command line, compatible with the C `ublk` utility's add/del/list/features. */
 export async function main(argv: readonly string[]): Promise<void> {
-  await runProgram(program, argv.slice(2));
+  const words = argv.slice(2);
+  await runProgram(program(addCommand(await namedTarget(words))), words);
   markStart('cli: command done');
 }

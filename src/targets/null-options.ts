@@ -1,3 +1,5 @@
+import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
+import type { CommonSettings, OptionValues, TargetPlan, TargetPlanner } from '../blk/target-plan.js';
 import { parseBadblocks } from './null-badblocks.js';
 import { NULL_DEFAULTS, type NullConfig } from './null-config.js';
 
@@ -158,3 +160,39 @@ export function nullChangeFrom(values: Readonly<Record<string, number | string |
   }
   return change;
 }
+
+/** The size of a null device left without --size: null_blk's default. */
+const NULL_DEFAULT_SIZE = 250 * 2 ** 30;
+
+/** The null target's plan: its null_blk options, checked against each other and the device's settings. */
+function planNull(values: OptionValues, common: CommonSettings): TargetPlan {
+  const config = nullConfigFrom(values as Readonly<Record<string, number | string>>, common.queues);
+  const maxSectors = Number(config.maxSectors ?? 0);
+  if (maxSectors * 512 > common.maxIoBufBytes) throw new Error(`bad --max_sectors ${maxSectors}: requests of ${maxSectors * 512} bytes need --max_io_buf_bytes ${maxSectors * 512} or more (it is ${common.maxIoBufBytes})`);
+  if (maxSectors > 0 && maxSectors * 512 < common.logicalBlockSize) throw new Error(`bad --max_sectors ${maxSectors}: a request must hold one block; use at least ${common.logicalBlockSize / 512}`);
+  if (Number(config.cacheSize ?? 0) > 0 && common.recovery) {
+    throw new Error('--cache_size and -r/-e/-i exclude each other: the write cache lives in the daemon and dies with it, so the device could not be recovered');
+  }
+  if (common.unprivileged && Number(config.timeoutInject ?? 0) > 0) throw new Error("--timeout_inject needs a privileged device: ublk_drv kills an unprivileged device's daemon when a request times out; leave it out or run as root");
+  const base = { sizeBytes: common.sizeBytes ?? NULL_DEFAULT_SIZE, logicalBlockSize: common.logicalBlockSize, ...config };
+  // A zoned device reports its zones through user copy: the kernel refuses UBLK_F_ZONED without it.
+  if (config.zoned !== 1) return { config: base };
+  if (common.dataPath === 'copy') throw new Error('--zoned 1 needs the user copy data path (UBLK_F_USER_COPY): leave out --copy, -g 1 and --unprivileged');
+  return { config: base, flags: UBLK_F.ZONED | UBLK_F.USER_COPY, dataPath: 'usercopy' };
+}
+
+/** The null target's options and plan, for the CLI (nothing here loads target code). */
+export const nullPlanner: TargetPlanner = {
+  name: 'null',
+  heading: 'null target (options named after null_blk attributes):',
+  options: nullOptions.map((option) => ({
+    name: option.name,
+    kind: option.kind,
+    describe: option.describe,
+    defaultValue: option.defaultValue,
+    fix: option.fix,
+    valid: (value) => option.valid(value as number | string),
+    settable: option.settable,
+  })),
+  plan: planNull,
+};

@@ -1,16 +1,45 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { OptionValues, CommonSettings, TargetPlan, TargetPlanner } from '../blk/target-plan.js';
+import { memoryPlanner } from './memory-options.js';
+import { nullPlanner } from './null-options.js';
 import type { AnyTarget } from './target.js';
 
+/** A target tsublk ships: its options and plan (light), and its code, loaded only when served. */
+interface BuiltinTarget {
+  readonly planner: TargetPlanner;
+  readonly load: () => Promise<AnyTarget>;
+}
+
 /**
- * The targets tsublk ships, by name, each loaded only when served: `add` checks a name without
- * loading any target code (or the FFI that target code loads).
+ * The targets tsublk ships, by name: `add` checks a name and its options without loading any
+ * target code (or the FFI that target code loads). A new target adds one line here.
  */
-const builtinTargets: Readonly<Record<string, () => Promise<AnyTarget>>> = {
-  null: async () => (await import('./null.js')).nullTarget,
-  memory: async () => (await import('./memory.js')).memoryTarget,
+const builtinTargets: Readonly<Record<string, BuiltinTarget>> = {
+  null: { planner: nullPlanner, load: async () => (await import('./null.js')).nullTarget },
+  memory: { planner: memoryPlanner, load: async () => (await import('./memory.js')).memoryTarget },
 };
+
+/** Every built-in target's options and plan. */
+export function builtinPlanners(): readonly TargetPlanner[] {
+  return Object.values(builtinTargets).map((target) => target.planner);
+}
+
+/** A built-in target's options and plan, by name (undefined for a module or an unknown name). */
+export function builtinPlanner(name: string): TargetPlanner | undefined {
+  return builtinTargets[name]?.planner;
+}
+
+/** The size of a module target's device left without --size. */
+const MODULE_DEFAULT_SIZE = 250 * 2 ** 30;
+
+/** A module target's options and plan: its own `options` and `plan`, or none and the given values as they are. */
+export function modulePlanner(target: AnyTarget, file: string): TargetPlanner {
+  const plan = (values: OptionValues, common: CommonSettings): TargetPlan =>
+    target.plan?.(values, common) ?? { config: { sizeBytes: common.sizeBytes ?? MODULE_DEFAULT_SIZE, logicalBlockSize: common.logicalBlockSize, ...values } };
+  return { name: target.name, heading: `${target.name} target (${file}):`, options: target.options ?? [], plan };
+}
 
 /** True when `-t` names a module file (a target of the user's own) rather than a built-in. */
 export function isTargetModule(name: string): boolean {
@@ -38,7 +67,7 @@ function isTarget(value: unknown): value is AnyTarget {
 /** The target named by `-t`: a built-in, or the default export of a module file. */
 export async function loadTarget(name: string): Promise<AnyTarget> {
   const builtin = builtinTargets[name];
-  if (builtin !== undefined) return builtin();
+  if (builtin !== undefined) return builtin.load();
   const module = (await import(pathToFileURL(resolveTargetName(name)).href)) as { default?: unknown };
   // A module compiled to CommonJS (tsc's `export default` sets exports.default) arrives with its
   // exports object as the default: the Target is one level further down.

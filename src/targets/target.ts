@@ -1,5 +1,6 @@
 import type { DiskParameters } from '../blk/disk.js';
 import type { Operations } from '../blk/operations.js';
+import type { CommonSettings, OptionValues, TargetOption, TargetPlan } from '../blk/target-plan.js';
 
 /**
  * A target: what serves a device's I/O. Its configuration is plain data (it crosses to every
@@ -58,6 +59,14 @@ export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
    * function that copies them into `out` (called after every batch: it must not allocate).
    */
   readonly statistics?: { readonly names: readonly string[]; readonly read: (hwData: HwData, out: Float64Array) => void };
+  /**
+   * A module target's own `add` options (built-in targets declare theirs in a planner the CLI
+   * loads without their code): they appear in `tsublk add -t ./x.js --help`, are checked against
+   * the table, and reach `plan`.
+   */
+  readonly options?: readonly TargetOption[];
+  /** Turns the given options into the configuration (default: size, block size and the values as given). */
+  plan?(values: OptionValues, common: CommonSettings): TargetPlan;
 }
 
 /** A target whose types are not known statically (the registry's view of them all). */

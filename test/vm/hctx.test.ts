@@ -19,7 +19,7 @@ afterEach(() => {
 
 describe('the hctx contract, watched through a target module', () => {
   it('runs initHctx once per queue before its first queueRq, which gets that same object; exitHctx once per queue on delete', () => {
-    expect(addProbe({}, '-q', '2', '-n', '0').status).toBe(0);
+    expect(addProbe({}, '-q', '2', '-n', '0', '--delay_us', '7').status).toBe(0);
     ok('fio', '--name=t', '--filename=/dev/ublkb0', '--rw=randrw', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--bs=4k', '--size=64M', '--io_size=16M', '--group_reporting');
     expect(run(tsublkBin, ['del', '-n', '0']).status).toBe(0);
 
@@ -40,6 +40,8 @@ describe('the hctx contract, watched through a target module', () => {
       expect(exit[0]?.slice(2)).toEqual([id, 'requests', exit[0]?.[4], 'mismatches', '0']);
       expect(mine.indexOf(exit[0] ?? [])).toBe(mine.length - 1);
     }
+    // The module's own option reached its plan, and through the configuration every queue.
+    expect(lines.filter((e) => e[0] === 'option').map((e) => e.join(' ')).sort()).toEqual(['option 0 delay_us 7', 'option 1 delay_us 7']);
     const served = lines.filter((e) => e[0] === 'exit').reduce((sum, e) => sum + Number(e[4]), 0);
     expect(served).toBeGreaterThan(0);
   });
