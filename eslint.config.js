@@ -3,6 +3,27 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Layers point down only (docs: architecture.md): cli → targets → blk, cli → ublk → {blk, uring}
+ * → native-bindings. Each folder names the layers it must not import; a wrong arrow fails lint.
+ */
+const layers = {
+  'src/ublk': ['cli', 'targets'],
+  'src/targets': ['cli', 'ublk', 'uring'],
+  'src/blk': ['cli', 'targets', 'ublk', 'uring'],
+  'src/uring': ['cli', 'targets', 'ublk', 'blk'],
+  'native-bindings': ['src'],
+};
+const layerRules = Object.entries(layers).map(([folder, forbidden]) => ({
+  files: [`${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: forbidden.map((layer) => ({ group: [`**/${layer}/*`], message: `${folder} must not import ${layer === "src" ? 'src/' : `src/${layer}`}: arrows point down only (architecture.md)` })) },
+    ],
+  },
+}));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.cache/'] },
   js.configs.recommended,
@@ -18,6 +39,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  ...layerRules,
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs', 'bin/tsublk'],
     ...tseslint.configs.disableTypeChecked,

@@ -42,8 +42,8 @@
 export { type Operations } from './blk/operations.js';
 export { Request, ReqOp, ReqFlag, type RequestCompleter } from './blk/request.js';
 export { type DiskParameters, validLogicalBlockSizes } from './blk/disk.js';
-export { type Target } from './targets/target.js';
+export { type Target } from './blk/target.js';
 export { nullTarget, type NullConfig, NullQueue } from './targets/null.js';
 export { Ring, type RingOptions, type CompletionHandler } from './uring/ring.js';
-export { HostMemory } from './uring/host-memory.js';
+export { HostMemory } from '../native-bindings/host-memory.js';
 export { SyscallError, errnoName } from '../native-bindings/errors.js';

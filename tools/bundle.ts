@@ -61,7 +61,7 @@ await Promise.all([
     entryPoints: {
       ...Object.fromEntries(commandModules.map((name) => [name, `src/cli/${name}.ts`])),
       'daemon-main': 'src/cli/daemon-main.ts',
-      'queue-worker': 'src/ublk/queue-worker.ts',
+      'queue-worker': 'src/cli/queue-worker.ts',
     },
   }),
 ]);

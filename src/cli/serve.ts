@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { UBLK_F, UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
 import { loadTarget } from '../targets/registry.js';
-import type { AnyTarget } from '../targets/target.js';
+import type { AnyTarget } from '../blk/target.js';
 import { ControlDevice } from '../ublk/control.js';
 import { UblkDevice } from '../ublk/device.js';
 import { blockDevicePath, waitForAccess } from '../ublk/device-nodes.js';
@@ -12,7 +12,8 @@ import type { Server } from 'node:net';
 import { controlSocketPath, listenControl } from './control-socket.js';
 import type { AddPlan } from './plan.js';
 import { kernelRelease } from './system.js';
-import type { QueueWorkerPool } from '../ublk/queue-workers.js';
+import { QueueWorkerPool } from '../ublk/queue-workers.js';
+import { queueWorkerUrl } from './queue-worker-url.js';
 import type { UblkParams } from '../ublk/params.js';
 import { describeDevice, deviceJson, formatDevice } from './devices.js';
 import type { DeviceDescription } from './device-description.js';
@@ -70,7 +71,7 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     return 1;
   }
   try {
-    const options = { ...plan, target, targetModule: plan.target, targetConfig: recovery?.targetConfig ?? plan.targetConfig, ...(workers === null ? {} : { workers }) };
+    const options = { ...plan, target, targetModule: plan.target, targetConfig: recovery?.targetConfig ?? plan.targetConfig, workers: workers ?? QueueWorkerPool.empty(queueWorkerUrl) };
     const started = performance.now();
     device = recovery === null ? await UblkDevice.create(control, options) : await UblkDevice.recover(control, recovery.devId, options);
     if (recovery !== null) recoveredInMs = Math.round(performance.now() - started);

@@ -1,7 +1,7 @@
 import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { LOCK, MAP, type Mapping, PROT, flock, ftruncate, mmap, munmap } from '../../native-bindings/libc.js';
-import { UblkError } from '../ublk/errors.js';
+import { UserError } from '../errors.js';
 
 /** statfs f_type of tmpfs: memory, where flushing has nothing to make durable. */
 const TMPFS_MAGIC = 0x01021994;
@@ -38,12 +38,12 @@ export function openBacking(file: string | null, sizeBytes: number, devId: numbe
   const owned = reattach?.owned ?? file === null;
   const where = file === null ? `/dev/shm/${ownedName}` : path.resolve(file);
   const existed = existsSync(where);
-  if (reattach !== null && !existed) throw new UblkError(`${where} is gone, and with it the device's data: nothing to recover; delete the device with tsublk del -n ${devId}`);
-  if (!existed && sizeBytes === 0) throw new UblkError(`${where} does not exist, so it has no size to take: add --size`);
+  if (reattach !== null && !existed) throw new UserError(`${where} is gone, and with it the device's data: nothing to recover; delete the device with tsublk del -n ${devId}`);
+  if (!existed && sizeBytes === 0) throw new UserError(`${where} does not exist, so it has no size to take: add --size`);
   const fs = statfsSync(path.dirname(where));
   const capacity = fs.bsize * fs.blocks;
   if (sizeBytes > capacity) {
-    throw new UblkError(`${bytes(sizeBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(capacity)}): use a smaller --size${owned ? ', or --backing on a larger filesystem' : ''}`);
+    throw new UserError(`${bytes(sizeBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(capacity)}): use a smaller --size${owned ? ', or --backing on a larger filesystem' : ''}`);
   }
   let fd = -1;
   let mapping: Mapping;
@@ -54,14 +54,14 @@ export function openBacking(file: string | null, sizeBytes: number, devId: numbe
       flock(fd, LOCK.EX | LOCK.NB);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') throw new UblkError(`${where} is in use by another tsublk device: pick another --backing, or delete that device first`);
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') throw new UserError(`${where} is in use by another tsublk device: pick another --backing, or delete that device first`);
       throw error;
     }
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UblkError(`${where} is not a regular file: give --backing a file path`);
+    if (!stat.isFile()) throw new UserError(`${where} is not a regular file: give --backing a file path`);
     if (reattach !== null) {
       // Recovery: the dead daemon's store, exactly as it left it.
-      if (stat.size !== sizeBytes) throw new UblkError(`${where} is ${stat.size} bytes, not the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`);
+      if (stat.size !== sizeBytes) throw new UserError(`${where} is ${stat.size} bytes, not the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`);
     } else if (owned) {
       ftruncate(fd, 0); // a new device starts all zeros, whatever a dead one left here
       ftruncate(fd, sizeBytes);
@@ -69,9 +69,9 @@ export function openBacking(file: string | null, sizeBytes: number, devId: numbe
       ftruncate(fd, sizeBytes); // sparse: no memory or disk is used until written
     } else if (sizeBytes === 0) {
       sizeBytes = stat.size;
-      if (sizeBytes === 0) throw new UblkError(`${where} is empty: add --size to give it one`);
+      if (sizeBytes === 0) throw new UserError(`${where} is empty: add --size to give it one`);
     } else if (stat.size !== sizeBytes) {
-      throw new UblkError(`${where} is ${stat.size} bytes but the device would be ${sizeBytes}: use --size ${stat.size}, or another file`);
+      throw new UserError(`${where} is ${stat.size} bytes but the device would be ${sizeBytes}: use --size ${stat.size}, or another file`);
     }
     mapping = mmap(sizeBytes, PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
   } catch (error) {

@@ -3,7 +3,7 @@ import type { QueueIo } from '../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
 import { openBacking } from './memory-backing.js';
 import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
-import type { Target } from './target.js';
+import type { Target } from '../blk/target.js';
 
 /** The memory target's configuration; `open` fills in the rest. */
 export interface MemoryConfig {

@@ -2,18 +2,18 @@ import { readFileSync } from 'node:fs';
 import type { Operations } from '../blk/operations.js';
 import type { QueueIo } from '../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
-import { UblkError } from '../ublk/errors.js';
+import { UserError } from '../errors.js';
 import { type OpenBacking, openBacking } from './memory-backing.js';
 import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
 import { formatBadblocks, parseBadblocks } from './null-badblocks.js';
 import { IrqMode, PendingCompletions, RequeueList, nowNs } from './null-completions.js';
 import { BlkZone } from '../../native-bindings/blkzoned.js';
-import { HostMemory } from '../uring/host-memory.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 import { type NullConfig, type NullRuntime, type NullSettings, nullSettings, zoneGeometryOf } from './null-config.js';
 import { type ZoneGeometry, ZoneTable } from './null-zones.js';
 import { NullDeviceState } from './null-device-state.js';
 import { nullChangeFrom } from './null-options.js';
-import type { Target } from './target.js';
+import type { Target } from '../blk/target.js';
 import { WriteCache } from './write-cache.js';
 
 export { NULL_DEFAULTS, type NullConfig, type NullSettings, nullSettings } from './null-config.js';
@@ -368,12 +368,12 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
   open(config, devId, reattach, shape) {
     const settings = nullSettings(config);
     if (settings.initHctxFail >= shape.queues) throw new Error(`bad --init_hctx_fail ${settings.initHctxFail}: the device has ${shape.queues} queue(s) (the kernel gives at most one per CPU); use an index below ${shape.queues}`);
-    if (reattach && settings.cacheSize > 0) throw new UblkError(`device ${devId} has a write cache, which died with its daemon: it cannot be recovered; delete it with tsublk del -n ${devId}`);
+    if (reattach && settings.cacheSize > 0) throw new UserError(`device ${devId} has a write cache, which died with its daemon: it cannot be recovered; delete it with tsublk del -n ${devId}`);
     let geometry: ZoneGeometry | null;
     try {
       geometry = settings.zoned === 1 ? zoneGeometryOf(settings) : null; // before anything is acquired
     } catch (error) {
-      throw new UblkError((error as Error).message);
+      throw new UserError((error as Error).message);
     }
     const backings: OpenBacking[] = [];
     let unwatch = (): void => undefined;
@@ -420,7 +420,7 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
       change(values) {
         const { power, ...rest } = values;
         const change = nullChangeFrom(rest);
-        if (power !== undefined && power !== 0 && power !== 1) throw new UblkError(`bad power ${String(power)}: use tsublk power -n ${devId} off or on`);
+        if (power !== undefined && power !== 0 && power !== 1) throw new UserError(`bad power ${String(power)}: use tsublk power -n ${devId} off or on`);
         if (change.mbps !== undefined) state.mbps = change.mbps;
         if (change.badblocks !== undefined) state.badblocks.edit(parseBadblocks(change.badblocks));
         if (change.badblocksOnce !== undefined) state.badblocksOnce = change.badblocksOnce === 1;

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { OptionValues, CommonSettings, TargetPlan, TargetPlanner } from '../blk/target-plan.js';
 import { memoryPlanner } from './memory-options.js';
 import { nullPlanner } from './null-options.js';
-import type { AnyTarget } from './target.js';
+import type { AnyTarget } from '../blk/target.js';
 
 /** A target tsublk ships: its options and plan (light), and its code, loaded only when served. */
 interface BuiltinTarget {

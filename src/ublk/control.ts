@@ -4,7 +4,7 @@ import { O, close, open } from '../../native-bindings/libc.js';
 import { markStart } from '../start-trace.js';
 import { UBLK_CMD, UBLK_F, UBLK_U_CMD, UblksrvCtrlCmd, UblksrvCtrlDevInfo } from '../../native-bindings/ublk_cmd.js';
 import { getU64, high32 } from '../../native-bindings/u64.js';
-import { HostMemory } from '../uring/host-memory.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { charDevicePath } from './device-nodes.js';
 import { type DeviceInfo, decodeDeviceInfo, encodeDeviceInfo } from './device-info.js';
@@ -232,14 +232,11 @@ export class ControlDevice {
 
 /** A control command the kernel refused, with its errno. */
 export class ControlCommandError extends UblkError {
-  readonly code: string;
-
   constructor(
     readonly command: string,
     readonly devId: number,
     readonly errno: number,
   ) {
-    super(`${command} for device ${devId === 0xffff_ffff ? 'any' : devId}: ${errnoName(errno)}`);
-    this.code = errnoName(errno);
+    super(`${command} for device ${devId === 0xffff_ffff ? 'any' : devId}: ${errnoName(errno)}`, errnoName(errno) as `E${string}`);
   }
 }

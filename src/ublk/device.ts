@@ -1,17 +1,17 @@
 import os from 'node:os';
 import { rmSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { QueueWorkerPool } from './queue-workers.js';
+import type { QueueWorkerPool } from './queue-workers.js';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
-import type { AnyTarget, OpenedTarget } from '../targets/target.js';
+import type { AnyTarget, OpenedTarget } from '../blk/target.js';
 import { ControlCommandError, type ControlDevice } from './control.js';
 import type { DeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
 import { paramsForDisk } from './params.js';
 import { QueueFlag, type QueueSetup } from './queue.js';
 import { createStatsFile, statsPath } from './stats.js';
-import type { QueueMessage } from './queue-worker.js';
+import type { QueueMessage } from './queue-messages.js';
 import { makeRunDir } from './run-file.js';
 import { DeviceLog, type LogLevel } from './device-log.js';
 import { charDevicePath, waitForAccess } from './device-nodes.js';
@@ -32,8 +32,8 @@ export interface DeviceOptions {
   /** Pin queue q's worker to CPU q alone (mod the CPUs there are), as the benchmark's C server
    * does; otherwise each worker runs on the CPUs GET_QUEUE_AFFINITY gives for its queue. */
   readonly pinQueues: boolean;
-  /** Workers started ahead (one per planned queue); without them each queue starts its own. */
-  readonly workers?: QueueWorkerPool;
+  /** Where queue workers come from: started ahead (one per planned queue), or on demand. */
+  readonly workers: QueueWorkerPool;
   /** What the device's log keeps (default info). */
   readonly logLevel?: LogLevel;
 }
@@ -146,7 +146,7 @@ export class UblkDevice {
           statsFd,
           queues: info.queues,
         };
-        const worker = (options.workers ?? QueueWorkerPool.empty()).take(queueId, setup);
+        const worker = options.workers.take(queueId, setup);
         workers.push(worker);
         // A failure after the queue was ready (a target's queueRq threw) is kept for the log:
         // the daemon's stderr goes nowhere.

@@ -1,4 +1,2 @@
-/** An error tsublk reports as one line, with what to do about it. */
-export class UblkError extends Error {
-  override name = 'UblkError';
-}
+// The ublk layer's name for the one user-facing error class (src/errors.ts).
+export { UserError as UblkError } from '../errors.js';

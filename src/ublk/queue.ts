@@ -5,8 +5,8 @@ import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '.
 import { TWO_32, high32 } from '../../native-bindings/u64.js';
 import type { Operations } from '../blk/operations.js';
 import { ReqOp, Request, type RequestCompleter } from '../blk/request.js';
-import type { AnyTarget } from '../targets/target.js';
-import { HostMemory } from '../uring/host-memory.js';
+import type { AnyTarget } from '../blk/target.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { BatchPolicy } from './batch-policy.js';
 import { FailureReports } from './failure-reports.js';

@@ -21,7 +21,7 @@ import {
 import { MAP, type Mapping, PROT, close, ioUringEnter, ioUringRegister, ioUringSetup, mmap, munmap, viewOf } from '../../native-bindings/libc.js';
 import { SyscallError } from '../../native-bindings/errors.js';
 import { TWO_32, high32 } from '../../native-bindings/u64.js';
-import { HostMemory } from './host-memory.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 
 export interface RingOptions {
   /** 128-byte SQEs: an 80-byte command area (ublk's control commands need it). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { O, close, open, preadRaw } from '../../dist/native-bindings/libc.js';
-import { HostMemory } from '../../dist/src/uring/host-memory.js';
+import { HostMemory } from '../../dist/native-bindings/host-memory.js';
 import { cleanUp, leftovers, listedDevice, ok, run, tsublk } from '../vm/cli.js';
 
 const cycles = Number(process.env['TSUBLK_STRESS_CYCLES'] ?? 20);

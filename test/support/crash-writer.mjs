@@ -6,7 +6,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
 import { O, close, open, pwriteRaw } from '../../dist/native-bindings/libc.js';
-import { HostMemory } from '../../dist/src/uring/host-memory.js';
+import { HostMemory } from '../../dist/native-bindings/host-memory.js';
 
 const [device, firstText, blocksText, log] = process.argv.slice(2);
 const first = Number(firstText);

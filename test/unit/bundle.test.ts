@@ -27,7 +27,7 @@ describe('the bundled CLI', () => {
 
   it("maps a stack back to the TypeScript sources with --enable-source-maps", () => {
     const result = cli(['add', '-t', 'null', '--bs', '3'], ['--enable-source-maps'], { TSUBLK_DEBUG: '1' });
-    expect(result.stderr.split('\n')[0]).toBe('tsublk: UblkError: bad block size 3: use --bs 512, 1024, 2048 or 4096');
+    expect(result.stderr.split('\n')[0]).toBe('tsublk: UserError: bad block size 3: use --bs 512, 1024, 2048 or 4096');
     expect(result.stderr).toMatch(/at planAdd \(.*src\/cli\/plan\.ts:\d+:\d+\)/);
   });
 

@@ -10,7 +10,7 @@ import { openBacking } from '../../src/targets/memory-backing.js';
 import { type MemoryConfig, type MemoryQueue, type MemoryRequest, memoryTarget } from '../../src/targets/memory.js';
 import { RingQueueIo, userCopyPosition } from '../../src/ublk/ring-queue-io.js';
 import { userDataTag } from '../../src/ublk/user-data.js';
-import { HostMemory } from '../../src/uring/host-memory.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../../src/uring/ring.js';
 
 const cleanup: Array<() => void> = [];

@@ -8,8 +8,8 @@ import { nowNs } from '../../src/targets/null-completions.js';
 import { type NullConfig, nullTarget } from '../../src/targets/null.js';
 import { applyBadblockEdits, parseBadblocks } from '../../src/targets/null-badblocks.js';
 import { nullChangeFrom, nullConfigFrom } from '../../src/targets/null-options.js';
-import type { OpenedTarget } from '../../src/targets/target.js';
-import { HostMemory } from '../../src/uring/host-memory.js';
+import type { OpenedTarget } from '../../src/blk/target.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 
 class Recorder implements RequestCompleter {
   readonly ended = new Map<number, number>();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IORING_ASYNC_CANCEL, IORING_TIMEOUT, IOSQE } from '../../native-bindings/io_uring.js';
 import { O, close, open } from '../../native-bindings/libc.js';
-import { HostMemory } from '../../src/uring/host-memory.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring, type RingOptions } from '../../src/uring/ring.js';
 
 const EBADF = 9;

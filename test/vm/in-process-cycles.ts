@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import type * as NullModule from '../../src/targets/null.js';
 import type * as ControlModule from '../../src/ublk/control.js';
 import type * as DeviceModule from '../../src/ublk/device.js';
+import type * as WorkersModule from '../../src/ublk/queue-workers.js';
 import { leftovers, ok } from './cli.js';
 
 // The built modules: queue workers are started from dist/, as in production.
@@ -23,10 +24,12 @@ export async function inProcessCyclesLeakNothing(cycles: number): Promise<void> 
   const { ControlDevice } = (await import(`${dist}ublk/control.js`)) as typeof ControlModule;
   const { UblkDevice } = (await import(`${dist}ublk/device.js`)) as typeof DeviceModule;
   const { nullTarget } = (await import(`${dist}targets/null.js`)) as typeof NullModule;
+  const { QueueWorkerPool } = (await import(`${dist}ublk/queue-workers.js`)) as typeof WorkersModule;
   const control = ControlDevice.open();
   const options = {
     devId: 9, queues: 2, depth: 64, maxIoBufBytes: 65536, flags: 0x40, target: nullTarget, targetModule: 'null',
     targetConfig: { sizeBytes: 2 ** 26, logicalBlockSize: 512 }, pinQueues: false,
+    workers: QueueWorkerPool.empty(new URL(`${dist}cli/queue-worker.js`)),
   };
   // One cycle first: it loads what stays loaded (modules, Koffi, the worker code cache).
   await (await UblkDevice.create(control, options)).stop();

@@ -1,21 +1,15 @@
-// The entry point of a queue's worker_thread: build the queue (its initHctx runs here, in the
-// thread that will serve it), say ready, serve until the device stops, tear down, say so.
+// The entry point of a queue's worker_thread: load the target, build the queue (its initHctx
+// runs here, in the thread that will serve it), say ready, serve until the device stops, tear
+// down, say so. It lives above ublk/ and targets/ because it joins the two: the ublk layer
+// starts it by URL (queue-worker-url.ts) and knows no target by name.
 import { parentPort, workerData } from 'node:worker_threads';
 import { gettid } from '../../native-bindings/libc.js';
 import { loadTarget } from '../targets/registry.js';
-import { type QueueSetup, UblkQueue } from './queue.js';
+import { type QueueSetup, UblkQueue } from '../ublk/queue.js';
+import type { QueueMessage } from '../ublk/queue-messages.js';
 import { markStart } from '../start-trace.js';
 
 markStart('worker: modules evaluated (Koffi loaded and bound)');
-
-/** Messages a queue worker posts to the daemon. */
-export type QueueMessage =
-  | { readonly type: 'ready'; readonly queueId: number; readonly tid: number }
-  | { readonly type: 'stopped'; readonly queueId: number }
-  /** A target callback failed one request; the queue serves on. `detail`: what and the stack, for the device's log. */
-  | { readonly type: 'target-failure'; readonly queueId: number; readonly detail: string }
-  /** `message`: one line for the user; `detail`: the error's stack, for the device's log. */
-  | { readonly type: 'failed'; readonly queueId: number; readonly message: string; readonly detail: string };
 
 const post = (message: QueueMessage): void => parentPort?.postMessage(message);
 

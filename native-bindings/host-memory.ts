@@ -1,4 +1,4 @@
-import { MAP, type Mapping, PROT, mmap, munmap, viewOf } from '../../native-bindings/libc.js';
+import { MAP, type Mapping, PROT, mmap, munmap, viewOf } from './libc.js';
 
 /**
  * Page-aligned anonymous memory with a fixed address, for anything whose address goes to the

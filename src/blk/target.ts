@@ -1,6 +1,6 @@
-import type { DiskParameters } from '../blk/disk.js';
-import type { Operations } from '../blk/operations.js';
-import type { CommonSettings, OptionValues, TargetOption, TargetPlan } from '../blk/target-plan.js';
+import type { DiskParameters } from './disk.js';
+import type { Operations } from './operations.js';
+import type { CommonSettings, OptionValues, TargetOption, TargetPlan } from './target-plan.js';
 
 /**
  * A target: what serves a device's I/O. Its configuration is plain data (it crosses to every
