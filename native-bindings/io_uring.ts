@@ -113,6 +113,9 @@ export const IORING_ENTER = { GETEVENTS: 1 << 0, SQ_WAKEUP: 1 << 1, SQ_WAIT: 1 <
 export const IORING_SQ = { NEED_WAKEUP: 1 << 0, CQ_OVERFLOW: 1 << 1, TASKRUN: 1 << 2 } as const;
 
 /** enum io_uring_op: the opcodes tsublk uses. */
+/** RWF_* flags of a read or write (the SQE's rw_flags): RWF_DSYNC makes one write durable, as FUA asks. */
+export const RWF = { HIPRI: 1, DSYNC: 2, SYNC: 4, NOWAIT: 8 } as const;
+
 export const IORING_OP = {
   NOP: 0,
   READV: 1,
@@ -124,6 +127,7 @@ export const IORING_OP = {
   WRITE_FIXED: 5,
   TIMEOUT_REMOVE: 12,
   LINK_TIMEOUT: 15,
+  FALLOCATE: 17,
   READ: 22,
   WRITE: 23,
   URING_CMD: 46,
@@ -152,4 +156,5 @@ export const uapiChecks: readonly UapiCheck[] = [
   ...constantChecks('IORING_REGISTER_', { BUFFERS: IORING_REGISTER.BUFFERS, FILES: IORING_REGISTER.FILES }, 'enum'),
   ...constantChecks('IORING_', { UNREGISTER_BUFFERS: IORING_REGISTER.UNREGISTER_BUFFERS, UNREGISTER_FILES: IORING_REGISTER.UNREGISTER_FILES }, 'enum'),
   ...constantChecks('IORING_OP_', IORING_OP, 'enum'),
+  ...constantChecks('RWF_', RWF, 'macro'), // linux/fs.h, which io_uring.h includes
 ];

@@ -25,6 +25,22 @@ export interface QueueIo {
   writeFile(rq: Request<unknown>, fd: number, address: number, length: number, position: number): void;
   /** fsync(2) of file `fd`, or fdatasync(2) with `dataOnly`. */
   syncFile(rq: Request<unknown>, fd: number, dataOnly: boolean): void;
+  /**
+   * Makes the request buffers (the copy data path's per-tag buffers) fixed buffers of the
+   * queue's ring, so readIntoRequest/writeFromRequest pin no pages per I/O. Call it from
+   * initHctx (before the queue serves). Returns false where they cannot be (the user copy path
+   * has none; an unprivileged process may lack the locked-memory allowance): the calls still work.
+   */
+  useFixedRequestBuffers(): boolean;
+  /**
+   * File I/O straight into the request's own data (a READ's): `length` bytes at `position` of
+   * file `fd`, to byte `offset` of the request. Copy data path only (the planner asks for it).
+   */
+  readIntoRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number): void;
+  /** File I/O straight from the request's data (a WRITE's); `durable`: RWF_DSYNC, this write alone reaches stable storage (FUA). */
+  writeFromRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number, durable: boolean): void;
+  /** fallocate(2) of file `fd`: FALLOC_FL_* `mode` (punch a hole, zero a range) over `length` bytes at `position`. */
+  fallocateFile(rq: Request<unknown>, fd: number, mode: number, position: number, length: number): void;
   /** Starts the next I/O queued only once the last one queued has succeeded (IOSQE_IO_LINK); if it fails, the next completes with -ECANCELED. */
   linkLast(): void;
 }

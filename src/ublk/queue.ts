@@ -146,7 +146,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.counters.fill(0);
       this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
       this.publishStatistics = target.statistics === undefined ? null : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
-      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId, setup.charFd, setup.depth));
+      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId, setup.charFd, setup.depth, this.buffers === null ? null : { address: this.buffers.address, bytesPerTag: setup.maxIoBufBytes }));
       traceHctx('init', setup.queueId);
     } catch (error) {
       for (const undo of built.reverse()) undo();

@@ -1,4 +1,4 @@
-import { IOSQE } from '../../native-bindings/io_uring.js';
+import { IOSQE, RWF } from '../../native-bindings/io_uring.js';
 import { preadRaw, pwriteRaw } from '../../native-bindings/libc.js';
 import { UBLKSRV_IO_BUF_OFFSET, UBLK_QID_OFF, UBLK_TAG_OFF } from '../../native-bindings/ublk_cmd.js';
 import type { QueueIo } from '../blk/queue-io.js';
@@ -7,6 +7,8 @@ import type { Ring } from '../uring/ring.js';
 import { UserDataKind, encodeUserData } from './user-data.js';
 
 const QID_SCALE = 2 ** UBLK_QID_OFF;
+/** The most one registered buffer may span (io_uring refuses larger iovecs). */
+const FIXED_BUFFER_MAX = 2 ** 30;
 const TAG_SCALE = 2 ** UBLK_TAG_OFF;
 
 /** Where a request's pages are in /dev/ublkcN's user-copy window (exact: below 2^53 for any qid < 4096). */
@@ -17,6 +19,8 @@ export function userCopyPosition(queueId: number, tag: number, offset: number): 
 /** QueueIo on a queue's ring (every SQE carries the request's tag and the TargetIo kind) and its char device. */
 export class RingQueueIo implements QueueIo {
   private lastSqe = -1;
+  /** Per tag: the fixed buffer holding its request buffer, or -1 when none is registered. */
+  private readonly fixedIndex: Int16Array;
 
   constructor(
     private readonly ring: Ring,
@@ -24,7 +28,58 @@ export class RingQueueIo implements QueueIo {
     /** /dev/ublkcN, for user copy. */
     private readonly charFd: number,
     readonly depth: number,
-  ) {}
+    /** The per-tag request buffers, one after another (copy data path), or null (user copy). */
+    private readonly requestBuffers: { readonly address: number; readonly bytesPerTag: number } | null,
+  ) {
+    this.fixedIndex = new Int16Array(depth).fill(-1);
+  }
+
+  useFixedRequestBuffers(): boolean {
+    const buffers = this.requestBuffers;
+    if (buffers === null || buffers.bytesPerTag > FIXED_BUFFER_MAX) return false;
+    // Whole tags per registered buffer, each buffer at most 1 GiB.
+    const tagsPerBuffer = Math.min(this.depth, Math.floor(FIXED_BUFFER_MAX / buffers.bytesPerTag));
+    const regions: Array<{ address: number; length: number }> = [];
+    for (let first = 0; first < this.depth; first += tagsPerBuffer) {
+      const tags = Math.min(tagsPerBuffer, this.depth - first);
+      regions.push({ address: buffers.address + first * buffers.bytesPerTag, length: tags * buffers.bytesPerTag });
+    }
+    try {
+      this.ring.registerBuffers(regions);
+    } catch {
+      return false; // ENOMEM: over RLIMIT_MEMLOCK without CAP_IPC_LOCK; plain reads and writes serve
+    }
+    for (let tag = 0; tag < this.depth; tag++) this.fixedIndex[tag] = Math.floor(tag / tagsPerBuffer);
+    return true;
+  }
+
+  readIntoRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number): void {
+    const address = this.requestAddress(rq) + offset;
+    const index = this.fixedIndex[rq.tag] ?? -1;
+    const userData = encodeUserData(rq.tag, UserDataKind.TargetIo);
+    if (index >= 0) this.ring.prepReadFixed(this.sqe(), fd, address, length, position, index, userData);
+    else this.ring.prepRead(this.sqe(), fd, address, length, position, userData);
+  }
+
+  writeFromRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number, durable: boolean): void {
+    const address = this.requestAddress(rq) + offset;
+    const index = this.fixedIndex[rq.tag] ?? -1;
+    const sqe = this.sqe();
+    const userData = encodeUserData(rq.tag, UserDataKind.TargetIo);
+    if (index >= 0) this.ring.prepWriteFixed(sqe, fd, address, length, position, index, userData);
+    else this.ring.prepWrite(sqe, fd, address, length, position, userData);
+    if (durable) this.ring.setRwFlags(sqe, RWF.DSYNC);
+  }
+
+  fallocateFile(rq: Request<unknown>, fd: number, mode: number, position: number, length: number): void {
+    this.ring.prepFallocate(this.sqe(), fd, mode, position, length, encodeUserData(rq.tag, UserDataKind.TargetIo));
+  }
+
+  /** The request's buffer; a target on the user copy path has none to do file I/O with. */
+  private requestAddress(rq: Request<unknown>): number {
+    if (this.requestBuffers === null) throw new Error('file I/O into a request needs the copy data path: the target must plan dataPath "copy"');
+    return rq.bufferAddress;
+  }
 
   /** A free SQE; when the SQ is full, what is queued goes to the kernel first. */
   private sqe(): number {

@@ -287,6 +287,17 @@ export class Ring {
     this.sqeWords[base + W_BUF_INDEX] = bufIndex & 0xffff;
   }
 
+  /** fallocate(2): `mode` FALLOC_FL_* (punch a hole, zero a range) over `length` bytes at `offset`. */
+  prepFallocate(sqe: number, fd: number, mode: number, offset: number, length: number, userData: number): void {
+    // The kernel reads fallocate's length from addr and its mode from len.
+    this.prep(sqe, IORING_OP.FALLOCATE, fd, length, mode, offset, userData);
+  }
+
+  /** Sets a prepared read or write's RWF_* flags (RWF_DSYNC: this write alone is durable). */
+  setRwFlags(sqe: number, flags: number): void {
+    this.sqeWords[sqe * this.sqeStride + W_RW_FLAGS] = flags;
+  }
+
   /** fsync(2), or fdatasync(2) with `dataOnly`. */
   prepFsync(sqe: number, fd: number, dataOnly: boolean, userData: number): void {
     const base = this.prep(sqe, IORING_OP.FSYNC, fd, 0, 0, 0, userData);

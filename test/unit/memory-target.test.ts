@@ -79,7 +79,7 @@ describe('the memory target on the copy path (per-tag buffers and the backing fi
     const ops = memoryTarget.operations;
     const config: MemoryConfig = opened.config;
     const rqs = [0, 1, 2, 3].map((tag) => new Request(0, tag, buffers.bytes.subarray(tag * 65536, (tag + 1) * 65536), buffers.address + tag * 65536, ops.newRequestData(config, 0, tag), completer));
-    const hw = ops.initHctx(config, 0, new RingQueueIo(ring, 0, -1, 4));
+    const hw = ops.initHctx(config, 0, new RingQueueIo(ring, 0, -1, 4, { address: buffers.address, bytesPerTag: 65536 }));
     const pump = (...tags: number[]): void => {
       // Until these requests have ended (their syncs complete through the ring).
       while (tags.some((tag) => !results.has(tag))) {
