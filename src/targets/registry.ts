@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OptionValues, CommonSettings, TargetPlan, TargetPlanner } from '../blk/target-plan.js';
+import { loopPlanner } from './loop/options.js';
 import { memoryPlanner } from './memory-options.js';
 import { nullPlanner } from './null-options.js';
 import type { AnyTarget } from '../blk/target.js';
@@ -19,6 +20,7 @@ interface BuiltinTarget {
 const builtinTargets: Readonly<Record<string, BuiltinTarget>> = {
   null: { planner: nullPlanner, load: async () => (await import('./null.js')).nullTarget },
   memory: { planner: memoryPlanner, load: async () => (await import('./memory.js')).memoryTarget },
+  loop: { planner: loopPlanner, load: async () => (await import('./loop/target.js')).loopTarget },
 };
 
 /** Every built-in target's options and plan. */

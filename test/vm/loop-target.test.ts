@@ -1,0 +1,223 @@
+// The loop target: a file on ext4, or a block device, behind /dev/ublkbN, under real tools.
+// brd gives both: ram0 carries the ext4 that holds the image files, ram1 is served raw.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cleanUp, leftovers, listedDevice, ok, run, tsublk, tsublkBin } from './cli.js';
+import { daemonPid, waitForState } from './kernel-state.js';
+
+const fsDir = '/mnt/tsublk-loop';
+const image = `${fsDir}/disk.img`;
+let loadedBrd = false;
+
+beforeAll(() => {
+  if (!existsSync('/dev/ram1')) {
+    ok('modprobe', 'brd', 'rd_nr=2', 'rd_size=262144'); // two 256 MiB RAM disks
+    loadedBrd = true;
+  }
+  ok('mkfs.ext4', '-q', '-F', '/dev/ram0');
+  mkdirSync(fsDir, { recursive: true });
+  ok('mount', '/dev/ram0', fsDir);
+});
+
+afterAll(() => {
+  cleanUp();
+  run('umount', [fsDir]);
+  if (loadedBrd) run('rmmod', ['brd']);
+});
+
+afterEach(() => {
+  cleanUp();
+  rmSync(image, { force: true });
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+/** A sparse image of `mib` MiB on the ext4. */
+function makeImage(mib: number, file = image): void {
+  ok('truncate', '-s', `${mib}M`, file);
+}
+
+function add(...args: string[]): void {
+  const result = tsublk('add', '-t', 'loop', ...args);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+}
+
+interface FioJob {
+  error: number;
+  read: { io_bytes: number };
+  write: { io_bytes: number };
+}
+
+/** Random writes and a verify pass (crc32c in every block), QD32, `jobs` jobs on disjoint ranges, 4k then mixed sizes. */
+function fioVerify(device: string, jobs: number, span: string): FioJob[] {
+  const args = [
+    `--filename=${device}`, '--ioengine=io_uring', '--direct=1', '--iodepth=32', `--numjobs=${jobs}`, '--rw=randwrite',
+    `--size=${span}`, `--offset_increment=${span}`, '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
+    '--name=bs4k', '--bs=4k', '--io_size=8M', '--stonewall', '--name=bssplit', '--bssplit=4k/50:64k/30:1M/20', '--io_size=16M', '--stonewall',
+  ];
+  const result = run('fio', args, { timeoutMs: 300_000 });
+  if (result.status !== 0) throw new Error(`fio exited ${result.status}: ${result.stderr.trim()}`);
+  return (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: FioJob[] }).jobs;
+}
+
+function expectVerified(jobs: FioJob[]): void {
+  expect(jobs.length).toBeGreaterThan(0);
+  for (const job of jobs) {
+    expect(job.error).toBe(0);
+    expect(job.write.io_bytes).toBeGreaterThan(0);
+    expect(job.read.io_bytes).toBe(job.write.io_bytes); // the verify pass read back all it wrote
+  }
+}
+
+interface Listed {
+  target: { config: Record<string, unknown> };
+  stats: Array<Record<string, number>>;
+}
+
+/** The sum of one of the target's counters over the device's queues (list -v). */
+function counter(devId: number, name: string): number {
+  return (listedDevice<Listed>(devId, '-v')?.stats ?? []).reduce((sum, queue) => sum + (queue[name] ?? 0), 0);
+}
+
+describe('tsublk add -t loop', () => {
+  it.each([1, 2])('keeps every byte of a file on ext4 (O_DIRECT, fixed buffers): fio crc32c verify, %i queue(s)', (queues) => {
+    makeImage(128);
+    add('-f', image, '-q', String(queues), '-n', '0');
+    const config = listedDevice<Listed>(0, '-v')?.target.config;
+    expect(config).toMatchObject({ file: image, sizeBytes: 128 * 2 ** 20, directIo: true, blockDevice: false, discard: true, logicalBlockSize: 512 });
+    expectVerified(fioVerify('/dev/ublkb0', queues, `${64 / queues}M`));
+    expect(counter(0, 'fixed_buffers')).toBe(queues);
+    expect(counter(0, 'errors')).toBe(0);
+  });
+
+  it('keeps every byte of a block device (brd), taking its size', () => {
+    add('-f', '/dev/ram1', '-q', '2', '-n', '1');
+    const config = listedDevice<Listed>(1, '-v')?.target.config;
+    expect(config).toMatchObject({ file: '/dev/ram1', sizeBytes: 256 * 2 ** 20, blockDevice: true, directIo: true });
+    expectVerified(fioVerify('/dev/ublkb1', 2, '32M'));
+  });
+
+  it('carries an ext4 of its own: files survive sync, unmount, fsck and a second mount (sha256)', () => {
+    makeImage(128);
+    add('-f', image, '-n', '2', '--buffered_io');
+    expect(listedDevice<Listed>(2, '-v')?.target.config).toMatchObject({ directIo: false, bufferedIo: true });
+    const mountPoint = '/mnt/tsublk-loop-inner';
+    ok('mkfs.ext4', '-q', '-F', '/dev/ublkb2');
+    mkdirSync(mountPoint, { recursive: true });
+    ok('mount', '/dev/ublkb2', mountPoint);
+    try {
+      ok('sh', '-c', `for i in 1 2 3 4 5; do head -c 8388608 /dev/urandom > ${mountPoint}/f$i; done; sync`);
+      const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
+      ok('umount', mountPoint);
+      const check = run('fsck.ext4', ['-fn', '/dev/ublkb2']);
+      expect(check.status).toBe(0);
+      ok('mount', '/dev/ublkb2', mountPoint);
+      expect(ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`)).toBe(sums);
+    } finally {
+      run('umount', [mountPoint]);
+    }
+  });
+
+  it('comes back after kill -9 with -r 1 and recover, every acknowledged write intact', async () => {
+    makeImage(64);
+    add('-f', image, '-n', '3', '-r', '1');
+    const pattern = randomBytes(4 * 2 ** 20);
+    writeFileSync('/tmp/tsublk-pattern', pattern);
+    ok('dd', 'if=/tmp/tsublk-pattern', 'of=/dev/ublkb3', 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
+    process.kill(daemonPid(3), 'SIGKILL');
+    await waitForState(3, 'QUIESCED', 5000);
+    const recovered = tsublk('recover', '-n', '3');
+    expect(recovered.stderr).toBe('');
+    expect(recovered.stdout).toMatch(/state LIVE/);
+    ok('dd', 'if=/dev/ublkb3', 'of=/tmp/tsublk-range', 'bs=1M', 'skip=8', 'count=4', 'iflag=direct', 'status=none');
+    expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
+    rmSync('/tmp/tsublk-range');
+    rmSync('/tmp/tsublk-pattern');
+  });
+
+  it('puts a FUA write on the backing file before it acknowledges it, and discard punches holes', () => {
+    makeImage(64);
+    add('-f', image, '-n', '4');
+    const block = randomBytes(4096);
+    writeFileSync('/tmp/tsublk-block', block);
+    // O_DSYNC on a disk with a write cache and FUA: the kernel sends the write with FUA.
+    ok('dd', 'if=/tmp/tsublk-block', 'of=/dev/ublkb4', 'bs=4k', 'seek=100', 'oflag=direct,dsync', 'status=none');
+    expect(counter(4, 'fua_writes')).toBeGreaterThanOrEqual(1);
+    // From outside the device, past any cache: the image holds it.
+    ok('dd', `if=${image}`, 'of=/tmp/tsublk-range', 'bs=4k', 'skip=100', 'count=1', 'iflag=direct', 'status=none');
+    expect(readFileSync('/tmp/tsublk-range').equals(block)).toBe(true);
+    rmSync('/tmp/tsublk-range');
+    rmSync('/tmp/tsublk-block');
+    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb4', 'bs=1M', 'count=32', 'oflag=direct', 'status=none');
+    expect(statSync(image).blocks * 512).toBeGreaterThanOrEqual(32 * 2 ** 20);
+    ok('blkdiscard', '/dev/ublkb4');
+    expect(statSync(image).blocks * 512).toBeLessThan(2 ** 20);
+  });
+
+  it('serves --read_only as a read-only disk', () => {
+    makeImage(16);
+    add('-f', image, '-n', '5', '--read_only');
+    expect(ok('blockdev', '--getro', '/dev/ublkb5').trim()).toBe('1');
+    expect(run('dd', ['if=/dev/zero', 'of=/dev/ublkb5', 'bs=4k', 'count=1', 'oflag=direct']).status).not.toBe(0);
+    ok('dd', 'if=/dev/ublkb5', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct', 'status=none');
+  });
+});
+
+describe('tsublk add -t loop refuses bad input in one line, leaving nothing', () => {
+  const refused = (args: string[], message: string | RegExp): void => {
+    const result = tsublk('add', '-t', 'loop', ...args);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    if (typeof message === 'string') expect(result.stderr.trim()).toBe(`tsublk: ${message}`);
+    else expect(result.stderr.trim()).toMatch(message);
+    expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  };
+
+  it('no file, a missing one, a directory, a size past its end, a misaligned offset, one another device serves', () => {
+    refused([], 'the loop target serves a file: add -f FILE (a regular file or a block device)');
+    refused(['-f', `${fsDir}/nope.img`], `${fsDir}/nope.img does not exist: give -f an existing file or block device`);
+    refused(['-f', fsDir], `${fsDir} is a directory: give -f a regular file or a block device`);
+    makeImage(16);
+    refused(['-f', image, '--size', '32M'], `--size 33554432 is larger than ${image} (16777216 bytes): leave --size out to use the whole file, or give a smaller one`);
+    refused(['-f', image, '--offset', '1000'], 'bad --offset 1000: use --offset in bytes, 0 or a multiple of 512 (of the block size, with O_DIRECT)');
+    refused(['-f', image, '--offset', '512', '--bs', '4096'], '--offset 512 is not a multiple of the block size (4096): use a multiple of it');
+    add('-f', image, '-n', '6');
+    const again = tsublk('add', '-t', 'loop', '-f', image);
+    expect(again.stderr.trim()).toBe(`tsublk: ${image} is served by another tsublk device: pick another file, or delete that device first`);
+    expect(tsublk('del', '-n', '6').status).toBe(0);
+  });
+
+  it('a read-only file without --read_only', () => {
+    const roDir = '/mnt/tsublk-loop-ro';
+    mkdirSync(roDir, { recursive: true });
+    ok('mount', '-t', 'tmpfs', '-o', 'size=32M', 'tsublk-ro', roDir);
+    try {
+      ok('truncate', '-s', '8M', `${roDir}/ro.img`);
+      ok('mount', '-o', 'remount,ro', roDir);
+      refused(['-f', `${roDir}/ro.img`], `${roDir}/ro.img is read-only (EROFS): add --read_only to serve it as a read-only disk`);
+      add('-f', `${roDir}/ro.img`, '-n', '7', '--read_only');
+      expect(tsublk('del', '-n', '7').status).toBe(0);
+    } finally {
+      run('umount', [roDir]);
+    }
+  });
+
+  it('a file the daemon may not open (an unprivileged device, a root-only file)', async () => {
+    makeImage(16);
+    chmodSync(image, 0o600);
+    const controlMode = statSync('/dev/ublk-control').mode & 0o777;
+    chmodSync('/dev/ublk-control', 0o666); // what tsublk's udev rule does
+    const watcher: ChildProcess = spawn(process.execPath, [tsublkBin, 'udev', '--watch'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    try {
+      const result = run('setpriv', ['--reuid=2001', '--regid=2001', '--clear-groups', process.execPath, tsublkBin, 'add', '-t', 'loop', '-f', image, '--unprivileged'], { env: { HOME: '/tmp', TMPDIR: '/tmp' } });
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim()).toBe(`tsublk: the daemon (uid 2001) may not open ${image} (EACCES): give it access, or serve a file it may open`);
+    } finally {
+      watcher.kill('SIGTERM');
+      await new Promise((resolve) => watcher.once('exit', resolve));
+      chmodSync('/dev/ublk-control', controlMode);
+    }
+  });
+});
