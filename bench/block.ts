@@ -1,5 +1,6 @@
 // `npm run bench`: fio against tsublk's targets and the kernel's own devices in the same boot:
-// tsublk null against null_blk, tsublk memory against brd. Runs inside the VM (bench/run.ts boots
+// tsublk null against null_blk, tsublk memory against brd, tsublk loop against the kernel's loop
+// driver (both O_DIRECT on one file on ext4 on brd). Runs inside the VM (bench/run.ts boots
 // it with --anchors); prints IOPS, the ratio to the anchor, the server's CPU time per I/O and the
 // I/Os it served per io_uring_enter.
 import { execFileSync } from 'node:child_process';
@@ -29,6 +30,8 @@ interface Suite {
   readonly anchor: string;
   readonly anchorPath: string;
   readonly add: readonly string[];
+  /** Makes what the suite serves (the loop suite's file and kernel loop device); returns how to undo it. */
+  readonly prepare?: () => () => void;
   readonly workloads: readonly Workload[];
   /**
    * Write both devices in full before measuring: RAM disks allocate a page on first touch, and
@@ -47,7 +50,35 @@ const suites: readonly Suite[] = [
     workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
     precondition: true,
   },
+  {
+    device: 'tsublk-loop',
+    anchor: 'loop',
+    anchorPath: '/dev/loop7',
+    add: ['-t', 'loop', '-f', '/mnt/tsublk-bench/disk.img'],
+    workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
+    precondition: false, // the file is written in full when it is made
+    prepare: prepareLoopFile,
+  },
 ];
+
+/**
+ * The loop suite's backing: ext4 on brd (/dev/ram0, after the memory suite is done with it) with
+ * one 512 MiB file written in full (no unwritten extents, whose reads never reach the disk), and
+ * the kernel's loop driver on the same file with direct I/O, as tsublk serves it.
+ */
+function prepareLoopFile(): () => void {
+  const dir = '/mnt/tsublk-bench';
+  execFileSync('mkfs.ext4', ['-q', '-F', '/dev/ram0']);
+  execFileSync('mkdir', ['-p', dir]);
+  execFileSync('mount', ['/dev/ram0', dir]);
+  execFileSync('dd', ['if=/dev/zero', `of=${dir}/disk.img`, 'bs=1M', 'count=512', 'oflag=direct', 'status=none']);
+  execFileSync('modprobe', ['loop']);
+  execFileSync('losetup', ['--direct-io=on', '/dev/loop7', `${dir}/disk.img`]);
+  return () => {
+    execFileSync('losetup', ['-d', '/dev/loop7']);
+    execFileSync('umount', [dir]);
+  };
+}
 
 const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 const DEV_ID = 0;
@@ -107,8 +138,17 @@ interface Row {
 }
 
 function runSuite(suite: Suite, runs: number, seconds: number, json: boolean, only: ReadonlySet<string> | null): Row[] {
-  if (!existsSync(suite.anchorPath)) throw new Error(`${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`);
   execFileSync(tsublk, ['del', '-a']);
+  const undo = suite.prepare?.() ?? ((): void => undefined);
+  try {
+    return measureSuite(suite, runs, seconds, json, only);
+  } finally {
+    undo();
+  }
+}
+
+function measureSuite(suite: Suite, runs: number, seconds: number, json: boolean, only: ReadonlySet<string> | null): Row[] {
+  if (!existsSync(suite.anchorPath)) throw new Error(`${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`);
   execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], { stdio: 'ignore' });
   const list = JSON.parse(execFileSync(tsublk, ['list', '-n', String(DEV_ID), '--json'], { encoding: 'utf8' })) as Array<{ daemon_pid: number }>;
   const daemon = list[0]?.daemon_pid ?? 0;
