@@ -1,126 +1,22 @@
 import { readFileSync } from 'node:fs';
 import type { Operations } from '../blk/operations.js';
-import type { QueueIo } from '../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
-import { UserError } from '../errors.js';
-import { type OpenBacking, openBacking } from './memory-backing.js';
 import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
-import { formatBadblocks, parseBadblocks } from './null-badblocks.js';
-import { IrqMode, PendingCompletions, RequeueList, nowNs } from './null-completions.js';
-import { BlkZone } from '../../native-bindings/blkzoned.js';
-import { HostMemory } from '../../native-bindings/host-memory.js';
-import { type NullConfig, type NullRuntime, type NullSettings, nullSettings, zoneGeometryOf } from './null-config.js';
-import { type ZoneGeometry, ZoneTable } from './null-zones.js';
-import { NullDeviceState } from './null-device-state.js';
-import { nullChangeFrom } from './null-options.js';
+import { IrqMode, nowNs } from './null-completions.js';
+import { type NullConfig, type NullSettings, nullSettings } from './null-config.js';
+import type { ZoneTable } from './null-zones.js';
+import type { NullDeviceState } from './null-device-state.js';
 import type { Target } from '../blk/target.js';
-import { WriteCache } from './write-cache.js';
+import { openNull } from './null-open.js';
+import { NullQueue, count } from './null-queue.js';
 
+export { NullQueue } from './null-queue.js';
 export { NULL_DEFAULTS, type NullConfig, type NullSettings, nullSettings } from './null-config.js';
 
 const EOPNOTSUPP = 95;
 const ETIMEDOUT = 110;
 /** blk-mq's request timeout when the disk's io_timeout cannot be read (ublk_drv keeps the default). */
 const DEFAULT_IO_TIMEOUT_NS = 30e9;
-
-/**
- * The hctx private data: per-queue counters (shown by `list -v` and `stats`), the requests this
- * queue has served but not yet ended (irqmode 1 and 2, the bandwidth cap), and this thread's
- * handles on what the device shares: its state, its store and its write cache.
- */
-export class NullQueue {
-  reads = 0;
-  writes = 0;
-  flushes = 0;
-  discards = 0;
-  others = 0;
-  readBytes = 0;
-  writeBytes = 0;
-  /** Writes that came with FUA. */
-  fuaWrites = 0;
-  /** Zone appends (counted in writes too). */
-  zoneAppends = 0;
-  /** Requests failed for a bad range or while powered off. */
-  injectedErrors = 0;
-  /** timeout_inject: requests held until io_timeout, then ended with ETIMEDOUT. */
-  timeouts = 0;
-  /** requeue_inject: requests put back on the queue (each time). */
-  requeues = 0;
-  /** timeout_inject: the requests held, each until the io_timeout after it arrived. */
-  readonly timedOut: PendingCompletions;
-  /** requeue_inject: the requests to serve again at the next poll. */
-  readonly requeued: RequeueList;
-  /** Requests held for irqmode 1 (until commitRqs), irqmode 2 or the bandwidth cap (until their time). */
-  readonly pending: PendingCompletions;
-  /** Device-wide state (null without a runtime: a queue built outside a daemon, as in unit tests). */
-  readonly state: NullDeviceState | null;
-  /** memory_backed: where the data lives. */
-  readonly store: MappedStore | null;
-  readonly cache: WriteCache | null;
-  /** With a cache: the durable copy's fd (discard punches it too). */
-  readonly durableFd: number;
-  /** zoned: the device's zones, and memory for this queue's zone reports (a view made once). */
-  readonly zones: ZoneTable | null;
-  private reportMemory: HostMemory | null = null;
-  reportView: DataView | null = null;
-
-  constructor(
-    readonly queueId: number,
-    readonly settings: NullSettings,
-    readonly io: QueueIo,
-  ) {
-    this.pending = new PendingCompletions(io.depth);
-    this.timedOut = new PendingCompletions(io.depth);
-    this.requeued = new RequeueList(io.depth);
-    const runtime = settings.runtime;
-    this.state = runtime === undefined ? null : new NullDeviceState(runtime.shared);
-    this.store = runtime === undefined || runtime.storeFd < 0 ? null : { io, fd: runtime.storeFd, address: runtime.storeAddress, sizeBytes: settings.sizeBytes };
-    this.cache = runtime?.cache == null || this.state === null ? null : new WriteCache(runtime.cache, this.state.mutex, runtime.storeAddress, runtime.durableAddress, settings.sizeBytes);
-    this.durableFd = runtime?.durableFd ?? -1;
-    this.zones = runtime?.zones == null ? null : new ZoneTable(runtime.zones, this.state?.mutex ?? null, zoneGeometryOf(settings));
-    if (this.zones !== null) {
-      this.reportMemory = new HostMemory(this.zones.geometry.zones * BlkZone.size, `queue ${queueId} zone reports`);
-      this.reportView = new DataView(this.reportMemory.bytes.buffer, this.reportMemory.bytes.byteOffset, this.reportMemory.length);
-    }
-  }
-
-  /** Releases the zone report memory (exitHctx). */
-  release(): void {
-    this.reportView = null;
-    this.reportMemory?.free();
-    this.reportMemory = null;
-  }
-
-  /** Where this queue's zone reports are built. */
-  get reportAddress(): number {
-    return this.reportMemory?.address ?? 0;
-  }
-}
-
-function count(hw: NullQueue, rq: Request<undefined>): void {
-  switch (rq.op) {
-    case ReqOp.Read:
-      hw.reads++;
-      hw.readBytes += rq.bytes;
-      break;
-    case ReqOp.ZoneAppend:
-    case ReqOp.Write:
-      if (rq.op === ReqOp.ZoneAppend) hw.zoneAppends++; // an append is a write too
-      hw.writes++;
-      hw.writeBytes += rq.bytes;
-      if ((rq.flags & ReqFlag.Fua) !== 0) hw.fuaWrites++;
-      break;
-    case ReqOp.Flush:
-      hw.flushes++;
-      break;
-    case ReqOp.Discard:
-    case ReqOp.WriteZeroes:
-      hw.discards++;
-      break;
-    default:
-      hw.others++;
-  }
-}
 
 /** Moves the data of a read or write (the first `length` bytes), through the cache for writes. */
 function transfer(hw: NullQueue, store: MappedStore, rq: Request<undefined>, length: number, position: number = rq.startSector * SECTOR): number {
@@ -345,97 +241,12 @@ const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
   },
 };
 
-/** The settings as recorded and shown (`list -v`): the configuration with what `set` and `power` changed. */
-function recorded(settings: NullSettings, state: NullDeviceState): NullSettings {
-  // (The daemon leaves the runtime out of the record.)
-  return {
-    ...settings,
-    mbps: state.mbps,
-    badblocks: formatBadblocks(state.badblocks.list()),
-    badblocksOnce: state.badblocksOnce ? 1 : 0,
-    badblocksPartialIo: state.badblocksPartialIo ? 1 : 0,
-    power: state.powered ? 1 : 0,
-    timeoutInject: state.timeoutPercent,
-    requeueInject: state.requeuePercent,
-  };
-}
-
 export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, undefined> = {
   name: 'null',
   type: 0,
   // The configuration is completed with null_blk's defaults, so the run record, `list -v` and
   // `list --json` show every setting the queues work with; memory_backed acquires its store.
-  open(config, devId, reattach, shape) {
-    const settings = nullSettings(config);
-    if (settings.initHctxFail >= shape.queues) throw new Error(`bad --init_hctx_fail ${settings.initHctxFail}: the device has ${shape.queues} queue(s) (the kernel gives at most one per CPU); use an index below ${shape.queues}`);
-    if (reattach && settings.cacheSize > 0) throw new UserError(`device ${devId} has a write cache, which died with its daemon: it cannot be recovered; delete it with tsublk del -n ${devId}`);
-    let geometry: ZoneGeometry | null;
-    try {
-      geometry = settings.zoned === 1 ? zoneGeometryOf(settings) : null; // before anything is acquired
-    } catch (error) {
-      throw new UserError((error as Error).message);
-    }
-    const backings: OpenBacking[] = [];
-    let unwatch = (): void => undefined;
-    const closeAll = (deleted: boolean): void => {
-      unwatch();
-      for (const backing of backings.splice(0)) backing.close(deleted);
-    };
-    try {
-      if (settings.memoryBacked === 1) backings.push(openBacking(null, settings.sizeBytes, devId, reattach ? { owned: true } : null));
-      if (settings.cacheSize > 0) backings.push(openBacking(null, settings.sizeBytes, devId, null, `tsublk-${devId}.durable`));
-    } catch (error) {
-      closeAll(!reattach);
-      throw error;
-    }
-    const [store, durable] = backings.map((opened) => opened.backing);
-    const shared = NullDeviceState.create();
-    const state = new NullDeviceState(shared);
-    state.mbps = settings.mbps;
-    state.badblocks.edit(parseBadblocks(settings.badblocks));
-    state.badblocksOnce = settings.badblocksOnce === 1;
-    state.badblocksPartialIo = settings.badblocksPartialIo === 1;
-    state.timeoutPercent = settings.timeoutInject;
-    state.requeuePercent = settings.requeueInject;
-    const cacheBuffer = settings.cacheSize > 0 ? WriteCache.create(settings.sizeBytes, settings.cacheSize * 2 ** 20) : null;
-    const zones = geometry === null ? null : ZoneTable.create(geometry);
-    const runtime: NullRuntime = {
-      shared,
-      cache: cacheBuffer,
-      zones,
-      storeFd: store?.fd ?? -1,
-      storeAddress: store?.address ?? 0,
-      durableFd: durable?.fd ?? -1,
-      durableAddress: durable?.address ?? 0,
-      ioTimeoutFile: `/sys/block/ublkb${devId}/queue/io_timeout`,
-    };
-    const cache = cacheBuffer === null || store === undefined || durable === undefined ? null : new WriteCache(cacheBuffer, state.mutex, store.address, durable.address, settings.sizeBytes);
-    return {
-      config: { ...settings, runtime },
-      ownedFiles: backings.map((opened) => opened.backing.path),
-      close: closeAll,
-      watch(listener) {
-        unwatch = state.watch(() => listener(recorded(settings, state)));
-      },
-      change(values) {
-        const { power, ...rest } = values;
-        const change = nullChangeFrom(rest);
-        if (power !== undefined && power !== 0 && power !== 1) throw new UserError(`bad power ${String(power)}: use tsublk power -n ${devId} off or on`);
-        if (change.mbps !== undefined) state.mbps = change.mbps;
-        if (change.badblocks !== undefined) state.badblocks.edit(parseBadblocks(change.badblocks));
-        if (change.badblocksOnce !== undefined) state.badblocksOnce = change.badblocksOnce === 1;
-        if (change.badblocksPartialIo !== undefined) state.badblocksPartialIo = change.badblocksPartialIo === 1;
-        if (change.timeoutInject !== undefined) state.timeoutPercent = change.timeoutInject;
-        if (change.requeueInject !== undefined) state.requeuePercent = change.requeueInject;
-        if (power === 0 && state.powered) {
-          // First fail everything, then drop what the cache never wrote back: a power cut.
-          state.powered = false;
-          cache?.powerCut();
-        } else if (power === 1) state.powered = true;
-        return recorded(settings, state);
-      },
-    };
-  },
+  open: openNull,
   disk: (config) => {
     const settings = nullSettings(config);
     const cached = settings.cacheSize > 0;
