@@ -59,6 +59,11 @@ export interface TargetPlanner {
   /** The heading of its options in the help. */
   readonly heading: string;
   readonly options: readonly TargetOption[];
+  /**
+   * Every UBLK_F_* bit `plan` may ask for (null: ZONED and USER_COPY): `tsublk features` shows
+   * what tsublk uses from these, and a plan that asks for more is refused as a bug.
+   */
+  readonly requests?: number;
   /** Turns checked option values into the configuration; throws a one-line error for a bad mix. */
   plan(values: OptionValues, common: CommonSettings): TargetPlan;
 }

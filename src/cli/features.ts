@@ -1,5 +1,6 @@
 import { UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
-import { featureNames, featuresUsed } from '../ublk/features.js';
+import { featureNames } from '../ublk/features.js';
+import { flagsTsublkRequests } from './plan.js';
 import { withControl } from './control-access.js';
 import { kernelRelease } from './system.js';
 import { printOut } from './output.js';
@@ -7,11 +8,13 @@ import { printOut } from './output.js';
 /** `features [--json]`: the running kernel's ublk features, and which tsublk uses. */
 export function features(json: boolean): void {
   const supported = withControl((control) => control.features);
+  // Derived from what the code asks for (add's options, data paths, targets' plans), not a list.
+  const used = flagsTsublkRequests();
   const rows = Object.entries(UBLK_F_BIT).map(([name, bit]) => ({
     name,
     bit,
     supported: Math.floor(supported / 2 ** bit) % 2 === 1,
-    used: (featuresUsed as readonly string[]).includes(name),
+    used: Math.floor(used / 2 ** bit) % 2 === 1,
   }));
   if (json) {
     printOut(JSON.stringify({ kernel: kernelRelease(), features: supported, names: featureNames(supported), rows }, null, 2) + '\n');

@@ -56,6 +56,23 @@ export interface AddArguments {
   readonly [targetOption: string]: unknown;
 }
 
+/**
+ * The UBLK_F_* bits add's own options ask for, and those every device gets: planAdd sets flags
+ * from these alone, and `tsublk features` derives "used by tsublk" from them (with each target's
+ * `requests`), so the two cannot drift apart.
+ */
+export const ADD_FLAGS = {
+  always: UBLK_F.CMD_IOCTL_ENCODE,
+  u: UBLK_F.URING_CMD_COMP_IN_TASK,
+  g: UBLK_F.NEED_GET_DATA,
+  r: UBLK_F.USER_RECOVERY,
+  e: UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_FAIL_IO,
+  i: UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE,
+  /** --usercopy, and the daemon's default data path where the kernel offers it. */
+  usercopy: UBLK_F.USER_COPY,
+  unprivileged: UBLK_F.UNPRIVILEGED_DEV,
+} as const;
+
 function wholeNumberIn(value: number, low: number, high: number, what: string, fix: string): number {
   if (!Number.isInteger(value) || value < low || value > high) throw new UblkError(`bad ${what} ${value}: ${fix}`);
   return value;
@@ -111,21 +128,21 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   for (const [flag, value] of [['-u', args.u], ['-g', args.g], ['-r', args.r], ['-e', args.e], ['-i', args.i]] as const) {
     if (value !== 0 && value !== 1) throw new UblkError(`bad ${flag} ${value}: use 0 or 1`);
   }
-  let flags = UBLK_F.CMD_IOCTL_ENCODE;
-  if (args.u === 1) flags |= UBLK_F.URING_CMD_COMP_IN_TASK;
-  if (args.g === 1) flags |= UBLK_F.NEED_GET_DATA;
-  if (args.r === 1) flags |= UBLK_F.USER_RECOVERY;
-  if (args.e === 1) flags |= UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_FAIL_IO;
-  if (args.i === 1) flags |= UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE;
+  let flags: number = ADD_FLAGS.always;
+  if (args.u === 1) flags |= ADD_FLAGS.u;
+  if (args.g === 1) flags |= ADD_FLAGS.g;
+  if (args.r === 1) flags |= ADD_FLAGS.r;
+  if (args.e === 1) flags |= ADD_FLAGS.e;
+  if (args.i === 1) flags |= ADD_FLAGS.i;
   const recovery = args.r === 1 || args.e === 1 || args.i === 1;
   if (args.usercopy && args.copy) throw new UblkError('--usercopy and --copy exclude each other: pick one data path');
   if (args.usercopy && args.g === 1) throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
-  if (args.usercopy) flags |= UBLK_F.USER_COPY;
+  if (args.usercopy) flags |= ADD_FLAGS.usercopy;
   if (args.unprivileged) {
     // The kernel refuses user copy to unprivileged devices and drops their recovery flags.
     if (args.usercopy) throw new UblkError('--usercopy and --unprivileged exclude each other: the kernel gives unprivileged devices only the copy data path');
     if (recovery) throw new UblkError('-r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root');
-    flags |= UBLK_F.UNPRIVILEGED_DEV;
+    flags |= ADD_FLAGS.unprivileged;
   }
   const logLevel = LOG_LEVELS.find((level) => level === args['log-level']);
   if (logLevel === undefined) throw new UblkError(`bad --log-level ${args['log-level']}: use ${LOG_LEVELS.join(', ')}`);
@@ -144,7 +161,9 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   if (needed !== undefined && asked !== 'auto' && needed !== asked) {
     throw new UblkError(`the ${planner.name} target needs the ${needed === 'copy' ? 'per-tag buffer (copy)' : 'user copy'} data path: leave out ${needed === 'copy' ? '--usercopy' : '--copy, -g 1 and --unprivileged'}`);
   }
-  flags |= targetPlan.flags ?? 0;
+  const asksFor = targetPlan.flags ?? 0;
+  if ((asksFor & ~(planner.requests ?? 0)) !== 0) throw new Error(`the ${planner.name} target's plan asks for UBLK_F_* 0x${asksFor.toString(16)} beyond its requests (0x${(planner.requests ?? 0).toString(16)}): a bug in that target`);
+  flags |= asksFor;
   return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: targetPlan.config, pinQueues: args.pin, dataPath: needed ?? asked, logLevel };
 }
 
@@ -152,4 +171,9 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
 export async function loadModulePlanner(name: string): Promise<TargetPlanner> {
   const file = resolveTargetName(name);
   return modulePlanner(await loadTarget(file), file);
+}
+
+/** Every UBLK_F_* bit tsublk may ask the kernel for: add's options, the data paths, the built-in targets' plans. */
+export function flagsTsublkRequests(): number {
+  return [...Object.values(ADD_FLAGS), ...builtinPlanners().map((planner) => planner.requests ?? 0)].reduce((all, bits) => all | bits, 0);
 }

@@ -185,6 +185,7 @@ function planNull(values: OptionValues, common: CommonSettings): TargetPlan {
 export const nullPlanner: TargetPlanner = {
   name: 'null',
   heading: 'null target (options named after null_blk attributes):',
+  requests: UBLK_F.ZONED | UBLK_F.USER_COPY,
   options: nullOptions.map((option) => ({
     name: option.name,
     kind: option.kind,

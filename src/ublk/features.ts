@@ -16,15 +16,3 @@ export const featureSince: Readonly<Partial<Record<keyof typeof UBLK_F_BIT, stri
   USER_RECOVERY_FAIL_IO: '6.13',
   PER_IO_DAEMON: '6.16',
 };
-
-/** The ublk features tsublk knows how to use. */
-export const featuresUsed: ReadonlyArray<keyof typeof UBLK_F_BIT> = [
-  'URING_CMD_COMP_IN_TASK',
-  'NEED_GET_DATA',
-  'USER_RECOVERY',
-  'USER_RECOVERY_REISSUE',
-  'USER_RECOVERY_FAIL_IO',
-  'UNPRIVILEGED_DEV',
-  'CMD_IOCTL_ENCODE',
-  'USER_COPY',
-];

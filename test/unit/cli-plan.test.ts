@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
-import { type AddArguments, planAdd } from '../../src/cli/plan.js';
+import { ADD_FLAGS, type AddArguments, flagsTsublkRequests, planAdd } from '../../src/cli/plan.js';
+import { featureNames } from '../../src/ublk/features.js';
 import { parseSize } from '../../src/cli/sizes.js';
 
 const defaults: AddArguments = {
@@ -88,6 +89,19 @@ describe('planAdd', () => {
       return;
     }
     expect(() => planAdd({ ...defaults, ...overrides })).toThrow(message);
+  });
+});
+
+describe('what tsublk asks the kernel for (tsublk features: "used by tsublk")', () => {
+  it("is derived from add's options, the data paths and the targets' requests: ZONED (null's) included", () => {
+    expect(featureNames(flagsTsublkRequests())).toEqual([
+      'URING_CMD_COMP_IN_TASK', 'NEED_GET_DATA', 'USER_RECOVERY', 'USER_RECOVERY_REISSUE', 'UNPRIVILEGED_DEV', 'CMD_IOCTL_ENCODE', 'USER_COPY', 'ZONED', 'USER_RECOVERY_FAIL_IO',
+    ]);
+  });
+
+  it('refuses, as a bug, a plan that asks for a flag its target does not declare', () => {
+    const module = { name: 'greedy', heading: 'greedy:', options: [], plan: () => ({ config: { sizeBytes: 4096, logicalBlockSize: 512 }, flags: ADD_FLAGS.unprivileged }) };
+    expect(() => planAdd({ ...defaults, type: '/etc/hostname' }, module)).toThrow(/the greedy target's plan asks for UBLK_F_\* 0x20 beyond its requests \(0x0\): a bug in that target/);
   });
 });
 
