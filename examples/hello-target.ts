@@ -3,7 +3,7 @@
 // builds each queue's private data (HwData) in that queue's own thread, queueRq receives exactly
 // that object, and `statistics` publishes it to `tsublk stats`.
 //   sudo tsublk add -t ./dist/examples/hello-target.js -q 2 --size 1G
-import type { Target } from 'tsublk';
+import { type Target, counterTable } from 'tsublk';
 
 /** Each queue's own counters: one queue's thread alone touches them, so no locking. */
 interface HelloQueue {
@@ -13,6 +13,7 @@ interface HelloQueue {
 }
 
 const READ = 0; // ReqOp.Read: ublk's numbering, which tsublk keeps
+const counters = counterTable(['reads', 'writes']);
 
 const target: Target<{ sizeBytes: number; logicalBlockSize: number }, undefined, undefined, HelloQueue, undefined> = {
   name: 'hello',
@@ -35,10 +36,10 @@ const target: Target<{ sizeBytes: number; logicalBlockSize: number }, undefined,
   // The per-tag buffer is where a read's data goes: ask for the copy data path.
   plan: (_values, common) => ({ config: { sizeBytes: common.sizeBytes ?? 2 ** 30, logicalBlockSize: common.logicalBlockSize }, dataPath: 'copy' }),
   statistics: {
-    names: ['reads', 'writes'],
+    names: counters.names,
     read(hw, out) {
-      out[0] = hw.reads;
-      out[1] = hw.writes;
+      out[counters.at.reads] = hw.reads;
+      out[counters.at.writes] = hw.writes;
     },
   },
 };

@@ -45,6 +45,7 @@ export { type DiskParameters, validLogicalBlockSizes } from './blk/disk.js';
 export { type Target, type OpenedTarget, type DeviceShape } from './blk/target.js';
 export { type TargetOption, type TargetPlan, type CommonSettings, type OptionValues } from './blk/target-plan.js';
 export { type QueueIo } from './blk/queue-io.js';
+export { counterTable, type CounterTable } from './blk/counters.js';
 export { UserError, type UserErrorCode } from './errors.js';
 export { nullTarget, type NullConfig, NullQueue } from './targets/null.js';
 export { Ring, type RingOptions, type CompletionHandler } from './uring/ring.js';

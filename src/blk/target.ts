@@ -55,8 +55,9 @@ export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
   queueData(config: Config): QueueData;
   readonly operations: Operations<TagSetData, QueueData, HwData, RequestData>;
   /**
-   * Counters the target keeps in its HwData, published live for `list -v`: their names, and a
-   * function that copies them into `out` (called after every batch: it must not allocate).
+   * Counters the target keeps in its HwData, published live for `stats` and `list -v`: their
+   * names, and a function that copies them into `out` (called after every batch: it must not
+   * allocate). Name the slots with a `counterTable` (blk/counters.ts): `out[at.reads] = hw.reads`.
    */
   readonly statistics?: { readonly names: readonly string[]; readonly read: (hwData: HwData, out: Float64Array) => void };
   /**

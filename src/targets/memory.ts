@@ -1,4 +1,5 @@
 import type { Operations } from '../blk/operations.js';
+import { counterTable } from '../blk/counters.js';
 import type { QueueIo } from '../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
 import { openBacking } from './memory-backing.js';
@@ -105,6 +106,9 @@ const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest
   },
 };
 
+/** The counters `stats` and `list -v` show for each queue. */
+const memoryCounters = counterTable(['reads', 'writes', 'flushes', 'discards', 'errors', 'read_bytes', 'write_bytes']);
+
 export const memoryTarget: Target<MemoryConfig, MemoryConfig, undefined, MemoryQueue, MemoryRequest> = {
   name: 'memory',
   type: 1,
@@ -129,15 +133,15 @@ export const memoryTarget: Target<MemoryConfig, MemoryConfig, undefined, MemoryQ
   queueData: () => undefined,
   operations,
   statistics: {
-    names: ['reads', 'writes', 'flushes', 'discards', 'errors', 'read_bytes', 'write_bytes'],
+    names: memoryCounters.names,
     read(hw, out) {
-      out[0] = hw.reads;
-      out[1] = hw.writes;
-      out[2] = hw.flushes;
-      out[3] = hw.discards;
-      out[4] = hw.errors;
-      out[5] = hw.readBytes;
-      out[6] = hw.writeBytes;
+      out[memoryCounters.at.reads] = hw.reads;
+      out[memoryCounters.at.writes] = hw.writes;
+      out[memoryCounters.at.flushes] = hw.flushes;
+      out[memoryCounters.at.discards] = hw.discards;
+      out[memoryCounters.at.errors] = hw.errors;
+      out[memoryCounters.at.read_bytes] = hw.readBytes;
+      out[memoryCounters.at.write_bytes] = hw.writeBytes;
     },
   },
 };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { counterTable } from '../blk/counters.js';
 import type { Operations } from '../blk/operations.js';
 import { ReqFlag, ReqOp, type Request } from '../blk/request.js';
 import { EIO, type MappedStore, SECTOR, moveData, punchHole } from './memory-store.js';
@@ -241,6 +242,9 @@ const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
   },
 };
 
+/** The counters `stats` and `list -v` show for each queue. */
+const nullCounters = counterTable(['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks', 'zone_appends', 'timeouts', 'requeues']);
+
 export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, undefined> = {
   name: 'null',
   type: 0,
@@ -269,22 +273,22 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
   queueData: () => undefined,
   operations,
   statistics: {
-    names: ['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks', 'zone_appends', 'timeouts', 'requeues'],
+    names: nullCounters.names,
     read(hw, out) {
-      out[0] = hw.reads;
-      out[1] = hw.writes;
-      out[2] = hw.flushes;
-      out[3] = hw.discards;
-      out[4] = hw.others;
-      out[5] = hw.readBytes;
-      out[6] = hw.writeBytes;
-      out[7] = hw.pending.size;
-      out[8] = hw.fuaWrites;
-      out[9] = hw.injectedErrors;
-      out[10] = hw.cache === null ? 0 : hw.cache.dirtyBlocks;
-      out[11] = hw.zoneAppends;
-      out[12] = hw.timeouts;
-      out[13] = hw.requeues;
+      out[nullCounters.at.reads] = hw.reads;
+      out[nullCounters.at.writes] = hw.writes;
+      out[nullCounters.at.flushes] = hw.flushes;
+      out[nullCounters.at.discards] = hw.discards;
+      out[nullCounters.at.others] = hw.others;
+      out[nullCounters.at.read_bytes] = hw.readBytes;
+      out[nullCounters.at.write_bytes] = hw.writeBytes;
+      out[nullCounters.at.pending] = hw.pending.size;
+      out[nullCounters.at.fua_writes] = hw.fuaWrites;
+      out[nullCounters.at.injected_errors] = hw.injectedErrors;
+      out[nullCounters.at.cache_dirty_blocks] = hw.cache === null ? 0 : hw.cache.dirtyBlocks;
+      out[nullCounters.at.zone_appends] = hw.zoneAppends;
+      out[nullCounters.at.timeouts] = hw.timeouts;
+      out[nullCounters.at.requeues] = hw.requeues;
     },
   },
 };

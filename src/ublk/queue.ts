@@ -11,7 +11,7 @@ import { Ring } from '../uring/ring.js';
 import { BatchPolicy } from './batch-policy.js';
 import { FailureReports } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
-import { QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
+import { MAX_TARGET_COUNTERS, QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
 
 /** Everything a queue's worker needs, as plain data (it crosses postMessage). */
@@ -145,6 +145,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.counters = stats === null ? new Float64Array(SLOT_FIELDS) : stats.counters.subarray(slot, slot + SLOT_FIELDS);
       this.counters.fill(0);
       this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
+      const published = target.statistics?.names.length ?? 0;
+      if (published > MAX_TARGET_COUNTERS) throw new Error(`target ${target.name} publishes ${published} counters; a queue's stats slot holds ${MAX_TARGET_COUNTERS}: publish fewer`);
       this.publishStatistics = target.statistics === undefined ? null : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
       this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId, setup.charFd, setup.depth, this.buffers === null ? null : { address: this.buffers.address, bytesPerTag: setup.maxIoBufBytes }));
       traceHctx('init', setup.queueId);

@@ -1,4 +1,5 @@
 import { FALLOC_FL } from '../../../native-bindings/libc.js';
+import { counterTable } from '../../blk/counters.js';
 import type { Operations } from '../../blk/operations.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../../blk/request.js';
@@ -121,6 +122,9 @@ const operations: Operations<LoopConfig, undefined, LoopQueue, LoopRequest> = {
   },
 };
 
+/** The counters `stats` and `list -v` show for each queue. */
+const loopCounters = counterTable(['reads', 'writes', 'flushes', 'discards', 'write_zeroes', 'fua_writes', 'errors', 'short_ios', 'read_bytes', 'write_bytes', 'fixed_buffers']);
+
 export const loopTarget: Target<LoopConfig, LoopConfig, undefined, LoopQueue, LoopRequest> = {
   name: 'loop',
   type: 2,
@@ -142,19 +146,19 @@ export const loopTarget: Target<LoopConfig, LoopConfig, undefined, LoopQueue, Lo
   queueData: () => undefined,
   operations,
   statistics: {
-    names: ['reads', 'writes', 'flushes', 'discards', 'write_zeroes', 'fua_writes', 'errors', 'short_ios', 'read_bytes', 'write_bytes', 'fixed_buffers'],
+    names: loopCounters.names,
     read(hw, out) {
-      out[0] = hw.reads;
-      out[1] = hw.writes;
-      out[2] = hw.flushes;
-      out[3] = hw.discards;
-      out[4] = hw.writeZeroes;
-      out[5] = hw.fuaWrites;
-      out[6] = hw.errors;
-      out[7] = hw.shortIos;
-      out[8] = hw.readBytes;
-      out[9] = hw.writeBytes;
-      out[10] = hw.fixedBuffers ? 1 : 0;
+      out[loopCounters.at.reads] = hw.reads;
+      out[loopCounters.at.writes] = hw.writes;
+      out[loopCounters.at.flushes] = hw.flushes;
+      out[loopCounters.at.discards] = hw.discards;
+      out[loopCounters.at.write_zeroes] = hw.writeZeroes;
+      out[loopCounters.at.fua_writes] = hw.fuaWrites;
+      out[loopCounters.at.errors] = hw.errors;
+      out[loopCounters.at.short_ios] = hw.shortIos;
+      out[loopCounters.at.read_bytes] = hw.readBytes;
+      out[loopCounters.at.write_bytes] = hw.writeBytes;
+      out[loopCounters.at.fixed_buffers] = hw.fixedBuffers ? 1 : 0;
     },
   },
 };
