@@ -19,7 +19,12 @@ const layerRules = Object.entries(layers).map(([folder, forbidden]) => ({
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: forbidden.map((layer) => ({ group: [`**/${layer}/*`], message: `${folder} must not import ${layer === "src" ? 'src/' : `src/${layer}`}: arrows point down only (architecture.md)` })) },
+      {
+        patterns: forbidden.map((layer) => ({
+          group: [`**/${layer}/*`],
+          message: `${folder} must not import ${layer === 'src' ? 'src/' : `src/${layer}`}: arrows point down only (architecture.md)`,
+        })),
+      },
     ],
   },
 }));
@@ -43,12 +48,23 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs', 'bin/tsublk'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly', require: 'readonly' } },
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly', console: 'readonly', require: 'readonly' },
+    },
   },
   // bin/tsublk is CommonJS (bin/package.json), so that the CLI starts without the ES module loader.
   {
     files: ['bin/tsublk', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', exports: 'writable' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        exports: 'writable',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

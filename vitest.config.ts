@@ -6,9 +6,19 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { test: { name: 'vm', include: ['test/vm/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false } },
+      {
+        test: {
+          name: 'vm',
+          include: ['test/vm/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
       // Soak loops, too long for npm test: npm run test:stress runs them in the VM.
-      { test: { name: 'stress', include: ['test/stress/**/*.test.ts'], testTimeout: 3_600_000, fileParallelism: false } },
+      {
+        test: { name: 'stress', include: ['test/stress/**/*.test.ts'], testTimeout: 3_600_000, fileParallelism: false },
+      },
     ],
   },
 });

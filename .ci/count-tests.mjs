@@ -16,6 +16,8 @@ for (const file of process.argv.slice(2)) {
   failed += report.numFailedTests;
   skipped += report.numPendingTests + (report.numTodoTests ?? 0);
   // A test file that failed to load has no tests to count but must still fail the run.
-  failed += (report.testResults ?? []).filter((result) => result.status === 'failed' && result.assertionResults.length === 0).length;
+  failed += (report.testResults ?? []).filter(
+    (result) => result.status === 'failed' && result.assertionResults.length === 0,
+  ).length;
 }
 console.log(`tests: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

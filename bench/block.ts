@@ -41,7 +41,14 @@ interface Suite {
 }
 
 const suites: readonly Suite[] = [
-  { device: 'tsublk-null', anchor: 'null_blk', anchorPath: '/dev/nullb0', add: ['-t', 'null'], workloads, precondition: false },
+  {
+    device: 'tsublk-null',
+    anchor: 'null_blk',
+    anchorPath: '/dev/nullb0',
+    add: ['-t', 'null'],
+    workloads,
+    precondition: false,
+  },
   {
     device: 'tsublk-memory',
     anchor: 'brd',
@@ -84,12 +91,31 @@ const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 const DEV_ID = 0;
 
 function fioIops(device: string, workload: Workload, seconds: number): { iops: number; ios: number } {
-  const output = execFileSync('fio', [
-    '--name=bench', `--filename=${device}`, `--rw=${workload.rw}`, `--bs=${workload.bs}`, `--iodepth=${workload.iodepth}`,
-    `--numjobs=${workload.jobs}`, '--ioengine=io_uring', '--direct=1', '--time_based', `--runtime=${seconds}`,
-    '--group_reporting', '--output-format=json',
-  ], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const report = JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { iops: number; total_ios: number }; write: { iops: number; total_ios: number } }> };
+  const output = execFileSync(
+    'fio',
+    [
+      '--name=bench',
+      `--filename=${device}`,
+      `--rw=${workload.rw}`,
+      `--bs=${workload.bs}`,
+      `--iodepth=${workload.iodepth}`,
+      `--numjobs=${workload.jobs}`,
+      '--ioengine=io_uring',
+      '--direct=1',
+      '--time_based',
+      `--runtime=${seconds}`,
+      '--group_reporting',
+      '--output-format=json',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const report = JSON.parse(output.slice(output.indexOf('{'))) as {
+    jobs: Array<{
+      error: number;
+      read: { iops: number; total_ios: number };
+      write: { iops: number; total_ios: number };
+    }>;
+  };
   const job = report.jobs[0];
   if (job === undefined || job.error !== 0) throw new Error(`fio on ${device} failed: ${JSON.stringify(job?.error)}`);
   return { iops: job.read.iops + job.write.iops, ios: job.read.total_ios + job.write.total_ios };
@@ -147,15 +173,29 @@ function runSuite(suite: Suite, runs: number, seconds: number, json: boolean, on
   }
 }
 
-function measureSuite(suite: Suite, runs: number, seconds: number, json: boolean, only: ReadonlySet<string> | null): Row[] {
-  if (!existsSync(suite.anchorPath)) throw new Error(`${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`);
-  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], { stdio: 'ignore' });
-  const list = JSON.parse(execFileSync(tsublk, ['list', '-n', String(DEV_ID), '--json'], { encoding: 'utf8' })) as Array<{ daemon_pid: number }>;
+function measureSuite(
+  suite: Suite,
+  runs: number,
+  seconds: number,
+  json: boolean,
+  only: ReadonlySet<string> | null,
+): Row[] {
+  if (!existsSync(suite.anchorPath))
+    throw new Error(
+      `${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`,
+    );
+  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], {
+    stdio: 'ignore',
+  });
+  const list = JSON.parse(
+    execFileSync(tsublk, ['list', '-n', String(DEV_ID), '--json'], { encoding: 'utf8' }),
+  ) as Array<{ daemon_pid: number }>;
   const daemon = list[0]?.daemon_pid ?? 0;
   const stats = StatsMapping.read(DEV_ID, 2);
   if (stats === null) throw new Error('the tsublk device has no stats file');
   if (suite.precondition) {
-    for (const device of [`/dev/ublkb${DEV_ID}`, suite.anchorPath]) execFileSync('dd', ['if=/dev/zero', `of=${device}`, 'bs=1M', 'count=1024', 'oflag=direct', 'status=none']); // both are 1 GiB
+    for (const device of [`/dev/ublkb${DEV_ID}`, suite.anchorPath])
+      execFileSync('dd', ['if=/dev/zero', `of=${device}`, 'bs=1M', 'count=1024', 'oflag=direct', 'status=none']); // both are 1 GiB
   }
   const rows: Row[] = [];
   try {
@@ -176,7 +216,10 @@ function measureSuite(suite: Suite, runs: number, seconds: number, json: boolean
         const ios = Math.max(1, result.ios);
         cpuPerIo.push(((cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / ios) * 1e6);
         userPerIo.push(((cpuAfter.user - cpuBefore.user) / ios) * 1e6);
-        perEnter.push((countersAfter.requests - countersBefore.requests) / Math.max(1, countersAfter.enters - countersBefore.enters));
+        perEnter.push(
+          (countersAfter.requests - countersBefore.requests) /
+            Math.max(1, countersAfter.enters - countersBefore.enters),
+        );
         anchor.push(fioIops(suite.anchorPath, workload, seconds).iops);
       }
       const row: Row = {
@@ -191,7 +234,10 @@ function measureSuite(suite: Suite, runs: number, seconds: number, json: boolean
         ios_per_enter: Math.round(median(perEnter) * 10) / 10,
       };
       rows.push(row);
-      if (!json) process.stderr.write(`${row.device} ${row.workload}: ${row.iops} vs ${row.anchor} ${row.anchor_iops} (${row.ratio})\n`);
+      if (!json)
+        process.stderr.write(
+          `${row.device} ${row.workload}: ${row.iops} vs ${row.anchor} ${row.anchor_iops} (${row.ratio})\n`,
+        );
     }
   } finally {
     stats.unmap();
@@ -209,17 +255,24 @@ export function main(): void {
   const workloadsAt = process.argv.indexOf('--workloads');
   const onlyWorkloads = workloadsAt < 0 ? null : new Set((process.argv[workloadsAt + 1] ?? '').split(','));
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-  const rows = suites.filter((suite) => only === null || suite.device === `tsublk-${only}`).flatMap((suite) => runSuite(suite, runs, seconds, json, onlyWorkloads));
+  const rows = suites
+    .filter((suite) => only === null || suite.device === `tsublk-${only}`)
+    .flatMap((suite) => runSuite(suite, runs, seconds, json, onlyWorkloads));
   for (const row of rows) {
     const nullRow = rows.find((other) => other.device === 'tsublk-null' && other.workload === row.workload);
-    if (row.device === 'tsublk-memory' && nullRow !== undefined) row.of_tsublk_null = Math.round((row.iops / nullRow.iops) * 100) / 100;
+    if (row.device === 'tsublk-memory' && nullRow !== undefined)
+      row.of_tsublk_null = Math.round((row.iops / nullRow.iops) * 100) / 100;
   }
   if (json) {
     process.stdout.write(JSON.stringify({ kernel, rows }) + '\n');
     return;
   }
-  console.log(`fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128 (queue q on CPU q)`);
-  console.log('device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  of null');
+  console.log(
+    `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128 (queue q on CPU q)`,
+  );
+  console.log(
+    'device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  of null',
+  );
   for (const r of rows) {
     console.log(
       `${r.device.padEnd(14)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)} ${`(${r.server_user_us_per_io.toFixed(2)})`.padStart(7)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${r.of_tsublk_null === undefined ? '' : r.of_tsublk_null.toFixed(2).padStart(7)}`,

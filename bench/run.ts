@@ -9,6 +9,10 @@ if (process.env['TSUBLK_IN_VM'] === '1') {
 } else {
   const vm = fileURLToPath(new URL('../vm/cli.js', import.meta.url));
   const block = fileURLToPath(new URL('./block.js', import.meta.url));
-  const result = spawnSync(process.execPath, [vm, '--anchors', '--', process.execPath, block, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(
+    process.execPath,
+    [vm, '--anchors', '--', process.execPath, block, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   process.exitCode = result.status ?? 1;
 }

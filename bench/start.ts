@@ -23,13 +23,16 @@ function timed(command: string, args: readonly string[], env: NodeJS.ProcessEnv 
   const started = process.hrtime.bigint();
   const result = spawnSync(command, args, { encoding: 'utf8', env, timeout: 60_000 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
   return { ms, stdout: result.stdout };
 }
 
 function listed(): { state: string; daemon_pid: number } | undefined {
   const result = spawnSync(tsublk, ['list', '-n', String(DEV_ID), '--json'], { encoding: 'utf8' });
-  return result.status === 0 ? (JSON.parse(result.stdout) as Array<{ state: string; daemon_pid: number }>)[0] : undefined;
+  return result.status === 0
+    ? (JSON.parse(result.stdout) as Array<{ state: string; daemon_pid: number }>)[0]
+    : undefined;
 }
 
 /** Polls `tsublk list` (as the README's script does) until the device is in `state`. */
@@ -89,8 +92,15 @@ function measure(runs: number): Row[] {
   const row = (name: string, key: string, limit: number | null, seconds: number | null = null): Row => {
     const ms = median(samples[key] ?? []);
     const ratio = Math.round((ms / bare) * 100) / 100;
-    if (seconds !== null) return { name, ms: Math.round(ms), ratio, limit: `<= ${seconds} s`, ok: ms <= seconds * 1000 };
-    return { name, ms: Math.round(ms), ratio, limit: limit === null ? '' : `<= ${limit}x`, ok: limit === null || ratio <= limit };
+    if (seconds !== null)
+      return { name, ms: Math.round(ms), ratio, limit: `<= ${seconds} s`, ok: ms <= seconds * 1000 };
+    return {
+      name,
+      ms: Math.round(ms),
+      ratio,
+      limit: limit === null ? '' : `<= ${limit}x`,
+      ok: limit === null || ratio <= limit,
+    };
   };
   return [
     row('node -e 0 (bare start)', 'bare', null),
@@ -121,7 +131,9 @@ function phases(): void {
     }
     for (const line of lines) {
       const [pid, thread, wallMs, sinceStart, ...phase] = line.split(' ');
-      console.log(`  ${String(Math.round(Number(wallMs) - began)).padStart(6)} ms  pid ${pid} thread ${thread}: ${phase.join(' ')} (${Math.round(Number(sinceStart))} ms into it)`);
+      console.log(
+        `  ${String(Math.round(Number(wallMs) - began)).padStart(6)} ms  pid ${pid} thread ${thread}: ${phase.join(' ')} (${Math.round(Number(sinceStart))} ms into it)`,
+      );
     }
   };
   spawnSync(tsublk, ['del', '-a']);
@@ -145,7 +157,10 @@ function main(): void {
   else {
     console.log(`start-up, median of ${runs}, Linux ${kernel}; ratios to a bare node -e 0 in the same boot`);
     console.log('what                              ms    ratio  limit     ');
-    for (const r of rows) console.log(`${r.name.padEnd(31)} ${String(r.ms).padStart(6)}  ${r.ratio.toFixed(2).padStart(6)}  ${r.limit.padEnd(8)}  ${r.limit === '' ? '' : r.ok ? 'ok' : 'OVER'}`);
+    for (const r of rows)
+      console.log(
+        `${r.name.padEnd(31)} ${String(r.ms).padStart(6)}  ${r.ratio.toFixed(2).padStart(6)}  ${r.limit.padEnd(8)}  ${r.limit === '' ? '' : r.ok ? 'ok' : 'OVER'}`,
+      );
   }
   if (process.argv.includes('--phases')) phases();
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
@@ -156,6 +171,8 @@ if (process.env['TSUBLK_IN_VM'] === '1') {
 } else {
   const vm = fileURLToPath(new URL('../vm/cli.js', import.meta.url));
   const self = fileURLToPath(import.meta.url);
-  const result = spawnSync(process.execPath, [vm, '--', process.execPath, self, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [vm, '--', process.execPath, self, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exitCode = result.status ?? 1;
 }

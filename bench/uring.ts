@@ -76,7 +76,9 @@ async function jsMops(batch: number, workers: number): Promise<number> {
 
 function cMops(binary: string, batch: number, workers: number): number {
   const nops = nopsFor(batch);
-  const lines = execFileSync(binary, [String(batch), String(nops), String(workers)], { encoding: 'utf8' }).trim().split('\n');
+  const lines = execFileSync(binary, [String(batch), String(nops), String(workers)], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   const seconds = Math.max(...lines.map((line) => Number(line.split(' ')[1])));
   return (nops * workers) / seconds / 1e6;
 }
@@ -111,9 +113,18 @@ async function main(): Promise<void> {
       // The ratio is the median of paired runs' ratios: each pair ran back to back, so a drift in
       // the machine's speed (frequent here) cancels out within a pair.
       const ratios = js.map((value, i) => value / (c[i] ?? value));
-      const row = { batch, workers, js_mops: round(median(js)), c_mops: round(median(c)), ratio: round(median(ratios)) };
+      const row = {
+        batch,
+        workers,
+        js_mops: round(median(js)),
+        c_mops: round(median(c)),
+        ratio: round(median(ratios)),
+      };
       rows.push(row);
-      if (!json) process.stderr.write(`batch ${batch} workers ${workers}: js ${row.js_mops} c ${row.c_mops} ratio ${row.ratio}\n`);
+      if (!json)
+        process.stderr.write(
+          `batch ${batch} workers ${workers}: js ${row.js_mops} c ${row.c_mops} ratio ${row.ratio}\n`,
+        );
     }
   }
   if (json) {
@@ -122,7 +133,10 @@ async function main(): Promise<void> {
   }
   console.log(`NOP throughput, million per second (median of ${repeats}); ratio = JS / C`);
   console.log('batch  workers  js_mops  c_mops  ratio');
-  for (const r of rows) console.log(`${String(r.batch).padStart(5)}  ${String(r.workers).padStart(7)}  ${r.js_mops.toFixed(2).padStart(7)}  ${r.c_mops.toFixed(2).padStart(6)}  ${r.ratio.toFixed(2).padStart(5)}`);
+  for (const r of rows)
+    console.log(
+      `${String(r.batch).padStart(5)}  ${String(r.workers).padStart(7)}  ${r.js_mops.toFixed(2).padStart(7)}  ${r.c_mops.toFixed(2).padStart(6)}  ${r.ratio.toFixed(2).padStart(5)}`,
+    );
 }
 
 function round(value: number): number {

@@ -50,19 +50,39 @@ const target: Target<DelayConfig, DelayConfig, undefined, DelayQueue, undefined>
   name: 'delay',
   type: 101,
   options: [
-    { name: 'file', kind: 'string', describe: 'the file to serve', valid: (v) => v !== '', fix: 'name it: --file disk.img' },
     {
-      name: 'delay_us', kind: 'number', describe: 'microseconds every request is held after its I/O', defaultValue: 1000,
-      valid: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 10_000_000, fix: 'use --delay_us between 0 and 10000000 (10 s)',
+      name: 'file',
+      kind: 'string',
+      describe: 'the file to serve',
+      valid: (v) => v !== '',
+      fix: 'name it: --file disk.img',
+    },
+    {
+      name: 'delay_us',
+      kind: 'number',
+      describe: 'microseconds every request is held after its I/O',
+      defaultValue: 1000,
+      valid: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 10_000_000,
+      fix: 'use --delay_us between 0 and 10000000 (10 s)',
     },
   ],
   plan(values, common) {
     if (values['file'] === undefined) throw new UserError('the delay target serves a file: add --file FILE');
     const file = path.resolve(String(values['file']));
-    if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`${file} is not a file: give --file an existing regular file`);
-    const sizeBytes = common.sizeBytes ?? Math.floor(statSync(file).size / common.logicalBlockSize) * common.logicalBlockSize;
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new UserError(`${file} is not a file: give --file an existing regular file`);
+    const sizeBytes =
+      common.sizeBytes ?? Math.floor(statSync(file).size / common.logicalBlockSize) * common.logicalBlockSize;
     // File I/O straight into the request's buffer: the copy data path's per-tag buffers.
-    return { config: { sizeBytes, logicalBlockSize: common.logicalBlockSize, file, delayUs: Number(values['delay_us'] ?? 1000) }, dataPath: 'copy' };
+    return {
+      config: {
+        sizeBytes,
+        logicalBlockSize: common.logicalBlockSize,
+        file,
+        delayUs: Number(values['delay_us'] ?? 1000),
+      },
+      dataPath: 'copy',
+    };
   },
   open(config) {
     const fd = openSync(config.file, 'r+');

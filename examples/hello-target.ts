@@ -34,7 +34,10 @@ const target: Target<{ sizeBytes: number; logicalBlockSize: number }, undefined,
     },
   },
   // The per-tag buffer is where a read's data goes: ask for the copy data path.
-  plan: (_values, common) => ({ config: { sizeBytes: common.sizeBytes ?? 2 ** 30, logicalBlockSize: common.logicalBlockSize }, dataPath: 'copy' }),
+  plan: (_values, common) => ({
+    config: { sizeBytes: common.sizeBytes ?? 2 ** 30, logicalBlockSize: common.logicalBlockSize },
+    dataPath: 'copy',
+  }),
   statistics: {
     names: counters.names,
     read(hw, out) {

@@ -45,15 +45,33 @@ const target: Target<CipherConfig, CipherConfig, undefined, CipherQueue, undefin
   name: 'xor-cipher',
   type: 102,
   options: [
-    { name: 'file', kind: 'string', describe: 'the backing file (holds only ciphertext)', valid: (v) => v !== '', fix: 'name it: --file secret.img' },
-    { name: 'key', kind: 'string', describe: 'the key (8 characters or more)', valid: (v) => String(v).length >= 8, fix: 'give --key 8 characters or more' },
+    {
+      name: 'file',
+      kind: 'string',
+      describe: 'the backing file (holds only ciphertext)',
+      valid: (v) => v !== '',
+      fix: 'name it: --file secret.img',
+    },
+    {
+      name: 'key',
+      kind: 'string',
+      describe: 'the key (8 characters or more)',
+      valid: (v) => String(v).length >= 8,
+      fix: 'give --key 8 characters or more',
+    },
   ],
   plan(values, common) {
-    if (values['file'] === undefined || values['key'] === undefined) throw new UserError('the xor-cipher target needs --file FILE and --key KEY');
+    if (values['file'] === undefined || values['key'] === undefined)
+      throw new UserError('the xor-cipher target needs --file FILE and --key KEY');
     const file = path.resolve(String(values['file']));
-    if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`${file} is not a file: give --file an existing regular file`);
-    const sizeBytes = common.sizeBytes ?? Math.floor(statSync(file).size / common.logicalBlockSize) * common.logicalBlockSize;
-    return { config: { sizeBytes, logicalBlockSize: common.logicalBlockSize, file, key: String(values['key']) }, dataPath: 'copy' };
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new UserError(`${file} is not a file: give --file an existing regular file`);
+    const sizeBytes =
+      common.sizeBytes ?? Math.floor(statSync(file).size / common.logicalBlockSize) * common.logicalBlockSize;
+    return {
+      config: { sizeBytes, logicalBlockSize: common.logicalBlockSize, file, key: String(values['key']) },
+      dataPath: 'copy',
+    };
   },
   open(config) {
     const fd = openSync(config.file, 'r+');

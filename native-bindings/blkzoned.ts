@@ -3,13 +3,32 @@
 import { type UapiCheck, constantChecks, structChecks } from './uapi-check.js';
 
 /** struct blk_zone (64 bytes): start, len, wp and capacity in 512-byte sectors. */
-export const BlkZone = { size: 64, start: 0, len: 8, wp: 16, type: 24, cond: 25, non_seq: 26, reset: 27, capacity: 32 } as const;
+export const BlkZone = {
+  size: 64,
+  start: 0,
+  len: 8,
+  wp: 16,
+  type: 24,
+  cond: 25,
+  non_seq: 26,
+  reset: 27,
+  capacity: 32,
+} as const;
 
 /** enum blk_zone_type. */
 export const BLK_ZONE_TYPE = { CONVENTIONAL: 0x1, SEQWRITE_REQ: 0x2, SEQWRITE_PREF: 0x3 } as const;
 
 /** enum blk_zone_cond. */
-export const BLK_ZONE_COND = { NOT_WP: 0x0, EMPTY: 0x1, IMP_OPEN: 0x2, EXP_OPEN: 0x3, CLOSED: 0x4, READONLY: 0xd, FULL: 0xe, OFFLINE: 0xf } as const;
+export const BLK_ZONE_COND = {
+  NOT_WP: 0x0,
+  EMPTY: 0x1,
+  IMP_OPEN: 0x2,
+  EXP_OPEN: 0x3,
+  CLOSED: 0x4,
+  READONLY: 0xd,
+  FULL: 0xe,
+  OFFLINE: 0xf,
+} as const;
 
 export const uapiChecks: readonly UapiCheck[] = [
   ...structChecks('struct blk_zone', BlkZone),

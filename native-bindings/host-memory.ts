@@ -18,7 +18,8 @@ export class HostMemory {
   private freed = false;
 
   constructor(length: number, what = 'host memory') {
-    if (!(Number.isSafeInteger(length) && length > 0)) throw new RangeError(`${what}: length must be a positive integer, not ${length}`);
+    if (!(Number.isSafeInteger(length) && length > 0))
+      throw new RangeError(`${what}: length must be a positive integer, not ${length}`);
     // MAP_NORESERVE: large buffers cost memory only once touched.
     this.mapping = mmap(length, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS | MAP.NORESERVE, -1, 0, what);
     this.address = this.mapping.address;

@@ -17,10 +17,28 @@ export const IoUringParams = {
 } as const;
 
 /** struct io_sqring_offsets (40 bytes), relative to IoUringParams.sq_off. */
-export const IoSqringOffsets = { head: 0, tail: 4, ring_mask: 8, ring_entries: 12, flags: 16, dropped: 20, array: 24, user_addr: 32 } as const;
+export const IoSqringOffsets = {
+  head: 0,
+  tail: 4,
+  ring_mask: 8,
+  ring_entries: 12,
+  flags: 16,
+  dropped: 20,
+  array: 24,
+  user_addr: 32,
+} as const;
 
 /** struct io_cqring_offsets (40 bytes), relative to IoUringParams.cq_off. */
-export const IoCqringOffsets = { head: 0, tail: 4, ring_mask: 8, ring_entries: 12, overflow: 16, cqes: 20, flags: 24, user_addr: 32 } as const;
+export const IoCqringOffsets = {
+  head: 0,
+  tail: 4,
+  ring_mask: 8,
+  ring_entries: 12,
+  overflow: 16,
+  cqes: 20,
+  flags: 24,
+  user_addr: 32,
+} as const;
 
 /** struct io_uring_sqe (64 bytes; 128 with IORING_SETUP_SQE128, the extra 64 extending cmd). */
 export const IoUringSqe = {
@@ -58,7 +76,15 @@ export const KernelTimespec = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;
 export const Iovec = { size: 16, iov_base: 0, iov_len: 8 } as const;
 
 /** io_uring_sqe.flags (IOSQE_*). */
-export const IOSQE = { FIXED_FILE: 1 << 0, IO_DRAIN: 1 << 1, IO_LINK: 1 << 2, IO_HARDLINK: 1 << 3, ASYNC: 1 << 4, BUFFER_SELECT: 1 << 5, CQE_SKIP_SUCCESS: 1 << 6 } as const;
+export const IOSQE = {
+  FIXED_FILE: 1 << 0,
+  IO_DRAIN: 1 << 1,
+  IO_LINK: 1 << 2,
+  IO_HARDLINK: 1 << 3,
+  ASYNC: 1 << 4,
+  BUFFER_SELECT: 1 << 5,
+  CQE_SKIP_SUCCESS: 1 << 6,
+} as const;
 
 /** io_uring_cqe.flags (IORING_CQE_F_*). */
 export const IORING_CQE_F = { BUFFER: 1 << 0, MORE: 1 << 1, SOCK_NONEMPTY: 1 << 2, NOTIF: 1 << 3 } as const;
@@ -67,7 +93,13 @@ export const IORING_CQE_F = { BUFFER: 1 << 0, MORE: 1 << 1, SOCK_NONEMPTY: 1 << 
 export const IORING_FSYNC = { DATASYNC: 1 << 0 } as const;
 
 /** The timeout op's flags (IORING_TIMEOUT_*). */
-export const IORING_TIMEOUT = { ABS: 1 << 0, UPDATE: 1 << 1, BOOTTIME: 1 << 2, REALTIME: 1 << 3, ETIME_SUCCESS: 1 << 5 } as const;
+export const IORING_TIMEOUT = {
+  ABS: 1 << 0,
+  UPDATE: 1 << 1,
+  BOOTTIME: 1 << 2,
+  REALTIME: 1 << 3,
+  ETIME_SUCCESS: 1 << 5,
+} as const;
 
 /** The cancel op's flags (IORING_ASYNC_CANCEL_*). */
 export const IORING_ASYNC_CANCEL = { ALL: 1 << 0, FD: 1 << 1, ANY: 1 << 2, FD_FIXED: 1 << 3 } as const;
@@ -107,7 +139,13 @@ export const IORING_FEAT = {
 } as const;
 
 /** io_uring_enter(2) flags */
-export const IORING_ENTER = { GETEVENTS: 1 << 0, SQ_WAKEUP: 1 << 1, SQ_WAIT: 1 << 2, EXT_ARG: 1 << 3, REGISTERED_RING: 1 << 4 } as const;
+export const IORING_ENTER = {
+  GETEVENTS: 1 << 0,
+  SQ_WAKEUP: 1 << 1,
+  SQ_WAIT: 1 << 2,
+  EXT_ARG: 1 << 3,
+  REGISTERED_RING: 1 << 4,
+} as const;
 
 /** SQ ring flags the kernel sets (IORING_SQ_*). */
 export const IORING_SQ = { NEED_WAKEUP: 1 << 0, CQ_OVERFLOW: 1 << 1, TASKRUN: 1 << 2 } as const;
@@ -154,7 +192,11 @@ export const uapiChecks: readonly UapiCheck[] = [
   ...constantChecks('IORING_TIMEOUT_', IORING_TIMEOUT, 'macro'),
   ...constantChecks('IORING_ASYNC_CANCEL_', IORING_ASYNC_CANCEL, 'macro'),
   ...constantChecks('IORING_REGISTER_', { BUFFERS: IORING_REGISTER.BUFFERS, FILES: IORING_REGISTER.FILES }, 'enum'),
-  ...constantChecks('IORING_', { UNREGISTER_BUFFERS: IORING_REGISTER.UNREGISTER_BUFFERS, UNREGISTER_FILES: IORING_REGISTER.UNREGISTER_FILES }, 'enum'),
+  ...constantChecks(
+    'IORING_',
+    { UNREGISTER_BUFFERS: IORING_REGISTER.UNREGISTER_BUFFERS, UNREGISTER_FILES: IORING_REGISTER.UNREGISTER_FILES },
+    'enum',
+  ),
   ...constantChecks('IORING_OP_', IORING_OP, 'enum'),
   ...constantChecks('RWF_', RWF, 'macro'), // linux/fs.h, which io_uring.h includes
 ];

@@ -35,4 +35,5 @@ const direct = openNativeModule();
 export const koffi: Koffi = direct ?? (requireHere('koffi') as Koffi);
 
 /** How Koffi was opened here: its native module directly, or through its package entry. */
-export const koffiOpenedBy: 'native module' | 'package entry' = direct === undefined ? 'package entry' : 'native module';
+export const koffiOpenedBy: 'native module' | 'package entry' =
+  direct === undefined ? 'package entry' : 'native module';

@@ -14,7 +14,17 @@ export const SYS = { io_uring_setup: 425, io_uring_enter: 426, io_uring_register
 
 export const PROT = { NONE: 0, READ: 0x1, WRITE: 0x2 } as const;
 export const MAP = { SHARED: 0x01, PRIVATE: 0x02, ANONYMOUS: 0x20, NORESERVE: 0x4000, POPULATE: 0x8000 } as const;
-export const O = { RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, TRUNC: 0o1000, APPEND: 0o2000, DIRECT: 0o40000, CLOEXEC: 0o2000000 } as const;
+export const O = {
+  RDONLY: 0,
+  WRONLY: 1,
+  RDWR: 2,
+  CREAT: 0o100,
+  EXCL: 0o200,
+  TRUNC: 0o1000,
+  APPEND: 0o2000,
+  DIRECT: 0o40000,
+  CLOEXEC: 0o2000000,
+} as const;
 export const MFD = { CLOEXEC: 1, ALLOW_SEALING: 2 } as const;
 export const FALLOC_FL = { KEEP_SIZE: 1, PUNCH_HOLE: 2, ZERO_RANGE: 0x10 } as const;
 export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
@@ -25,32 +35,89 @@ export const PR = { SET_NAME: 15, SET_TIMERSLACK: 29, SET_IO_FLUSHER: 57, GET_IO
 // arguments are either Koffi-managed buffers that live for the call or integer addresses of
 // memory the caller keeps mapped for as long as the kernel may use it.
 const native = {
-  setup: libc.func('long syscall(long nr, uint32_t entries, _Inout_ uint8_t *params)') as (nr: number, entries: number, params: Uint8Array) => number,
-  enter: libc.func('long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, uintptr_t arg, size_t argsz)') as (
-    nr: number, fd: number, toSubmit: number, minComplete: number, flags: number, arg: number, argsz: number,
+  setup: libc.func('long syscall(long nr, uint32_t entries, _Inout_ uint8_t *params)') as (
+    nr: number,
+    entries: number,
+    params: Uint8Array,
   ) => number,
-  register: libc.func('long syscall(long nr, int fd, uint32_t opcode, uintptr_t arg, uint32_t nrArgs)') as (nr: number, fd: number, opcode: number, arg: number, nrArgs: number) => number,
+  enter: libc.func(
+    'long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, uintptr_t arg, size_t argsz)',
+  ) as (
+    nr: number,
+    fd: number,
+    toSubmit: number,
+    minComplete: number,
+    flags: number,
+    arg: number,
+    argsz: number,
+  ) => number,
+  register: libc.func('long syscall(long nr, int fd, uint32_t opcode, uintptr_t arg, uint32_t nrArgs)') as (
+    nr: number,
+    fd: number,
+    opcode: number,
+    arg: number,
+    nrArgs: number,
+  ) => number,
   mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as (
-    addr: null, length: number, prot: number, flags: number, fd: number, offset: number,
+    addr: null,
+    length: number,
+    prot: number,
+    flags: number,
+    fd: number,
+    offset: number,
   ) => unknown,
   munmap: libc.func('int munmap(void *addr, size_t length)') as (addr: unknown, length: number) => number,
-  open: libc.func('int open(const char *path, int flags, uint32_t mode)') as (path: string, flags: number, mode: number) => number,
-  close: libc.func('int close(int fd)') as (fd: number) => number,
-  pread: libc.func('intptr_t pread(int fd, uintptr_t buf, size_t count, int64_t offset)') as (fd: number, buf: number, count: number, offset: number) => number,
-  pwrite: libc.func('intptr_t pwrite(int fd, uintptr_t buf, size_t count, int64_t offset)') as (fd: number, buf: number, count: number, offset: number) => number,
-  memfdCreate: libc.func('int memfd_create(const char *name, uint32_t flags)') as (name: string, flags: number) => number,
-  ftruncate: libc.func('int ftruncate(int fd, int64_t length)') as (fd: number, length: number) => number,
-  fallocate: libc.func('int fallocate(int fd, int mode, int64_t offset, int64_t length)') as (fd: number, mode: number, offset: number, length: number) => number,
-  // Declared void: memcpy returns dst, which nobody needs (and a pointer result would allocate).
-  memcpy: libc.func('void memcpy(uintptr_t dst, uintptr_t src, size_t n)') as (dst: number, src: number, n: number) => void,
-  flock: libc.func('int flock(int fd, int operation)') as (fd: number, operation: number) => number,
-  madvise: libc.func('int madvise(uintptr_t addr, size_t length, int advice)') as (addr: number, length: number, advice: number) => number,
-  prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)') as (
-    option: number, arg2: number, arg3: number, arg4: number, arg5: number,
+  open: libc.func('int open(const char *path, int flags, uint32_t mode)') as (
+    path: string,
+    flags: number,
+    mode: number,
   ) => number,
+  close: libc.func('int close(int fd)') as (fd: number) => number,
+  pread: libc.func('intptr_t pread(int fd, uintptr_t buf, size_t count, int64_t offset)') as (
+    fd: number,
+    buf: number,
+    count: number,
+    offset: number,
+  ) => number,
+  pwrite: libc.func('intptr_t pwrite(int fd, uintptr_t buf, size_t count, int64_t offset)') as (
+    fd: number,
+    buf: number,
+    count: number,
+    offset: number,
+  ) => number,
+  memfdCreate: libc.func('int memfd_create(const char *name, uint32_t flags)') as (
+    name: string,
+    flags: number,
+  ) => number,
+  ftruncate: libc.func('int ftruncate(int fd, int64_t length)') as (fd: number, length: number) => number,
+  fallocate: libc.func('int fallocate(int fd, int mode, int64_t offset, int64_t length)') as (
+    fd: number,
+    mode: number,
+    offset: number,
+    length: number,
+  ) => number,
+  // Declared void: memcpy returns dst, which nobody needs (and a pointer result would allocate).
+  memcpy: libc.func('void memcpy(uintptr_t dst, uintptr_t src, size_t n)') as (
+    dst: number,
+    src: number,
+    n: number,
+  ) => void,
+  flock: libc.func('int flock(int fd, int operation)') as (fd: number, operation: number) => number,
+  madvise: libc.func('int madvise(uintptr_t addr, size_t length, int advice)') as (
+    addr: number,
+    length: number,
+    advice: number,
+  ) => number,
+  prctl: libc.func(
+    'int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
+  ) as (option: number, arg2: number, arg3: number, arg4: number, arg5: number) => number,
   getpid: libc.func('int getpid()') as () => number,
   gettid: libc.func('int gettid()') as () => number,
-  schedSetaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)') as (pid: number, size: number, mask: Uint8Array) => number,
+  schedSetaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)') as (
+    pid: number,
+    size: number,
+    mask: Uint8Array,
+  ) => number,
 };
 
 const MAP_FAILED = 0xffffffffffffffffn;
@@ -69,7 +136,14 @@ export function ioUringSetup(entries: number, params: Uint8Array): number {
  * io_uring_enter(2) without throwing: returns the count or `-errno`, because -EINTR, -EAGAIN,
  * -EBUSY and -ETIME are ordinary answers for a ring's event loop.
  */
-export function ioUringEnter(fd: number, toSubmit: number, minComplete: number, flags: number, arg: number, argSize: number): number {
+export function ioUringEnter(
+  fd: number,
+  toSubmit: number,
+  minComplete: number,
+  flags: number,
+  arg: number,
+  argSize: number,
+): number {
   const result = native.enter(SYS.io_uring_enter, fd, toSubmit, minComplete, flags, arg, argSize);
   return result < 0 ? -koffi.errno() : result;
 }
@@ -90,7 +164,8 @@ export interface Mapping {
 export function mmap(length: number, prot: number, flags: number, fd: number, offset: number, what: string): Mapping {
   const pointer = native.mmap(null, length, prot, flags, fd, offset);
   const address = koffi.address(pointer);
-  if (address === MAP_FAILED) throw new SyscallError('mmap', koffi.errno(), `${what}, length=${length}, offset=0x${offset.toString(16)}`);
+  if (address === MAP_FAILED)
+    throw new SyscallError('mmap', koffi.errno(), `${what}, length=${length}, offset=0x${offset.toString(16)}`);
   return { pointer, address: Number(address), length };
 }
 
@@ -157,7 +232,11 @@ export function ftruncate(fd: number, length: number): void {
 }
 
 export function fallocate(fd: number, mode: number, offset: number, length: number): void {
-  check(native.fallocate(fd, mode, offset, length), 'fallocate', `fd=${fd}, mode=${mode}, offset=${offset}, length=${length}`);
+  check(
+    native.fallocate(fd, mode, offset, length),
+    'fallocate',
+    `fd=${fd}, mode=${mode}, offset=${offset}, length=${length}`,
+  );
 }
 
 /** flock(2); with LOCK.NB a lock held elsewhere throws EWOULDBLOCK (code 'EAGAIN'). */

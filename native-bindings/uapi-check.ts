@@ -17,7 +17,12 @@ export type StructLayout = { readonly size: number } & Readonly<Record<string, n
 /** Newer members of a struct: member (or `size`) → the guard macro and the first kernel with it. */
 export type NewerMembers = Readonly<Record<string, { readonly guard: string; readonly since: string }>>;
 
-export function structChecks(cType: string, layout: StructLayout, newer: NewerMembers = {}, whole?: { readonly guard: string; readonly since: string }): UapiCheck[] {
+export function structChecks(
+  cType: string,
+  layout: StructLayout,
+  newer: NewerMembers = {},
+  whole?: { readonly guard: string; readonly since: string },
+): UapiCheck[] {
   return Object.entries(layout).map(([member, expected]) => {
     const gate = newer[member] ?? whole;
     return {

@@ -1,17 +1,26 @@
 // Mirror of include/uapi/linux/ublk_cmd.h (x86-64): the ublk control and I/O protocol.
-// test/unit/uapi-layout.test.ts compiles uapiChecks against the kernel's own headers; members
-// and constants newer than Linux 6.12 say so (`since`): older headers may lack them.
-import { type UapiCheck, constantChecks, structChecks } from './uapi-check.js';
+// test/unit/uapi-layout.test.ts compiles ublk_cmd-checks.ts against the kernel's own headers.
 
 // <asm-generic/ioctl.h>: dir << 30 | size << 16 | type << 8 | nr (no multiplication overflows 2^53).
 const IOC_WRITE = 1;
 const IOC_READ = 2;
-const ioc = (dir: number, nr: number, size: number): number => dir * 2 ** 30 + size * 2 ** 16 + 0x75 /* 'u' */ * 2 ** 8 + nr;
+const ioc = (dir: number, nr: number, size: number): number =>
+  dir * 2 ** 30 + size * 2 ** 16 + 0x75 /* 'u' */ * 2 ** 8 + nr;
 const IOR = (nr: number, size: number): number => ioc(IOC_READ, nr, size);
 const IOWR = (nr: number, size: number): number => ioc(IOC_READ | IOC_WRITE, nr, size);
 
 /** struct ublksrv_ctrl_cmd (32 bytes): the command area of a control SQE (SQE128, byte 48). */
-export const UblksrvCtrlCmd = { size: 32, dev_id: 0, queue_id: 4, len: 6, addr: 8, data: 16, dev_path_len: 24, pad: 26, reserved: 28 } as const;
+export const UblksrvCtrlCmd = {
+  size: 32,
+  dev_id: 0,
+  queue_id: 4,
+  len: 6,
+  addr: 8,
+  data: 16,
+  dev_path_len: 24,
+  pad: 26,
+  reserved: 28,
+} as const;
 
 /** struct ublksrv_ctrl_dev_info (64 bytes). */
 export const UblksrvCtrlDevInfo = {
@@ -67,13 +76,25 @@ export const UblkParamDiscard = {
 export const UblkParamDevt = { size: 16, char_major: 0, char_minor: 4, disk_major: 8, disk_minor: 12 } as const;
 
 /** struct ublk_param_zoned (32 bytes). */
-export const UblkParamZoned = { size: 32, max_open_zones: 0, max_active_zones: 4, max_zone_append_sectors: 8, reserved: 12 } as const;
+export const UblkParamZoned = {
+  size: 32,
+  max_open_zones: 0,
+  max_active_zones: 4,
+  max_zone_append_sectors: 8,
+  reserved: 12,
+} as const;
 
 /** struct ublk_param_dma_align (8 bytes; newer than 6.12). */
 export const UblkParamDmaAlign = { size: 8, alignment: 0, pad: 4 } as const;
 
 /** struct ublk_param_segment (16 bytes; newer than 6.12). */
-export const UblkParamSegment = { size: 16, seg_boundary_mask: 0, max_segment_size: 8, max_segments: 12, pad: 14 } as const;
+export const UblkParamSegment = {
+  size: 16,
+  seg_boundary_mask: 0,
+  max_segment_size: 8,
+  max_segments: 12,
+  pad: 14,
+} as const;
 
 /** struct ublk_param_integrity (16 bytes; newer than 6.12). */
 export const UblkParamIntegrity = {
@@ -92,10 +113,29 @@ export const UblkParamIntegrity = {
  * struct ublk_params as the newest kernels define it (152 bytes). Older kernels accept it: they
  * clamp `len` to their own size and ignore the types they do not know.
  */
-export const UblkParams = { size: 152, len: 0, types: 4, basic: 8, discard: 40, devt: 60, zoned: 76, dma: 108, seg: 120, integrity: 136 } as const;
+export const UblkParams = {
+  size: 152,
+  len: 0,
+  types: 4,
+  basic: 8,
+  discard: 40,
+  devt: 60,
+  zoned: 76,
+  dma: 108,
+  seg: 120,
+  integrity: 136,
+} as const;
 
 /** ublk_params.types (UBLK_PARAM_TYPE_*). */
-export const UBLK_PARAM_TYPE = { BASIC: 1 << 0, DISCARD: 1 << 1, DEVT: 1 << 2, ZONED: 1 << 3, DMA_ALIGN: 1 << 4, SEGMENT: 1 << 5, INTEGRITY: 1 << 6 } as const;
+export const UBLK_PARAM_TYPE = {
+  BASIC: 1 << 0,
+  DISCARD: 1 << 1,
+  DEVT: 1 << 2,
+  ZONED: 1 << 3,
+  DMA_ALIGN: 1 << 4,
+  SEGMENT: 1 << 5,
+  INTEGRITY: 1 << 6,
+} as const;
 
 /** ublk_param_basic.attrs (UBLK_ATTR_*). */
 export const UBLK_ATTR = { READ_ONLY: 1 << 0, ROTATIONAL: 1 << 1, VOLATILE_CACHE: 1 << 2, FUA: 1 << 3 } as const;
@@ -175,7 +215,9 @@ export const UBLK_F_BIT = {
 } as const;
 
 /** Device feature flags as values (all below 2^20, so plain numbers hold them exactly). */
-export const UBLK_F = Object.fromEntries(Object.entries(UBLK_F_BIT).map(([name, bit]) => [name, 2 ** bit])) as { readonly [K in keyof typeof UBLK_F_BIT]: number };
+export const UBLK_F = Object.fromEntries(Object.entries(UBLK_F_BIT).map(([name, bit]) => [name, 2 ** bit])) as {
+  readonly [K in keyof typeof UBLK_F_BIT]: number;
+};
 
 /** ublksrv_ctrl_dev_info.state (UBLK_S_DEV_*). */
 export const UBLK_S_DEV = { DEAD: 0, LIVE: 1, QUIESCED: 2, FAIL_IO: 3 } as const;
@@ -223,52 +265,3 @@ export const UBLK_MAX_NR_QUEUES = 4096;
 export const UBLK_FEATURES_LEN = 8;
 /** Byte stride between queues' descriptor arrays in the mmap of /dev/ublkcN: round_up(4096 * 24, page). */
 export const UBLK_QUEUE_DESC_STRIDE = 98304;
-
-// Where the first kernel is not pinned down here, `later` says only: newer than 6.12's headers.
-const later = 'after 6.12';
-const since613 = { USER_RECOVERY_FAIL_IO: '6.13', FAIL_IO: '6.13' };
-
-/** Every fact above, for the layout test. */
-export const uapiChecks: readonly UapiCheck[] = [
-  ...structChecks('struct ublksrv_ctrl_cmd', UblksrvCtrlCmd),
-  ...structChecks('struct ublksrv_ctrl_dev_info', UblksrvCtrlDevInfo),
-  ...structChecks('struct ublksrv_io_desc', UblksrvIoDesc),
-  ...structChecks('struct ublksrv_io_cmd', UblksrvIoCmd),
-  ...structChecks('struct ublk_param_basic', UblkParamBasic),
-  ...structChecks('struct ublk_param_discard', UblkParamDiscard),
-  ...structChecks('struct ublk_param_devt', UblkParamDevt),
-  ...structChecks('struct ublk_param_zoned', UblkParamZoned),
-  ...structChecks('struct ublk_param_dma_align', UblkParamDmaAlign, {}, { guard: 'UBLK_PARAM_TYPE_DMA_ALIGN', since: later }),
-  ...structChecks('struct ublk_param_segment', UblkParamSegment, {}, { guard: 'UBLK_PARAM_TYPE_SEGMENT', since: later }),
-  ...structChecks('struct ublk_param_integrity', UblkParamIntegrity, {}, { guard: 'UBLK_PARAM_TYPE_INTEGRITY', since: later }),
-  ...structChecks('struct ublk_params', UblkParams, {
-    size: { guard: 'UBLK_PARAM_TYPE_INTEGRITY', since: later },
-    dma: { guard: 'UBLK_PARAM_TYPE_DMA_ALIGN', since: later },
-    seg: { guard: 'UBLK_PARAM_TYPE_SEGMENT', since: later },
-    integrity: { guard: 'UBLK_PARAM_TYPE_INTEGRITY', since: later },
-  }),
-  ...constantChecks('UBLK_PARAM_TYPE_', UBLK_PARAM_TYPE, 'macro', { DMA_ALIGN: later, SEGMENT: later, INTEGRITY: later }),
-  ...constantChecks('UBLK_ATTR_', UBLK_ATTR, 'macro'),
-  ...constantChecks('UBLK_CMD_', UBLK_CMD, 'macro'),
-  ...constantChecks('UBLK_U_CMD_', UBLK_U_CMD, 'macro', { UPDATE_SIZE: later, QUIESCE_DEV: later, TRY_STOP_DEV: later }),
-  ...constantChecks('UBLK_IO_', UBLK_IO, 'macro'),
-  ...constantChecks('UBLK_U_IO_', UBLK_U_IO, 'macro', { REGISTER_IO_BUF: later, UNREGISTER_IO_BUF: later }),
-  ...constantChecks('UBLK_IO_RES_', UBLK_IO_RES, 'macro'),
-  ...constantChecks('UBLK_F_', UBLK_F, 'macro', {
-    ...since613,
-    UPDATE_SIZE: later,
-    AUTO_BUF_REG: later,
-    QUIESCE: later,
-    PER_IO_DAEMON: '6.16',
-    BUF_REG_OFF_DAEMON: later,
-    BATCH_IO: later,
-    INTEGRITY: later,
-    SAFE_STOP_DEV: later,
-    NO_AUTO_PART_SCAN: later,
-    SHMEM_ZC: later,
-  }),
-  ...constantChecks('UBLK_S_DEV_', UBLK_S_DEV, 'macro', since613),
-  ...constantChecks('UBLK_IO_OP_', UBLK_IO_OP, 'macro'),
-  ...constantChecks('UBLK_IO_F_', UBLK_IO_F, 'macro'),
-  ...constantChecks('', { UBLKSRV_IO_BUF_OFFSET, UBLK_IO_BUF_BITS, UBLK_TAG_OFF, UBLK_TAG_BITS, UBLK_QID_OFF, UBLK_QID_BITS, UBLK_MAX_QUEUE_DEPTH, UBLK_MAX_NR_QUEUES, UBLK_FEATURES_LEN }, 'macro'),
-];

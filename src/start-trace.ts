@@ -16,5 +16,8 @@ export function markStart(phase: string): void {
   const { performance } = process.getBuiltinModule('node:perf_hooks');
   const { threadId } = process.getBuiltinModule('node:worker_threads');
   const sinceStart = performance.now();
-  appendFileSync(traceFile, `${process.pid} ${threadId} ${(performance.timeOrigin + sinceStart).toFixed(1)} ${sinceStart.toFixed(1)} ${phase}\n`);
+  appendFileSync(
+    traceFile,
+    `${process.pid} ${threadId} ${(performance.timeOrigin + sinceStart).toFixed(1)} ${sinceStart.toFixed(1)} ${phase}\n`,
+  );
 }

@@ -38,14 +38,27 @@ const common: BuildOptions = {
 };
 
 /** The modules main.ts loads per command (its `import('./x.js')`): each a bundle of its own. */
-const commandModules = ['plan', 'serve-foreground', 'start-daemon', 'delete', 'list', 'stats', 'change', 'features', 'udev', 'log'];
+const commandModules = [
+  'plan',
+  'serve-foreground',
+  'start-daemon',
+  'delete',
+  'list',
+  'stats',
+  'change',
+  'features',
+  'udev',
+  'log',
+];
 
 /** main.ts's `import('./x.js')` of a command's module stays a reference to that bundle beside it. */
 const commandsBeside: Plugin = {
   name: 'commands-beside',
   setup(plugin) {
     plugin.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) =>
-      args.kind === 'dynamic-import' && args.importer.endsWith('src/cli/main.ts') ? { path: args.path, external: true } : undefined,
+      args.kind === 'dynamic-import' && args.importer.endsWith('src/cli/main.ts')
+        ? { path: args.path, external: true }
+        : undefined,
     );
   },
 };
@@ -53,7 +66,12 @@ const commandsBeside: Plugin = {
 await Promise.all([
   // The CLI's parser and tables alone: what --help and a bad option cost. It loads a command's
   // bundle with require (no ES module loader), which is why it alone turns import() into require.
-  build({ ...common, entryPoints: { main: 'src/cli/main.ts' }, plugins: [commandsBeside], supported: { 'dynamic-import': false } }),
+  build({
+    ...common,
+    entryPoints: { main: 'src/cli/main.ts' },
+    plugins: [commandsBeside],
+    supported: { 'dynamic-import': false },
+  }),
   // The rest keeps import(): a target module (-t ./x.js) may be ESM. Code the command bundles
   // share is in each; a CLI process loads one or two of them, which share no state.
   build({

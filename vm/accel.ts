@@ -16,9 +16,28 @@ export async function chooseAccelerator(qemu: string, settleMs = 1000): Promise<
   } catch {
     return { name: 'tcg', reason: 'no usable /dev/kvm' };
   }
-  const probe = spawn(qemu, ['-accel', 'kvm', '-cpu', 'host', '-machine', 'q35', '-nodefaults', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-S'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const probe = spawn(
+    qemu,
+    [
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-machine',
+      'q35',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-serial',
+      'none',
+      '-S',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   probe.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = await new Promise<boolean>((resolve) => {

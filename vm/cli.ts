@@ -15,7 +15,11 @@ async function main(): Promise<number> {
     .usage('$0 [options] [--] <shell command>\n\nRuns the command as root in a QEMU guest whose kernel has ublk_drv.')
     // Everything from the first word that is not an option on is the command, options included.
     .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true })
-    .option('kernel', { type: 'string', default: 'trixie', describe: 'trixie (6.12 LTS), sid (newest) or a path to a vmlinuz' })
+    .option('kernel', {
+      type: 'string',
+      default: 'trixie',
+      describe: 'trixie (6.12 LTS), sid (newest) or a path to a vmlinuz',
+    })
     .option('cpus', { type: 'number', default: Math.min(2, os.availableParallelism()), describe: 'guest CPUs' })
     .option('mem', { type: 'string', default: '4G', describe: 'guest memory (QEMU syntax: 4G, 2048M)' })
     .option('timeout', { type: 'number', default: 1200, describe: 'seconds before a hung guest is killed' })
@@ -55,7 +59,13 @@ main().then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    log(error instanceof VmError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+    log(
+      error instanceof VmError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error),
+    );
     process.exitCode = vmExit.failed;
   },
 );

@@ -22,7 +22,21 @@ function padding(length: number): Buffer {
 
 function record(ino: number, mode: number, name: string, data: Buffer): Buffer[] {
   const nameBytes = Buffer.from(name + '\0', 'utf8');
-  const fields = [ino, mode, 0, 0, (mode & S_IFDIR) === S_IFDIR ? 2 : 1, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0];
+  const fields = [
+    ino,
+    mode,
+    0,
+    0,
+    (mode & S_IFDIR) === S_IFDIR ? 2 : 1,
+    0,
+    data.length,
+    0,
+    0,
+    0,
+    0,
+    nameBytes.length,
+    0,
+  ];
   const header = Buffer.from('070701' + fields.map(hex8).join(''), 'ascii');
   return [header, nameBytes, padding(header.length + nameBytes.length), data, padding(data.length)];
 }

@@ -26,7 +26,11 @@ export function findExecutable(name: string): string | null {
 }
 
 /** Runs a program to completion and returns its stdout; a failure throws with its stderr. */
-export function runTool(program: string, args: readonly string[], options: { cwd?: string; input?: string } = {}): string {
+export function runTool(
+  program: string,
+  args: readonly string[],
+  options: { cwd?: string; input?: string } = {},
+): string {
   const executable = findExecutable(program) ?? program;
   const result = spawnSync(executable, args, {
     cwd: options.cwd,

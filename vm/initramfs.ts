@@ -39,7 +39,10 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): 
 
 /** `kernel/fs/9p/9p.ko.xz` → `9p` (dashes and underscores are one in module names). */
 export function moduleName(modulePath: string): string {
-  return path.basename(modulePath).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
+  return path
+    .basename(modulePath)
+    .replace(/\.ko(\.(xz|zst|gz))?$/, '')
+    .replace(/-/g, '_');
 }
 
 function decompressModule(file: string): Buffer {
@@ -55,20 +58,34 @@ export function buildInitramfs(kernel: GuestKernel, cacheDir: string): string {
   const busybox = findExecutable('busybox');
   if (busybox === null) throw new VmError('busybox is missing');
   const init = readFileSync(path.join(guestScriptsDir(), 'init.sh'));
-  const modulesDep = kernel.modulesDir === null ? '' : readFileSync(path.join(kernel.modulesDir, 'modules.dep'), 'utf8');
+  const modulesDep =
+    kernel.modulesDir === null ? '' : readFileSync(path.join(kernel.modulesDir, 'modules.dep'), 'utf8');
   const modules = moduleLoadOrder(modulesDep, bootModules);
   const busyboxBytes = readFileSync(busybox);
 
-  const key = createHash('sha256').update(init).update(busyboxBytes).update(kernel.release).update(modules.join('\n')).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(init)
+    .update(busyboxBytes)
+    .update(kernel.release)
+    .update(modules.join('\n'))
+    .digest('hex')
+    .slice(0, 16);
   const image = path.join(cacheDir, 'initramfs', `${kernel.release}-${key}.cpio.gz`);
   if (existsSync(image)) return image;
 
   const entries: CpioEntry[] = [
-    ...['bin', 'dev', 'proc', 'sys', 'modules', 'lower', 'upper', 'newroot'].map((dir): CpioEntry => ({ kind: 'directory', path: dir })),
+    ...['bin', 'dev', 'proc', 'sys', 'modules', 'lower', 'upper', 'newroot'].map((dir): CpioEntry => ({
+      kind: 'directory',
+      path: dir,
+    })),
     { kind: 'file', path: 'bin/busybox', data: busyboxBytes, mode: 0o755 },
     { kind: 'symlink', path: 'bin/sh', target: 'busybox' },
     { kind: 'file', path: 'init', data: init, mode: 0o755 },
-    { kind: 'file', path: 'modules.list', data: Buffer.from(modules.map((m) => moduleName(m) + '.ko').join('\n') + '\n') },
+    {
+      kind: 'file',
+      path: 'modules.list',
+      data: Buffer.from(modules.map((m) => moduleName(m) + '.ko').join('\n') + '\n'),
+    },
   ];
   for (const modulePath of modules) {
     const file = path.join(kernel.modulesDir ?? '', modulePath);

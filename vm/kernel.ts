@@ -1,4 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { DebianArchive } from './debian-archive.js';
 import { VmError, runTool } from './host-tools.js';
@@ -21,7 +31,8 @@ export type DebianSuite = (typeof debianSuites)[number];
 /** Resolves `--kernel`: a Debian suite (downloaded once, then cached) or a path to a vmlinuz. */
 export function resolveKernel(spec: string, cacheDir: string, log: (line: string) => void): GuestKernel {
   if (spec.includes('/')) return localKernel(spec);
-  if (spec === 'bookworm') throw new VmError("--kernel bookworm: Debian bookworm's 6.1 kernel is built without ublk; use trixie or sid");
+  if (spec === 'bookworm')
+    throw new VmError("--kernel bookworm: Debian bookworm's 6.1 kernel is built without ublk; use trixie or sid");
   if (!(debianSuites as readonly string[]).includes(spec)) {
     throw new VmError(`--kernel ${spec}: unknown kernel; use trixie, sid or a path to a vmlinuz`);
   }
@@ -52,7 +63,12 @@ function localKernel(vmlinuz: string): GuestKernel {
   const release = bzImageRelease(file);
   const dir = path.dirname(file);
   // Debian's sid layout keeps vmlinuz inside its modules folder; others keep modules beside /boot.
-  const candidates = [dir, path.join(dir, '..', 'lib', 'modules', release), path.join(dir, '..', 'usr', 'lib', 'modules', release), path.join('/lib/modules', release)];
+  const candidates = [
+    dir,
+    path.join(dir, '..', 'lib', 'modules', release),
+    path.join(dir, '..', 'usr', 'lib', 'modules', release),
+    path.join('/lib/modules', release),
+  ];
   const modulesDir = candidates.find((d) => existsSync(path.join(d, 'modules.dep'))) ?? null;
   return { release, vmlinuz: file, modulesDir, origin: file };
 }
@@ -68,7 +84,12 @@ function debianKernel(suite: DebianSuite, cacheDir: string, log: (line: string) 
   if (existsSync(record)) {
     const cached = JSON.parse(readFileSync(record, 'utf8')) as CachedKernel;
     // Paths are kept relative to the cache, so a moved or copied cache stays valid.
-    const kernel = { release: cached.release, vmlinuz: path.join(cacheDir, cached.vmlinuz), modulesDir: path.join(cacheDir, cached.modulesDir), origin: suite };
+    const kernel = {
+      release: cached.release,
+      vmlinuz: path.join(cacheDir, cached.vmlinuz),
+      modulesDir: path.join(cacheDir, cached.modulesDir),
+      origin: suite,
+    };
     if (existsSync(kernel.vmlinuz) && existsSync(path.join(kernel.modulesDir, 'modules.dep'))) return kernel;
   }
   log(`downloading Debian ${suite}'s kernel (once; cached in ${cacheDir})`);
@@ -91,8 +112,12 @@ function debianKernel(suite: DebianSuite, cacheDir: string, log: (line: string) 
   rmSync(downloads, { recursive: true });
 
   const usrModules = path.join('usr', 'lib', 'modules', release);
-  const modulesRelative = existsSync(path.join(staging, usrModules)) ? usrModules : path.join('lib', 'modules', release);
-  const vmlinuzRelative = [path.join('boot', `vmlinuz-${release}`), path.join(modulesRelative, 'vmlinuz')].find((f) => existsSync(path.join(staging, f)));
+  const modulesRelative = existsSync(path.join(staging, usrModules))
+    ? usrModules
+    : path.join('lib', 'modules', release);
+  const vmlinuzRelative = [path.join('boot', `vmlinuz-${release}`), path.join(modulesRelative, 'vmlinuz')].find((f) =>
+    existsSync(path.join(staging, f)),
+  );
   if (vmlinuzRelative === undefined) throw new VmError(`Debian ${suite}: no vmlinuz in ${packages.join(', ')}`);
   // Debian's packages ship no modules.dep; depmod -b BASE looks in BASE/lib/modules/RELEASE.
   runTool('depmod', ['-b', path.join(staging, path.dirname(path.dirname(path.dirname(modulesRelative)))), release]);
@@ -100,9 +125,18 @@ function debianKernel(suite: DebianSuite, cacheDir: string, log: (line: string) 
   rmSync(root, { recursive: true, force: true });
   renameSync(staging, root);
   const rootRelative = path.relative(cacheDir, root);
-  const cached: CachedKernel = { release, vmlinuz: path.join(rootRelative, vmlinuzRelative), modulesDir: path.join(rootRelative, modulesRelative) };
+  const cached: CachedKernel = {
+    release,
+    vmlinuz: path.join(rootRelative, vmlinuzRelative),
+    modulesDir: path.join(rootRelative, modulesRelative),
+  };
   mkdirSync(path.dirname(record), { recursive: true });
   writeFileSync(record, JSON.stringify(cached, null, 2) + '\n');
   log(`cached ${suite}'s kernel ${release}`);
-  return { release, vmlinuz: path.join(root, vmlinuzRelative), modulesDir: path.join(root, modulesRelative), origin: suite };
+  return {
+    release,
+    vmlinuz: path.join(root, vmlinuzRelative),
+    modulesDir: path.join(root, modulesRelative),
+    origin: suite,
+  };
 }

@@ -25,7 +25,8 @@ export function vmCacheDir(): string {
   if (override !== undefined && override !== '') return override;
   const xdg = process.env['XDG_CACHE_HOME'];
   const home = process.env['HOME'];
-  const base = xdg !== undefined && xdg !== '' ? xdg : home !== undefined && home !== '' ? path.join(home, '.cache') : null;
+  const base =
+    xdg !== undefined && xdg !== '' ? xdg : home !== undefined && home !== '' ? path.join(home, '.cache') : null;
   return base === null ? path.join(projectRoot(), '.cache', 'vm') : path.join(base, 'tsublk', 'vm');
 }
 

@@ -1,5 +1,17 @@
 import { spawn } from 'node:child_process';
-import { constants, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  constants,
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -50,7 +62,8 @@ export function jobScript(command: string, cwd: string, env: Readonly<Record<str
 export function passedEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const passed: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && (['CI', 'NO_COLOR', 'FORCE_COLOR'].includes(name) || name.startsWith('TSUBLK_'))) passed[name] = value;
+    if (value !== undefined && (['CI', 'NO_COLOR', 'FORCE_COLOR'].includes(name) || name.startsWith('TSUBLK_')))
+      passed[name] = value;
   }
   return passed;
 }
@@ -64,7 +77,12 @@ export function panicReport(consoleLog: string): string | null {
 }
 
 function lastLines(text: string, count: number): string {
-  return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-count).map((l) => `  | ${l}`).join('\n');
+  return text
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .slice(-count)
+    .map((l) => `  | ${l}`)
+    .join('\n');
 }
 
 /** Copies a FIFO that QEMU writes into one of our streams; resolves at end of file. */
@@ -96,7 +114,9 @@ export async function runInVm(options: VmOptions): Promise<number> {
   const qemu = findExecutable('qemu-system-x86_64');
   if (qemu === null) throw new VmError('qemu-system-x86_64 is missing');
   const accel = await chooseAccelerator(qemu);
-  log(`Linux ${kernel.release} (${kernel.origin}) under ${accel.name.toUpperCase()} (${accel.reason}), ${options.cpus} CPUs, ${options.mem}`);
+  log(
+    `Linux ${kernel.release} (${kernel.origin}) under ${accel.name.toUpperCase()} (${accel.reason}), ${options.cpus} CPUs, ${options.mem}`,
+  );
 
   // Under TCG with several vCPUs the kernel can crash while patching its own code at boot
   // (seen once in many boots: an int3 Oops in early initcalls). Nothing ran yet: boot again, once.
@@ -111,36 +131,77 @@ export async function runInVm(options: VmOptions): Promise<number> {
 /** bootAndRun's answer when the kernel crashed before the command started. */
 const crashedBooting = -1;
 
-async function bootAndRun(options: VmOptions, kernel: GuestKernel, initramfs: string, qemu: string, accel: Accelerator, cache: string): Promise<number> {
+async function bootAndRun(
+  options: VmOptions,
+  kernel: GuestKernel,
+  initramfs: string,
+  qemu: string,
+  accel: Accelerator,
+  cache: string,
+): Promise<number> {
   const { log } = options;
   const runDir = mkdtempSync(path.join(tmpdir(), 'tsublk-vm-'));
   try {
     const control = path.join(runDir, 'control');
     mkdirSync(control);
     copyFileSync(path.join(guestScriptsDir(), 'stage2.sh'), path.join(control, 'stage2.sh'));
-    writeFileSync(path.join(control, 'job.sh'), jobScript(options.command, options.cwd, passedEnvironment(process.env)));
+    writeFileSync(
+      path.join(control, 'job.sh'),
+      jobScript(options.command, options.cwd, passedEnvironment(process.env)),
+    );
     writeFileSync(path.join(control, 'job.env'), `TSUBLK_VM_ANCHORS=${options.anchors ? 1 : 0}\n`);
     // QEMU's pipe chardev reads NAME.in and writes NAME.out, so it never reads back its own output.
-    for (const name of ['stdout', 'stderr']) for (const end of ['in', 'out']) runTool('mkfifo', [path.join(runDir, `${name}.${end}`)]);
+    for (const name of ['stdout', 'stderr'])
+      for (const end of ['in', 'out']) runTool('mkfifo', [path.join(runDir, `${name}.${end}`)]);
     const consoleLog = path.join(runDir, 'console.log');
     const project = projectRoot();
 
-    const append = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'mitigations=off', `tsublk.project=${project}`, `tsublk.modules=${kernel.modulesDir === null ? 0 : 1}`];
+    const append = [
+      'console=ttyS0',
+      'panic=-1',
+      'quiet',
+      'loglevel=4',
+      'mitigations=off',
+      `tsublk.project=${project}`,
+      `tsublk.modules=${kernel.modulesDir === null ? 0 : 1}`,
+    ];
     const share = (tag: string, dir: string, readonly: boolean): string[] => [
       '-virtfs',
       `local,path=${dir},mount_tag=${tag},security_model=none,multidevs=remap${readonly ? ',readonly=on' : ''}`,
     ];
     const args = [
-      '-machine', 'q35',
+      '-machine',
+      'q35',
       ...(accel.name === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
-      '-smp', String(options.cpus),
-      '-m', options.mem,
-      '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-      '-kernel', kernel.vmlinuz, '-initrd', initramfs, '-append', append.join(' '),
-      '-chardev', `file,id=console,path=${consoleLog}`, '-serial', 'chardev:console',
-      '-device', 'virtio-serial-pci,id=ports',
-      '-chardev', `pipe,id=stdout,path=${path.join(runDir, 'stdout')}`, '-device', 'virtserialport,bus=ports.0,chardev=stdout,name=tsublk.stdout',
-      '-chardev', `pipe,id=stderr,path=${path.join(runDir, 'stderr')}`, '-device', 'virtserialport,bus=ports.0,chardev=stderr,name=tsublk.stderr',
+      '-smp',
+      String(options.cpus),
+      '-m',
+      options.mem,
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      kernel.vmlinuz,
+      '-initrd',
+      initramfs,
+      '-append',
+      append.join(' '),
+      '-chardev',
+      `file,id=console,path=${consoleLog}`,
+      '-serial',
+      'chardev:console',
+      '-device',
+      'virtio-serial-pci,id=ports',
+      '-chardev',
+      `pipe,id=stdout,path=${path.join(runDir, 'stdout')}`,
+      '-device',
+      'virtserialport,bus=ports.0,chardev=stdout,name=tsublk.stdout',
+      '-chardev',
+      `pipe,id=stderr,path=${path.join(runDir, 'stderr')}`,
+      '-device',
+      'virtserialport,bus=ports.0,chardev=stderr,name=tsublk.stderr',
       ...share('hostroot', '/', true),
       ...share('project', project, false),
       ...(kernel.modulesDir === null ? [] : share('modules', kernel.modulesDir, true)),
@@ -151,7 +212,10 @@ async function bootAndRun(options: VmOptions, kernel: GuestKernel, initramfs: st
     let qemuOutput = '';
     child.stdout.on('data', (chunk: Buffer) => (qemuOutput += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (qemuOutput += chunk.toString()));
-    const pumps = [pump(path.join(runDir, 'stdout.out'), process.stdout), pump(path.join(runDir, 'stderr.out'), process.stderr)];
+    const pumps = [
+      pump(path.join(runDir, 'stdout.out'), process.stdout),
+      pump(path.join(runDir, 'stderr.out'), process.stderr),
+    ];
 
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -182,11 +246,15 @@ async function bootAndRun(options: VmOptions, kernel: GuestKernel, initramfs: st
       return existsSync(path.join(control, 'started')) ? vmExit.failed : crashedBooting;
     }
     if (timedOut) {
-      log(`the guest ran past --timeout ${options.timeoutSeconds} s and was killed; its console ended with:\n${lastLines(consoleText, 20)}`);
+      log(
+        `the guest ran past --timeout ${options.timeoutSeconds} s and was killed; its console ended with:\n${lastLines(consoleText, 20)}`,
+      );
       return vmExit.timedOut;
     }
     const qemuSays = qemuOutput.trim() === '' ? '' : `\nQEMU said:\n${lastLines(qemuOutput, 10)}`;
-    log(`the guest stopped without an exit status (QEMU exit ${qemuStatus ?? 'by signal'}); its console ended with:\n${lastLines(consoleText, 20)}${qemuSays}`);
+    log(
+      `the guest stopped without an exit status (QEMU exit ${qemuStatus ?? 'by signal'}); its console ended with:\n${lastLines(consoleText, 20)}${qemuSays}`,
+    );
     return vmExit.failed;
   } finally {
     rmSync(runDir, { recursive: true, force: true });

@@ -14,5 +14,8 @@ export interface CounterTable<Name extends string> {
 
 export function counterTable<const Name extends string>(names: readonly Name[]): CounterTable<Name> {
   if (new Set(names).size !== names.length) throw new Error(`counter names repeat: ${names.join(', ')}`);
-  return { names, at: Object.fromEntries(names.map((name, index) => [name, index])) as { readonly [N in Name]: number } };
+  return {
+    names,
+    at: Object.fromEntries(names.map((name, index) => [name, index])) as { readonly [N in Name]: number },
+  };
 }

@@ -38,7 +38,14 @@ export interface QueueIo {
    */
   readIntoRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number): void;
   /** File I/O straight from the request's data (a WRITE's); `durable`: RWF_DSYNC, this write alone reaches stable storage (FUA). */
-  writeFromRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number, durable: boolean): void;
+  writeFromRequest(
+    rq: Request<unknown>,
+    fd: number,
+    length: number,
+    position: number,
+    offset: number,
+    durable: boolean,
+  ): void;
   /** fallocate(2) of file `fd`: FALLOC_FL_* `mode` (punch a hole, zero a range) over `length` bytes at `position`. */
   fallocateFile(rq: Request<unknown>, fd: number, mode: number, position: number, length: number): void;
   /** Starts the next I/O queued only once the last one queued has succeeded (IOSQE_IO_LINK); if it fails, the next completes with -ECANCELED. */

@@ -17,7 +17,15 @@ export const ReqOp = {
 export type ReqOp = (typeof ReqOp)[keyof typeof ReqOp];
 
 /** Request flags (ublk's UBLK_IO_F_* bits of op_flags). */
-export const ReqFlag = { FailfastDev: 1 << 8, FailfastTransport: 1 << 9, FailfastDriver: 1 << 10, Meta: 1 << 11, Fua: 1 << 13, NoUnmap: 1 << 15, Swap: 1 << 16 } as const;
+export const ReqFlag = {
+  FailfastDev: 1 << 8,
+  FailfastTransport: 1 << 9,
+  FailfastDriver: 1 << 10,
+  Meta: 1 << 11,
+  Fua: 1 << 13,
+  NoUnmap: 1 << 15,
+  Swap: 1 << 16,
+} as const;
 
 /** Who ends a request: the queue that delivered it (it turns the result into a ublk commit). */
 export interface RequestCompleter {

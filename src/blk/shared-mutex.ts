@@ -9,7 +9,10 @@ export class SharedMutex {
   private readonly word: Int32Array;
 
   /** `buffer` must be a SharedArrayBuffer shared by every user; `index` its Int32 slot. */
-  constructor(buffer: SharedArrayBuffer, private readonly index: number) {
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly index: number,
+  ) {
     this.word = new Int32Array(buffer);
   }
 

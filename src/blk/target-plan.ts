@@ -46,7 +46,11 @@ export interface CommonSettings {
 /** The target's configuration for the daemon, and what it needs from the kernel. */
 export interface TargetPlan {
   /** Plain data for the daemon and every queue; it is recorded as it is. */
-  readonly config: { readonly sizeBytes: number; readonly logicalBlockSize: number; readonly [setting: string]: unknown };
+  readonly config: {
+    readonly sizeBytes: number;
+    readonly logicalBlockSize: number;
+    readonly [setting: string]: unknown;
+  };
   /** UBLK_F_* bits the target needs (zoned: ZONED and USER_COPY). */
   readonly flags?: number;
   /** The data path the target must have; absent: either (the default picks). */
@@ -70,7 +74,12 @@ export interface TargetPlanner {
 
 /** A value checked against its option: converted to its kind, or the option's one-line advice. */
 export function checkOptionValue(option: TargetOption, raw: number | string | boolean): number | string | boolean {
-  const value = option.kind === 'string' ? String(raw) : option.kind === 'number' ? Number(raw) : raw === true || raw === 'true' || raw === 1;
+  const value =
+    option.kind === 'string'
+      ? String(raw)
+      : option.kind === 'number'
+        ? Number(raw)
+        : raw === true || raw === 'true' || raw === 1;
   if ((option.kind === 'number' && Number.isNaN(value)) || (option.valid !== undefined && !option.valid(value))) {
     throw new Error(`bad --${option.name} ${String(raw)}: ${option.fix ?? 'see tsublk add --help'}`);
   }

@@ -59,7 +59,10 @@ export interface Target<Config, TagSetData, QueueData, HwData, RequestData> {
    * names, and a function that copies them into `out` (called after every batch: it must not
    * allocate). Name the slots with a `counterTable` (blk/counters.ts): `out[at.reads] = hw.reads`.
    */
-  readonly statistics?: { readonly names: readonly string[]; readonly read: (hwData: HwData, out: Float64Array) => void };
+  readonly statistics?: {
+    readonly names: readonly string[];
+    readonly read: (hwData: HwData, out: Float64Array) => void;
+  };
   /**
    * A module target's own `add` options (built-in targets declare theirs in a planner the CLI
    * loads without their code): they appear in `tsublk add -t ./x.js --help`, are checked against

@@ -54,7 +54,10 @@ const helpOption: OptionSpec = { name: 'help', alias: 'h', type: 'boolean', desc
 
 function findOption(command: CommandSpec, word: string): OptionSpec | undefined {
   if (word.startsWith('--')) return command.options.find((o) => o.name === word.slice(2));
-  return command.options.find((o) => o.alias === word.slice(1)) ?? command.options.find((o) => o.name === word.slice(1) && o.name.length === 1);
+  return (
+    command.options.find((o) => o.alias === word.slice(1)) ??
+    command.options.find((o) => o.name === word.slice(1) && o.name.length === 1)
+  );
 }
 
 function convert(option: OptionSpec, raw: string, command: string): number | string | boolean {
@@ -62,10 +65,13 @@ function convert(option: OptionSpec, raw: string, command: string): number | str
   if (option.type === 'boolean') {
     if (raw === 'true') return true;
     if (raw === 'false') return false;
-    throw new UsageError(`bad --${option.name}=${raw}: write --${option.name} or --${option.name}=false (see tsublk ${command} --help)`);
+    throw new UsageError(
+      `bad --${option.name}=${raw}: write --${option.name} or --${option.name}=false (see tsublk ${command} --help)`,
+    );
   }
   const value = Number(raw);
-  if (raw.trim() === '' || Number.isNaN(value)) throw new UsageError(`bad --${option.name} '${raw}': a number is needed (see tsublk ${command} --help)`);
+  if (raw.trim() === '' || Number.isNaN(value))
+    throw new UsageError(`bad --${option.name} '${raw}': a number is needed (see tsublk ${command} --help)`);
   return value;
 }
 
@@ -104,14 +110,17 @@ export function parseCommand(command: CommandSpec, words: readonly string[]): { 
     }
   }
   const specs = command.positionals ?? [];
-  if (positionals.length > specs.length) throw new UsageError(`unexpected '${positionals[specs.length]}': see tsublk ${command.name} --help`);
+  if (positionals.length > specs.length)
+    throw new UsageError(`unexpected '${positionals[specs.length]}': see tsublk ${command.name} --help`);
   specs.forEach((spec, at) => {
     const value = positionals[at];
     if (value === undefined) {
-      if (spec.optional !== true) throw new UsageError(`name the ${spec.name}: tsublk ${command.name} ${usageOf(command)}`);
+      if (spec.optional !== true)
+        throw new UsageError(`name the ${spec.name}: tsublk ${command.name} ${usageOf(command)}`);
       return;
     }
-    if (spec.choices !== undefined && !spec.choices.includes(value)) throw new UsageError(`bad ${spec.name} '${value}': use ${spec.choices.join(' or ')}`);
+    if (spec.choices !== undefined && !spec.choices.includes(value))
+      throw new UsageError(`bad ${spec.name} '${value}': use ${spec.choices.join(' or ')}`);
     values[spec.name] = value;
   });
   for (const option of command.options) {
@@ -124,14 +133,23 @@ export function parseCommand(command: CommandSpec, words: readonly string[]): { 
 }
 
 function usageOf(command: CommandSpec): string {
-  return [...(command.positionals ?? []).map((p) => (p.optional === true ? `[${p.name}]` : `<${p.name}>`)), '[options]'].join(' ');
+  return [
+    ...(command.positionals ?? []).map((p) => (p.optional === true ? `[${p.name}]` : `<${p.name}>`)),
+    '[options]',
+  ].join(' ');
 }
 
 function optionLines(options: readonly OptionSpec[]): string[] {
-  const flags = options.map((o) => (o.alias !== undefined ? `-${o.alias}, --${o.name}` : o.name.length === 1 ? `-${o.name}` : `    --${o.name}`));
+  const flags = options.map((o) =>
+    o.alias !== undefined ? `-${o.alias}, --${o.name}` : o.name.length === 1 ? `-${o.name}` : `    --${o.name}`,
+  );
   const width = Math.max(...flags.map((f) => f.length));
   return options.map((o, at) => {
-    const notes = [`[${o.type}]`, ...(o.demand !== undefined ? ['[required]'] : []), ...(o.default !== undefined && o.type !== 'boolean' ? [`[default: ${String(o.default)}]`] : [])];
+    const notes = [
+      `[${o.type}]`,
+      ...(o.demand !== undefined ? ['[required]'] : []),
+      ...(o.default !== undefined && o.type !== 'boolean' ? [`[default: ${String(o.default)}]`] : []),
+    ];
     return `  ${(flags[at] ?? '').padEnd(width)}  ${o.describe ?? ''}  ${notes.join(' ')}`;
   });
 }
@@ -144,9 +162,16 @@ export function commandHelp(program: Program, command: CommandSpec): string {
     const group = option.group ?? 'Options:';
     groups.set(group, [...(groups.get(group) ?? []), option]);
   }
-  const lines = [`${program.name} ${command.name} ${usageOf(command)}`, '', typeof command.describe === 'string' ? command.describe : ''];
+  const lines = [
+    `${program.name} ${command.name} ${usageOf(command)}`,
+    '',
+    typeof command.describe === 'string' ? command.describe : '',
+  ];
   if ((command.positionals ?? []).length > 0) lines.push('', 'Positionals:');
-  for (const positional of command.positionals ?? []) lines.push(`  ${positional.name}: ${positional.describe}${positional.choices === undefined ? '' : ` (${positional.choices.join(', ')})`}`);
+  for (const positional of command.positionals ?? [])
+    lines.push(
+      `  ${positional.name}: ${positional.describe}${positional.choices === undefined ? '' : ` (${positional.choices.join(', ')})`}`,
+    );
   for (const [group, options] of groups) lines.push('', group, ...optionLines(options));
   return lines.join('\n') + '\n';
 }
@@ -154,20 +179,25 @@ export function commandHelp(program: Program, command: CommandSpec): string {
 /** The program's help: every visible command, one line each. */
 export function programHelp(program: Program): string {
   const visible = program.commands.filter((c) => c.describe !== false);
-  const names = visible.map((c) => `${program.name} ${[c.name, ...(c.positionals ?? []).map((p) => (p.optional === true ? `[${p.name}]` : `<${p.name}>`))].join(' ')}`);
+  const names = visible.map(
+    (c) =>
+      `${program.name} ${[c.name, ...(c.positionals ?? []).map((p) => (p.optional === true ? `[${p.name}]` : `<${p.name}>`))].join(' ')}`,
+  );
   const width = Math.max(...names.map((n) => n.length));
-  return [
-    `${program.name} <command> [options]`,
-    '',
-    program.summary,
-    '',
-    'Commands:',
-    ...visible.map((c, at) => `  ${(names[at] ?? '').padEnd(width)}  ${String(c.describe)}`),
-    '',
-    'Options:',
-    '  --version  show the version',
-    '  --help     show help (tsublk <command> --help for a command\'s options)',
-  ].join('\n') + '\n';
+  return (
+    [
+      `${program.name} <command> [options]`,
+      '',
+      program.summary,
+      '',
+      'Commands:',
+      ...visible.map((c, at) => `  ${(names[at] ?? '').padEnd(width)}  ${String(c.describe)}`),
+      '',
+      'Options:',
+      '  --version  show the version',
+      "  --help     show help (tsublk <command> --help for a command's options)",
+    ].join('\n') + '\n'
+  );
 }
 
 /** Runs the command that `argv` (without node and the script) names. */

@@ -29,7 +29,8 @@ export function deviceInfoFor(control: ControlDevice, devId: number, action: str
   try {
     return control.getDeviceInfo(devId);
   } catch (error) {
-    if (error instanceof ControlCommandError && error.code === 'ENODEV') throw new UblkError(`no ublk device ${devId}: see tsublk list`);
+    if (error instanceof ControlCommandError && error.code === 'ENODEV')
+      throw new UblkError(`no ublk device ${devId}: see tsublk list`);
     if (notOurs(error)) throw notOursError(devId, error as ControlCommandError, action);
     throw error;
   }

@@ -18,7 +18,8 @@ export interface ControlRequest {
   readonly change: Readonly<Record<string, number | string>>;
 }
 
-export type ControlReply = { readonly ok: true; readonly config: unknown } | { readonly ok: false; readonly error: string };
+export type ControlReply =
+  { readonly ok: true; readonly config: unknown } | { readonly ok: false; readonly error: string };
 
 /** Daemon side: answers each request with `handle`'s reply; close() the server on the way down. */
 export function listenControl(devId: number, handle: (request: ControlRequest) => ControlReply): Promise<net.Server> {
@@ -53,7 +54,10 @@ export function listenControl(devId: number, handle: (request: ControlRequest) =
 /** Client side: asks device `devId`'s daemon; its configuration as it now stands, or its one-line error. */
 export async function requestControl(devId: number, request: ControlRequest): Promise<unknown> {
   const file = controlSocketPath(devId);
-  if (!existsSync(file)) throw new UblkError(`device ${devId} has no control socket (${file}): is its daemon running? see tsublk list -n ${devId}`);
+  if (!existsSync(file))
+    throw new UblkError(
+      `device ${devId} has no control socket (${file}): is its daemon running? see tsublk list -n ${devId}`,
+    );
   const reply = await new Promise<ControlReply>((resolve, reject) => {
     const socket = net.createConnection(file);
     let text = '';
@@ -67,12 +71,18 @@ export async function requestControl(devId: number, request: ControlRequest): Pr
       try {
         resolve(JSON.parse(text) as ControlReply);
       } catch {
-        reject(new UblkError(`device ${devId}'s daemon answered nothing readable: see ${path.join(runDir, `${devId}.log`)}`));
+        reject(
+          new UblkError(`device ${devId}'s daemon answered nothing readable: see ${path.join(runDir, `${devId}.log`)}`),
+        );
       }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EACCES') reject(new UblkError(`device ${devId} is not yours (EACCES on ${file}): only its owner or root can change it`));
-      else if (error.code === 'ECONNREFUSED') reject(new UblkError(`device ${devId}'s daemon is not listening on ${file}: it died; see tsublk list -n ${devId}`));
+      if (error.code === 'EACCES')
+        reject(new UblkError(`device ${devId} is not yours (EACCES on ${file}): only its owner or root can change it`));
+      else if (error.code === 'ECONNREFUSED')
+        reject(
+          new UblkError(`device ${devId}'s daemon is not listening on ${file}: it died; see tsublk list -n ${devId}`),
+        );
       else reject(new UblkError(`device ${devId}'s control socket: ${error.message}`));
     });
   });

@@ -12,7 +12,10 @@ export function daemonArgs(plan: AddPlan | null, recover: number | null): string
 
 export function parseDaemonArgs(args: readonly string[]): DaemonArgs {
   const [command, flag, value] = args;
-  if (command !== 'serve' || value === undefined || args.length !== 3) throw new Error(`the daemon takes serve --plan JSON or serve --recover ID (got: ${args.join(' ')}); tsublk add and recover start it`);
+  if (command !== 'serve' || value === undefined || args.length !== 3)
+    throw new Error(
+      `the daemon takes serve --plan JSON or serve --recover ID (got: ${args.join(' ')}); tsublk add and recover start it`,
+    );
   if (flag === '--plan') return { plan: JSON.parse(value) as AddPlan, recover: null };
   if (flag === '--recover' && /^\d+$/.test(value)) return { plan: null, recover: Number(value) };
   throw new Error(`bad daemon argument ${flag} ${value}: use --plan JSON or --recover ID`);

@@ -57,7 +57,9 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean):
       await waitForExit(info.ublksrvPid, 10_000); // del returns with no daemon left behind
       return;
     }
-    throw new UblkError(`device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within ${budgetMs / 1000} s`);
+    throw new UblkError(
+      `device ${devId}: its daemon (pid ${info.ublksrvPid}) did not delete it within ${budgetMs / 1000} s`,
+    );
   }
   // No daemon: stop and delete it ourselves.
   try {

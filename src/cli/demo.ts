@@ -22,7 +22,8 @@ function sh(command: string, args: readonly string[], quiet = false): string {
   if (!quiet) say(`$ ${[command, ...args].join(' ')}`);
   const result = spawnSync(command, args, { encoding: 'utf8' });
   if (result.error !== undefined) throw new Error(`${command}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
   return result.stdout;
 }
 
@@ -60,10 +61,31 @@ function demo(): void {
     say(`wrote 5 files of 16 MiB on ext4, unmounted, mounted again: all read back identical`);
     sh('umount', [mountPoint]);
     mounted = false;
-    const fio = sh('fio', ['--name=demo', `--filename=${device}`, '--ioengine=io_uring', '--direct=1', '--rw=randrw', '--bs=4k', '--iodepth=32', '--time_based', '--runtime=10', '--output-format=json']);
-    const job = (JSON.parse(fio.slice(fio.indexOf('{'))) as { jobs: Array<{ read: { iops: number; bw_bytes: number }; write: { iops: number; bw_bytes: number }; error: number }> }).jobs[0];
+    const fio = sh('fio', [
+      '--name=demo',
+      `--filename=${device}`,
+      '--ioengine=io_uring',
+      '--direct=1',
+      '--rw=randrw',
+      '--bs=4k',
+      '--iodepth=32',
+      '--time_based',
+      '--runtime=10',
+      '--output-format=json',
+    ]);
+    const job = (
+      JSON.parse(fio.slice(fio.indexOf('{'))) as {
+        jobs: Array<{
+          read: { iops: number; bw_bytes: number };
+          write: { iops: number; bw_bytes: number };
+          error: number;
+        }>;
+      }
+    ).jobs[0];
     if (job === undefined || job.error !== 0) throw new Error(`fio failed: ${fio}`);
-    say(`fio randrw 4k QD32, 10 s: ${Math.round(job.read.iops + job.write.iops)} IOPS, ${((job.read.bw_bytes + job.write.bw_bytes) / 2 ** 20).toFixed(1)} MiB/s`);
+    say(
+      `fio randrw 4k QD32, 10 s: ${Math.round(job.read.iops + job.write.iops)} IOPS, ${((job.read.bw_bytes + job.write.bw_bytes) / 2 ** 20).toFixed(1)} MiB/s`,
+    );
     process.stdout.write(sh(process.execPath, [bin, 'list', '-n', String(devId), '-v']));
   } finally {
     if (mounted) spawnSync('umount', [mountPoint]);
@@ -75,7 +97,9 @@ function demo(): void {
 
 const wantVm = process.argv.includes('--vm');
 if (process.env['TSUBLK_IN_VM'] !== '1' && (wantVm || !existsSync('/dev/ublk-control'))) {
-  say(`${wantVm ? 'as asked' : `this kernel (${kernelRelease()}) has no ublk_drv`}: running the demo inside the VM (npm run vm)`);
+  say(
+    `${wantVm ? 'as asked' : `this kernel (${kernelRelease()}) has no ublk_drv`}: running the demo inside the VM (npm run vm)`,
+  );
   const result = spawnSync(process.execPath, [vmCli, '--', process.execPath, self], { stdio: 'inherit' });
   process.exitCode = result.status ?? 1;
 } else if (process.geteuid?.() !== 0) {

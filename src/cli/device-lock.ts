@@ -27,7 +27,9 @@ export async function withDeviceLock<T>(devId: number, action: () => Promise<T>)
     server = await bind(deviceLockName(devId));
   } catch (error) {
     if ((error as { code?: string }).code === 'EADDRINUSE') {
-      throw new UblkError(`device ${devId} is busy: another tsublk add, recover or del is working on it; try again when it has finished`);
+      throw new UblkError(
+        `device ${devId} is busy: another tsublk add, recover or del is working on it; try again when it has finished`,
+      );
     }
     throw error;
   }

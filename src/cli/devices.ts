@@ -49,10 +49,21 @@ export function describeDevice(control: ControlDevice, devId: number, verbose: b
     const info = control.getDeviceInfo(devId);
     const record = readRunRecord(devId);
     // The record speaks for the device only while the daemon that wrote it serves it.
-    const current = record !== null && record.pid === info.ublksrvPid && record.queues.length === info.queues ? record : null;
+    const current =
+      record !== null && record.pid === info.ublksrvPid && record.queues.length === info.queues ? record : null;
     const params = current?.params ?? control.getParams(devId);
-    const affinity = current?.params !== undefined ? current.queues.map((queue) => queue.cpus) : Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
-    return { info, params, affinity, record, verbose, counters: verbose ? readCounters(devId, info.queues, record) : null };
+    const affinity =
+      current?.params !== undefined
+        ? current.queues.map((queue) => queue.cpus)
+        : Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
+    return {
+      info,
+      params,
+      affinity,
+      record,
+      verbose,
+      counters: verbose ? readCounters(devId, info.queues, record) : null,
+    };
   } catch (error) {
     if (error instanceof ControlCommandError && error.code === 'ENODEV') return null;
     throw error;
@@ -66,18 +77,27 @@ export function formatDevice(view: DeviceView): string {
   const lines = [
     `dev id ${info.devId}: nr_hw_queues ${info.queues} queue_depth ${info.depth} block size ${2 ** params.logicalBlockShift} dev_capacity ${params.devSectors}`,
     `\tmax rq size ${info.maxIoBufBytes} daemon pid ${info.ublksrvPid} state ${stateName(info.state)}`,
-    `\tflags 0x${info.flags.toString(16)} [ ${featureNames(info.flags).map((n) => `${n} `).join('')}]`,
+    `\tflags 0x${info.flags.toString(16)} [ ${featureNames(info.flags)
+      .map((n) => `${n} `)
+      .join('')}]`,
     `\tublkc: ${devt?.charMajor ?? '?'}:${devt?.charMinor ?? '?'} ublkb: ${devt?.diskMajor ?? '?'}:${devt?.diskMinor ?? '?'} owner: ${info.ownerUid}:${info.ownerGid}`,
   ];
   view.affinity.forEach((cpus, q) => {
     const tid = record?.queues.find((queue) => queue.queueId === q)?.tid ?? 0;
     lines.push(`\tqueue ${q}: tid ${tid} affinity(${cpus.map((c) => `${c} `).join('')})`);
   });
-  if (record !== null) lines.push(`\ttarget ${JSON.stringify({ dev_size: record.target.devSize, name: record.target.name, type: record.target.type })}`);
+  if (record !== null)
+    lines.push(
+      `\ttarget ${JSON.stringify({ dev_size: record.target.devSize, name: record.target.name, type: record.target.type })}`,
+    );
   // -v: the target's settings (null_blk's attributes for the null target), as the daemon has them.
   if (record !== null && view.verbose) lines.push(`\tconfig ${JSON.stringify(record.target.config)}`);
   view.counters?.forEach((counters, q) => {
-    lines.push(`\tstats queue ${q}: ${Object.entries(counters).map(([name, value]) => `${name} ${value}`).join(' ')}`);
+    lines.push(
+      `\tstats queue ${q}: ${Object.entries(counters)
+        .map(([name, value]) => `${name} ${value}`)
+        .join(' ')}`,
+    );
   });
   return lines.join('\n');
 }
@@ -99,9 +119,21 @@ export function deviceJson(view: DeviceView): Record<string, unknown> {
     ublkc: params.devt === undefined ? null : `${params.devt.charMajor}:${params.devt.charMinor}`,
     ublkb: params.devt === undefined ? null : `${params.devt.diskMajor}:${params.devt.diskMinor}`,
     owner: { uid: info.ownerUid, gid: info.ownerGid },
-    queues: view.affinity.map((cpus, q) => ({ queue: q, tid: record?.queues.find((queue) => queue.queueId === q)?.tid ?? null, affinity: cpus })),
+    queues: view.affinity.map((cpus, q) => ({
+      queue: q,
+      tid: record?.queues.find((queue) => queue.queueId === q)?.tid ?? null,
+      affinity: cpus,
+    })),
     data_path: record?.dataPath ?? null,
-    target: record === null ? null : { dev_size: record.target.devSize, name: record.target.name, type: record.target.type, config: record.target.config },
+    target:
+      record === null
+        ? null
+        : {
+            dev_size: record.target.devSize,
+            name: record.target.name,
+            type: record.target.type,
+            config: record.target.config,
+          },
     ...(view.counters === null ? {} : { stats: view.counters }),
   };
 }

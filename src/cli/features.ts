@@ -17,9 +17,13 @@ export function features(json: boolean): void {
     used: Math.floor(used / 2 ** bit) % 2 === 1,
   }));
   if (json) {
-    printOut(JSON.stringify({ kernel: kernelRelease(), features: supported, names: featureNames(supported), rows }, null, 2) + '\n');
+    printOut(
+      JSON.stringify({ kernel: kernelRelease(), features: supported, names: featureNames(supported), rows }, null, 2) +
+        '\n',
+    );
     return;
   }
   printOut(`ublk features of Linux ${kernelRelease()}: 0x${supported.toString(16)}\n`);
-  for (const row of rows) printOut(`\t${row.name.padEnd(24)} ${row.supported ? 'yes' : 'no '}${row.used ? '  used by tsublk' : ''}\n`);
+  for (const row of rows)
+    printOut(`\t${row.name.padEnd(24)} ${row.supported ? 'yes' : 'no '}${row.used ? '  used by tsublk' : ''}\n`);
 }

@@ -28,7 +28,10 @@ function printFrom(file: string, offset: number): number {
  */
 export async function showLog(devId: number, follow: boolean): Promise<void> {
   const file = deviceLogPath(devId);
-  if (!existsSync(file)) throw new UblkError(`device ${devId} has no log (${file}): is it a tsublk device that is running? (tsublk list -n ${devId})`);
+  if (!existsSync(file))
+    throw new UblkError(
+      `device ${devId} has no log (${file}): is it a tsublk device that is running? (tsublk list -n ${devId})`,
+    );
   let offset = printFrom(file, 0);
   if (!follow) return;
   let stopped = false;

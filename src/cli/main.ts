@@ -32,7 +32,13 @@ async function command<K extends keyof typeof modules>(name: K): Promise<Awaited
 }
 
 const json: OptionSpec = { name: 'json', type: 'boolean', default: false, describe: 'print JSON' };
-const deviceId = (demand: string): OptionSpec => ({ name: 'number', alias: 'n', type: 'number', demand, describe: 'device id' });
+const deviceId = (demand: string): OptionSpec => ({
+  name: 'number',
+  alias: 'n',
+  type: 'number',
+  demand,
+  describe: 'device id',
+});
 
 /** A target's options as `add` registers them, under the target's heading. */
 function targetOptionSpecs(planner: TargetPlanner, shown: boolean): OptionSpec[] {
@@ -41,7 +47,14 @@ function targetOptionSpecs(planner: TargetPlanner, shown: boolean): OptionSpec[]
     ...(option.alias === undefined ? {} : { alias: option.alias }),
     type: option.kind,
     // Another target's options stay known (to say whose they are) but out of this one's help.
-    ...(shown ? { describe: option.defaultValue === undefined ? option.describe : `${option.describe} (default ${option.defaultValue === '' ? 'none' : String(option.defaultValue)})` } : {}),
+    ...(shown
+      ? {
+          describe:
+            option.defaultValue === undefined
+              ? option.describe
+              : `${option.describe} (default ${option.defaultValue === '' ? 'none' : String(option.defaultValue)})`,
+        }
+      : {}),
     group: planner.heading,
   }));
 }
@@ -51,7 +64,8 @@ function addTargetOptions(chosen: TargetPlanner | null, module: TargetPlanner | 
   const specs = new Map<string, OptionSpec>();
   const planners = [...(chosen === null ? [] : [chosen]), ...builtinPlanners(), ...(module === null ? [] : [module])];
   for (const planner of planners) {
-    for (const spec of targetOptionSpecs(planner, chosen === null || planner === chosen)) if (!specs.has(spec.name)) specs.set(spec.name, spec);
+    for (const spec of targetOptionSpecs(planner, chosen === null || planner === chosen))
+      if (!specs.has(spec.name)) specs.set(spec.name, spec);
   }
   return [...specs.values()];
 }
@@ -96,12 +110,27 @@ const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): 
   name: 'add',
   describe: 'create a device and serve it (a daemon, unless --foreground)',
   options: [
-    { name: 'type', alias: 't', type: 'string', demand: `name a target: ${builtinNames.map((name) => `-t ${name}`).join(', ')} or -t ./module.js`, describe: `target: ${builtinNames.join(', ')}, or a module file (add -t NAME --help: its options)` },
+    {
+      name: 'type',
+      alias: 't',
+      type: 'string',
+      demand: `name a target: ${builtinNames.map((name) => `-t ${name}`).join(', ')} or -t ./module.js`,
+      describe: `target: ${builtinNames.join(', ')}, or a module file (add -t NAME --help: its options)`,
+    },
     { name: 'number', alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' },
     { name: 'queues', alias: 'q', type: 'number', default: 2, describe: 'hardware queues' },
     { name: 'depth', alias: 'd', type: 'number', default: 128, describe: 'queue depth' },
-    { name: 'size', type: 'string', describe: "device size (512, 4K, 1G, 250GiB…); left out: the target's default (null: 250GiB; memory and loop: the backing file's size)" },
-    { name: 'bs', type: 'number', describe: 'logical block size: 512, 1024, 2048 or 4096 (null_blk: blocksize; default 512)' },
+    {
+      name: 'size',
+      type: 'string',
+      describe:
+        "device size (512, 4K, 1G, 250GiB…); left out: the target's default (null: 250GiB; memory and loop: the backing file's size)",
+    },
+    {
+      name: 'bs',
+      type: 'number',
+      describe: 'logical block size: 512, 1024, 2048 or 4096 (null_blk: blocksize; default 512)',
+    },
     { name: 'u', type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' },
     { name: 'g', type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' },
     { name: 'r', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' },
@@ -109,22 +138,42 @@ const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): 
     { name: 'i', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_REISSUE' },
     { name: 'z', type: 'boolean', default: false, describe: 'zero copy (not supported yet)' },
     { name: 'b', type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' },
-    { name: 'usercopy', type: 'boolean', default: false, describe: 'force the UBLK_F_USER_COPY data path (the default where the kernel has it)' },
+    {
+      name: 'usercopy',
+      type: 'boolean',
+      default: false,
+      describe: 'force the UBLK_F_USER_COPY data path (the default where the kernel has it)',
+    },
     { name: 'copy', type: 'boolean', default: false, describe: 'force the per-tag buffer data path' },
-    { name: 'unprivileged', type: 'boolean', default: false, describe: 'UBLK_F_UNPRIVILEGED_DEV: a device owned by the calling user (needs access to /dev/ublk-control and the udev rule: tsublk udev-rules)' },
+    {
+      name: 'unprivileged',
+      type: 'boolean',
+      default: false,
+      describe:
+        'UBLK_F_UNPRIVILEGED_DEV: a device owned by the calling user (needs access to /dev/ublk-control and the udev rule: tsublk udev-rules)',
+    },
     { name: 'max_io_buf_bytes', type: 'number', default: 524288, describe: 'largest request in bytes' },
     { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" },
     { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },
-    { name: 'log-level', type: 'string', default: 'info', describe: "what the device's log keeps (tsublk log -n ID): error, warn, info or debug" },
+    {
+      name: 'log-level',
+      type: 'string',
+      default: 'info',
+      describe: "what the device's log keeps (tsublk log -n ID): error, warn, info or debug",
+    },
     { ...json, describe: 'print the device as JSON' },
     ...addTargetOptions(named?.planner ?? null, named?.module === true ? named.planner : null),
   ],
   async run(args) {
     const { planAdd } = await command('plan');
-    const given = { ...args, bs: args['bs'] ?? 512, bsGiven: args['bs'] !== undefined } as unknown as Parameters<typeof planAdd>[0];
+    const given = { ...args, bs: args['bs'] ?? 512, bsGiven: args['bs'] !== undefined } as unknown as Parameters<
+      typeof planAdd
+    >[0];
     const plan = planAdd(given, named?.module === true ? named.planner : undefined);
     process.exitCode =
-      args['foreground'] === true ? await (await command('serveForeground')).addForeground(plan, args['json'] === true) : await (await command('startDaemon')).addDaemon(plan, args['json'] === true);
+      args['foreground'] === true
+        ? await (await command('serveForeground')).addForeground(plan, args['json'] === true)
+        : await (await command('startDaemon')).addDaemon(plan, args['json'] === true);
   },
 });
 
@@ -136,12 +185,19 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
     options: [
       { name: 'number', alias: 'n', type: 'number', describe: 'device id' },
       { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'every device' },
-      { name: 'async', type: 'boolean', default: false, describe: 'return without waiting for the deletion to finish (DEL_DEV_ASYNC)' },
+      {
+        name: 'async',
+        type: 'boolean',
+        default: false,
+        describe: 'return without waiting for the deletion to finish (DEL_DEV_ASYNC)',
+      },
     ],
     check: (a) => {
-      if (a['all'] !== true && a['number'] === undefined) throw new UsageError('name a device: del -n ID, or del -a for all');
+      if (a['all'] !== true && a['number'] === undefined)
+        throw new UsageError('name a device: del -n ID, or del -a for all');
     },
-    run: async (args) => (await command('deleting')).del(Number(args['number'] ?? -1), args['all'] === true, args['async'] === true),
+    run: async (args) =>
+      (await command('deleting')).del(Number(args['number'] ?? -1), args['all'] === true, args['async'] === true),
   },
   {
     name: 'list',
@@ -151,7 +207,8 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
       { name: 'verbose', alias: 'v', type: 'boolean', default: false, describe: 'more detail' },
       { ...json, describe: 'JSON output' },
     ],
-    run: async (args) => (await command('listing')).list(Number(args['number']), args['json'] === true, args['verbose'] === true),
+    run: async (args) =>
+      (await command('listing')).list(Number(args['number']), args['json'] === true, args['verbose'] === true),
   },
   {
     name: 'stats',
@@ -159,29 +216,64 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
     options: [
       deviceId('name the device: stats -n ID'),
       { ...json, describe: 'JSON output (one object per line with --watch)' },
-      { name: 'watch', type: 'boolean', default: false, describe: 'print again every interval until SIGINT or the device goes' },
+      {
+        name: 'watch',
+        type: 'boolean',
+        default: false,
+        describe: 'print again every interval until SIGINT or the device goes',
+      },
       { name: 'interval', type: 'number', default: 1, describe: 'seconds between prints with --watch' },
     ],
-    run: async (args) => (await command('statistics')).stats(Number(args['number']), args['json'] === true, args['watch'] === true, Number(args['interval']) * 1000),
+    run: async (args) =>
+      (await command('statistics')).stats(
+        Number(args['number']),
+        args['json'] === true,
+        args['watch'] === true,
+        Number(args['interval']) * 1000,
+      ),
   },
   {
     name: 'log',
     describe: "a device's log: its daemon's events and every target failure, with stacks",
-    options: [deviceId('name the device: log -n ID'), { name: 'follow', alias: 'f', type: 'boolean', default: false, describe: 'print what is added until SIGINT or the device goes' }],
+    options: [
+      deviceId('name the device: log -n ID'),
+      {
+        name: 'follow',
+        alias: 'f',
+        type: 'boolean',
+        default: false,
+        describe: 'print what is added until SIGINT or the device goes',
+      },
+    ],
     run: async (args) => (await command('logging')).showLog(Number(args['number']), args['follow'] === true),
   },
   {
     name: 'set',
     describe: "change a running device's settings (null: mbps, badblocks, badblocks_once, badblocks_partial_io)",
-    options: [deviceId('name the device: set -n ID'), { ...json, describe: 'print the settings as JSON' }, ...settable.map((o): OptionSpec => ({ name: o.name, type: o.kind, describe: o.describe }))],
-    run: async (args) => (await command('change')).changeDevice(Number(args['number']), givenValues(args, settable), args['json'] === true),
+    options: [
+      deviceId('name the device: set -n ID'),
+      { ...json, describe: 'print the settings as JSON' },
+      ...settable.map((o): OptionSpec => ({ name: o.name, type: o.kind, describe: o.describe })),
+    ],
+    run: async (args) =>
+      (await command('change')).changeDevice(
+        Number(args['number']),
+        givenValues(args, settable),
+        args['json'] === true,
+      ),
   },
   {
     name: 'power',
-    describe: "cut or restore a device's power (null_blk's power): off fails all I/O and loses what a write cache never wrote back",
+    describe:
+      "cut or restore a device's power (null_blk's power): off fails all I/O and loses what a write cache never wrote back",
     positionals: [{ name: 'state', choices: ['off', 'on'], describe: 'off or on' }],
     options: [deviceId('name the device: power -n ID off|on'), { ...json, describe: 'print the settings as JSON' }],
-    run: async (args) => (await command('change')).changeDevice(Number(args['number']), { power: args['state'] === 'on' ? 1 : 0 }, args['json'] === true),
+    run: async (args) =>
+      (await command('change')).changeDevice(
+        Number(args['number']),
+        { power: args['state'] === 'on' ? 1 : 0 },
+        args['json'] === true,
+      ),
   },
   {
     name: 'features',
@@ -201,7 +293,8 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
     positionals: [{ name: 'name', optional: true, describe: 'a new node: ublkcN or ublkbN' }],
     options: [{ name: 'watch', type: 'boolean', default: false, describe: 'hand over every new node until SIGTERM' }],
     check: (a) => {
-      if (a['watch'] !== true && a['name'] === undefined) throw new UsageError('name a node (udev ublkc0), or use udev --watch');
+      if (a['watch'] !== true && a['name'] === undefined)
+        throw new UsageError('name a node (udev ublkc0), or use udev --watch');
     },
     async run(args) {
       const { udevOnce, udevWatch } = await command('udev');
@@ -214,7 +307,9 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
     describe: 'serve a device whose daemon died (added with -r 1 or -e 1) with a new daemon',
     options: [deviceId('name the device: recover -n ID'), { ...json, describe: 'print the device as JSON' }],
     run: async (args) => {
-      process.exitCode = await (await command('startDaemon')).recoverLocked(Number(args['number']), args['json'] === true);
+      process.exitCode = await (
+        await command('startDaemon')
+      ).recoverLocked(Number(args['number']), args['json'] === true);
     },
   },
 ];
@@ -222,7 +317,9 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
 const program = (add: CommandSpec): Program => ({
   name: 'tsublk',
   summary: 'Serves Linux block devices (/dev/ublkbN) from TypeScript through ublk_drv.',
-  version: () => (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version,
+  version: () =>
+    (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version,
   commands: commands(add),
 });
 

@@ -1,5 +1,11 @@
 import { UBLK_F, UBLK_MAX_NR_QUEUES, UBLK_MAX_QUEUE_DEPTH } from '../../native-bindings/ublk_cmd.js';
-import { type CommonSettings, type OptionValues, type TargetPlan, type TargetPlanner, checkOptionValue } from '../blk/target-plan.js';
+import {
+  type CommonSettings,
+  type OptionValues,
+  type TargetPlan,
+  type TargetPlanner,
+  checkOptionValue,
+} from '../blk/target-plan.js';
 import { builtinPlanner, builtinPlanners, loadTarget, modulePlanner, resolveTargetName } from '../targets/registry.js';
 import { validLogicalBlockSizes } from '../blk/disk.js';
 import { UblkError } from '../ublk/errors.js';
@@ -90,7 +96,9 @@ function givenTargetValues(args: AddArguments, planner: TargetPlanner, others: r
     if (other === planner) continue;
     for (const option of other.options) {
       if (args[option.name] !== undefined && !(option.name in values)) {
-        throw new Error(`--${option.name} is for the ${other.name} target: add -t ${other.name}, or leave --${option.name} out`);
+        throw new Error(
+          `--${option.name} is for the ${other.name} target: add -t ${other.name}, or leave --${option.name} out`,
+        );
       }
     }
   }
@@ -110,10 +118,29 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   }
   if (args.z) throw new UblkError('-z (zero copy) is not supported yet: leave it out');
   if (args.b) throw new UblkError('-b (batch I/O) is not supported yet: leave it out');
-  const devId = wholeNumberIn(args.number, -1, 0x7fff_ffff, 'device id', 'use -n with 0 or more, or leave it out to let the kernel pick');
-  const queues = wholeNumberIn(args.queues, 1, UBLK_MAX_NR_QUEUES, 'queue count', `use -q between 1 and ${UBLK_MAX_NR_QUEUES}`);
-  const depth = wholeNumberIn(args.depth, 1, UBLK_MAX_QUEUE_DEPTH, 'queue depth', `use -d between 1 and ${UBLK_MAX_QUEUE_DEPTH}`);
-  if (!(validLogicalBlockSizes as readonly number[]).includes(args.bs)) throw new UblkError(`bad block size ${args.bs}: use --bs 512, 1024, 2048 or 4096`);
+  const devId = wholeNumberIn(
+    args.number,
+    -1,
+    0x7fff_ffff,
+    'device id',
+    'use -n with 0 or more, or leave it out to let the kernel pick',
+  );
+  const queues = wholeNumberIn(
+    args.queues,
+    1,
+    UBLK_MAX_NR_QUEUES,
+    'queue count',
+    `use -q between 1 and ${UBLK_MAX_NR_QUEUES}`,
+  );
+  const depth = wholeNumberIn(
+    args.depth,
+    1,
+    UBLK_MAX_QUEUE_DEPTH,
+    'queue depth',
+    `use -d between 1 and ${UBLK_MAX_QUEUE_DEPTH}`,
+  );
+  if (!(validLogicalBlockSizes as readonly number[]).includes(args.bs))
+    throw new UblkError(`bad block size ${args.bs}: use --bs 512, 1024, 2048 or 4096`);
   let sizeBytes: number | null = null;
   if (args.size !== undefined) {
     try {
@@ -121,11 +148,24 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
     } catch (error) {
       throw new UblkError((error as Error).message);
     }
-    if (sizeBytes <= 0 || sizeBytes % args.bs !== 0) throw new UblkError(`bad size ${args.size}: it must be a positive multiple of the block size (${args.bs})`);
+    if (sizeBytes <= 0 || sizeBytes % args.bs !== 0)
+      throw new UblkError(`bad size ${args.size}: it must be a positive multiple of the block size (${args.bs})`);
   }
-  const maxIoBufBytes = wholeNumberIn(args.max_io_buf_bytes, 4096, 32 * 2 ** 20, 'max_io_buf_bytes', 'use a multiple of 4096 between 4K and 32M');
+  const maxIoBufBytes = wholeNumberIn(
+    args.max_io_buf_bytes,
+    4096,
+    32 * 2 ** 20,
+    'max_io_buf_bytes',
+    'use a multiple of 4096 between 4K and 32M',
+  );
   if (maxIoBufBytes % 4096 !== 0) throw new UblkError(`bad max_io_buf_bytes ${maxIoBufBytes}: use a multiple of 4096`);
-  for (const [flag, value] of [['-u', args.u], ['-g', args.g], ['-r', args.r], ['-e', args.e], ['-i', args.i]] as const) {
+  for (const [flag, value] of [
+    ['-u', args.u],
+    ['-g', args.g],
+    ['-r', args.r],
+    ['-e', args.e],
+    ['-i', args.i],
+  ] as const) {
     if (value !== 0 && value !== 1) throw new UblkError(`bad ${flag} ${value}: use 0 or 1`);
   }
   let flags: number = ADD_FLAGS.always;
@@ -136,12 +176,19 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   if (args.i === 1) flags |= ADD_FLAGS.i;
   const recovery = args.r === 1 || args.e === 1 || args.i === 1;
   if (args.usercopy && args.copy) throw new UblkError('--usercopy and --copy exclude each other: pick one data path');
-  if (args.usercopy && args.g === 1) throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
+  if (args.usercopy && args.g === 1)
+    throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
   if (args.usercopy) flags |= ADD_FLAGS.usercopy;
   if (args.unprivileged) {
     // The kernel refuses user copy to unprivileged devices and drops their recovery flags.
-    if (args.usercopy) throw new UblkError('--usercopy and --unprivileged exclude each other: the kernel gives unprivileged devices only the copy data path');
-    if (recovery) throw new UblkError('-r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root');
+    if (args.usercopy)
+      throw new UblkError(
+        '--usercopy and --unprivileged exclude each other: the kernel gives unprivileged devices only the copy data path',
+      );
+    if (recovery)
+      throw new UblkError(
+        '-r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root',
+      );
     flags |= ADD_FLAGS.unprivileged;
   }
   const logLevel = LOG_LEVELS.find((level) => level === args['log-level']);
@@ -150,21 +197,50 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   const asked = args.usercopy ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
   const planner = builtinPlanner(target) ?? module;
   if (planner === undefined) throw new UblkError(`target module ${target} was not loaded: this is a bug in tsublk`);
-  const common: CommonSettings = { sizeBytes, logicalBlockSize: args.bs, logicalBlockSizeGiven: args.bsGiven === true, queues, depth, maxIoBufBytes, unprivileged: args.unprivileged, recovery, dataPath: asked };
+  const common: CommonSettings = {
+    sizeBytes,
+    logicalBlockSize: args.bs,
+    logicalBlockSizeGiven: args.bsGiven === true,
+    queues,
+    depth,
+    maxIoBufBytes,
+    unprivileged: args.unprivileged,
+    recovery,
+    dataPath: asked,
+  };
   let targetPlan: TargetPlan;
   try {
-    targetPlan = planner.plan(givenTargetValues(args, planner, [...builtinPlanners(), ...(module === undefined ? [] : [module])]), common);
+    targetPlan = planner.plan(
+      givenTargetValues(args, planner, [...builtinPlanners(), ...(module === undefined ? [] : [module])]),
+      common,
+    );
   } catch (error) {
     throw new UblkError((error as Error).message);
   }
   const needed = targetPlan.dataPath;
   if (needed !== undefined && asked !== 'auto' && needed !== asked) {
-    throw new UblkError(`the ${planner.name} target needs the ${needed === 'copy' ? 'per-tag buffer (copy)' : 'user copy'} data path: leave out ${needed === 'copy' ? '--usercopy' : '--copy, -g 1 and --unprivileged'}`);
+    throw new UblkError(
+      `the ${planner.name} target needs the ${needed === 'copy' ? 'per-tag buffer (copy)' : 'user copy'} data path: leave out ${needed === 'copy' ? '--usercopy' : '--copy, -g 1 and --unprivileged'}`,
+    );
   }
   const asksFor = targetPlan.flags ?? 0;
-  if ((asksFor & ~(planner.requests ?? 0)) !== 0) throw new Error(`the ${planner.name} target's plan asks for UBLK_F_* 0x${asksFor.toString(16)} beyond its requests (0x${(planner.requests ?? 0).toString(16)}): a bug in that target`);
+  if ((asksFor & ~(planner.requests ?? 0)) !== 0)
+    throw new Error(
+      `the ${planner.name} target's plan asks for UBLK_F_* 0x${asksFor.toString(16)} beyond its requests (0x${(planner.requests ?? 0).toString(16)}): a bug in that target`,
+    );
   flags |= asksFor;
-  return { devId, queues, depth, maxIoBufBytes, flags, target, targetConfig: targetPlan.config, pinQueues: args.pin, dataPath: needed ?? asked, logLevel };
+  return {
+    devId,
+    queues,
+    depth,
+    maxIoBufBytes,
+    flags,
+    target,
+    targetConfig: targetPlan.config,
+    pinQueues: args.pin,
+    dataPath: needed ?? asked,
+    logLevel,
+  };
 }
 
 /** A module target's (-t ./x.js) options and plan: the module is loaded here, in the CLI. */
@@ -175,5 +251,8 @@ export async function loadModulePlanner(name: string): Promise<TargetPlanner> {
 
 /** Every UBLK_F_* bit tsublk may ask the kernel for: add's options, the data paths, the built-in targets' plans. */
 export function flagsTsublkRequests(): number {
-  return [...Object.values(ADD_FLAGS), ...builtinPlanners().map((planner) => planner.requests ?? 0)].reduce((all, bits) => all | bits, 0);
+  return [...Object.values(ADD_FLAGS), ...builtinPlanners().map((planner) => planner.requests ?? 0)].reduce(
+    (all, bits) => all | bits,
+    0,
+  );
 }

@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { gettid } from '../../native-bindings/libc.js';
 import { loadTarget } from '../targets/registry.js';
-import { type QueueSetup, UblkQueue } from '../ublk/queue.js';
+import { UblkQueue } from '../ublk/queue.js';
+import type { QueueSetup } from '../ublk/queue-setup.js';
 import type { QueueMessage } from '../ublk/queue-messages.js';
 import { markStart } from '../start-trace.js';
 
@@ -41,7 +42,12 @@ async function serveQueue(): Promise<void> {
       queue?.teardown();
     } finally {
       const message = error instanceof Error ? error.message : String(error);
-      post({ type: 'failed', queueId: setup.queueId, message, detail: error instanceof Error ? (error.stack ?? message) : message });
+      post({
+        type: 'failed',
+        queueId: setup.queueId,
+        message,
+        detail: error instanceof Error ? (error.stack ?? message) : message,
+      });
     }
   }
 }

@@ -10,11 +10,15 @@ export function recordForRecovery(devId: number): RunRecord<AddPlan> {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new UblkError(`${file} is missing: recover needs it to rebuild the device's target; delete the device with tsublk del -n ${devId}`);
+    throw new UblkError(
+      `${file} is missing: recover needs it to rebuild the device's target; delete the device with tsublk del -n ${devId}`,
+    );
   }
   try {
     return parseRunRecord<AddPlan>(text);
   } catch (error) {
-    throw new UblkError(`${file} is corrupt (${(error as Error).message}): recover cannot rebuild the device's target from it; delete the device with tsublk del -n ${devId}`);
+    throw new UblkError(
+      `${file} is corrupt (${(error as Error).message}): recover cannot rebuild the device's target from it; delete the device with tsublk del -n ${devId}`,
+    );
   }
 }

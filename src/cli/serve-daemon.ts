@@ -13,14 +13,21 @@ import type { QueueWorkerPool } from '../ublk/queue-workers.js';
 /** Checks that device `devId` is one to recover: it exists, is ours, and its daemon died. */
 function checkRecoverable(devId: number): void {
   const info = withControl((control) => deviceInfoFor(control, devId, 'recover'));
-  if (info.state === UBLK_S_DEV.LIVE && processAlive(info.ublksrvPid)) throw new UblkError(`device ${devId} is LIVE, served by pid ${info.ublksrvPid}: nothing to recover`);
+  if (info.state === UBLK_S_DEV.LIVE && processAlive(info.ublksrvPid))
+    throw new UblkError(`device ${devId} is LIVE, served by pid ${info.ublksrvPid}: nothing to recover`);
   if (info.state !== UBLK_S_DEV.QUIESCED && info.state !== UBLK_S_DEV.FAIL_IO) {
-    throw new UblkError(`device ${devId} is ${stateName(info.state)}: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n ${devId}`);
+    throw new UblkError(
+      `device ${devId} is ${stateName(info.state)}: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n ${devId}`,
+    );
   }
 }
 
 /** Serves `plan`, or recovers device `recoverId`, reporting once on fd 3; resolves with the exit status. */
-export async function serveDaemon(plan: AddPlan | null, recoverId: number | null, workers: QueueWorkerPool): Promise<number> {
+export async function serveDaemon(
+  plan: AddPlan | null,
+  recoverId: number | null,
+  workers: QueueWorkerPool,
+): Promise<number> {
   const statusStream = createWriteStream('', { fd: 3 });
   const report = (status: ServeStatus): void => {
     workers.release(); // LIVE or failed, a worker no queue took has nothing to serve

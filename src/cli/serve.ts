@@ -19,7 +19,9 @@ import { describeDevice, deviceJson, formatDevice } from './devices.js';
 import type { DeviceDescription } from './device-description.js';
 
 /** What the daemon reports once: the device is live (and how `list` shows it), or why it is not. */
-export type ServeStatus = { readonly ok: true; readonly devId: number; readonly device: DeviceDescription } | { readonly ok: false; readonly error: string };
+export type ServeStatus =
+  | { readonly ok: true; readonly devId: number; readonly device: DeviceDescription }
+  | { readonly ok: false; readonly error: string };
 
 /** Refuses flags the running kernel lacks, naming the feature and the kernel that brought it. */
 function checkFeatures(control: ControlDevice, flags: number): void {
@@ -28,14 +30,20 @@ function checkFeatures(control: ControlDevice, flags: number): void {
     const value = 2 ** bit;
     if (Math.floor(flags / value) % 2 === 1 && Math.floor(control.features / value) % 2 === 0) {
       const since = featureSince[name as keyof typeof UBLK_F_BIT];
-      throw new UblkError(`this kernel (${kernelRelease()}) lacks UBLK_F_${name}${since === undefined ? '' : `, which Linux ${since} brought`}: leave the option out or use a newer kernel`);
+      throw new UblkError(
+        `this kernel (${kernelRelease()}) lacks UBLK_F_${name}${since === undefined ? '' : `, which Linux ${since} brought`}: leave the option out or use a newer kernel`,
+      );
     }
   }
 }
 
 /** The parameters `list` shows, as the record keeps them. */
 function listedParams(params: UblkParams): NonNullable<RunRecord['params']> {
-  return { logicalBlockShift: params.logicalBlockShift, devSectors: params.devSectors, ...(params.devt === undefined ? {} : { devt: params.devt }) };
+  return {
+    logicalBlockShift: params.logicalBlockShift,
+    devSectors: params.devSectors,
+    ...(params.devt === undefined ? {} : { devt: params.devt }),
+  };
 }
 
 /** The target's configuration as recorded: what the queues got, less this process's own fds and addresses. */
@@ -55,7 +63,12 @@ export interface Recovery {
  * records it, reports, serves until SIGTERM/SIGINT, then stops and deletes it and removes its
  * record. Resolves with the exit status.
  */
-export async function serve(plan: AddPlan, report: (status: ServeStatus) => void, recovery: Recovery | null = null, workers: QueueWorkerPool | null = null): Promise<number> {
+export async function serve(
+  plan: AddPlan,
+  report: (status: ServeStatus) => void,
+  recovery: Recovery | null = null,
+  workers: QueueWorkerPool | null = null,
+): Promise<number> {
   let control: ControlDevice;
   let device: UblkDevice;
   let recoveredInMs: number | null = null;
@@ -65,20 +78,33 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     control = ControlDevice.open();
     checkFeatures(control, plan.flags & ~UBLK_F.CMD_IOCTL_ENCODE);
     // The default data path: user copy (one copy fewer, none at all for null) where offered.
-    if (plan.dataPath === 'auto' && (control.features & UBLK_F.USER_COPY) !== 0) plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
+    if (plan.dataPath === 'auto' && (control.features & UBLK_F.USER_COPY) !== 0)
+      plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
   } catch (error) {
     report({ ok: false, error: (error as Error).message });
     return 1;
   }
   try {
-    const options = { ...plan, target, targetModule: plan.target, targetConfig: recovery?.targetConfig ?? plan.targetConfig, workers: workers ?? QueueWorkerPool.empty(queueWorkerUrl) };
+    const options = {
+      ...plan,
+      target,
+      targetModule: plan.target,
+      targetConfig: recovery?.targetConfig ?? plan.targetConfig,
+      workers: workers ?? QueueWorkerPool.empty(queueWorkerUrl),
+    };
     const started = performance.now();
-    device = recovery === null ? await UblkDevice.create(control, options) : await UblkDevice.recover(control, recovery.devId, options);
+    device =
+      recovery === null
+        ? await UblkDevice.create(control, options)
+        : await UblkDevice.recover(control, recovery.devId, options);
     if (recovery !== null) recoveredInMs = Math.round(performance.now() - started);
   } catch (error) {
     control.close();
     const code = (error as { code?: string }).code;
-    const message = code === 'EEXIST' && plan.devId >= 0 ? `device id ${plan.devId} is in use: pick another -n or leave it out` : (error as Error).message;
+    const message =
+      code === 'EEXIST' && plan.devId >= 0
+        ? `device id ${plan.devId} is in use: pick another -n or leave it out`
+        : (error as Error).message;
     report({ ok: false, error: message });
     return 1;
   }
@@ -89,7 +115,12 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     pid: process.pid,
     plan,
     ...(recoveredInMs === null ? {} : { recoveredInMs }),
-    target: { name: target.name, type: target.type, config: recordedConfig(device.targetConfig), devSize: (device.targetConfig as { sizeBytes: number }).sizeBytes },
+    target: {
+      name: target.name,
+      type: target.type,
+      config: recordedConfig(device.targetConfig),
+      devSize: (device.targetConfig as { sizeBytes: number }).sizeBytes,
+    },
     dataPath: (device.info.flags & UBLK_F.USER_COPY) !== 0 ? 'usercopy' : 'copy',
     ownedFiles: device.ownedFiles,
     queues: device.queues,
@@ -98,7 +129,9 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     createdAt: new Date().toISOString(),
   };
   writeRunRecord(record);
-  log.info(`${recovery === null ? 'LIVE' : `recovered in ${recoveredInMs} ms, LIVE`}: target ${target.name}, ${device.queues.length} queue(s) of depth ${device.info.depth}, daemon pid ${process.pid}`);
+  log.info(
+    `${recovery === null ? 'LIVE' : `recovered in ${recoveredInMs} ms, LIVE`}: target ${target.name}, ${device.queues.length} queue(s) of depth ${device.info.depth}, daemon pid ${process.pid}`,
+  );
   /** Writes the record again with the target's new config; returns the config as recorded. */
   const rerecord = (config: unknown): unknown => {
     const recorded = recordedConfig(config);
@@ -127,7 +160,14 @@ export async function serve(plan: AddPlan, report: (status: ServeStatus) => void
     }
   }
   const view = describeDevice(control, devId, false);
-  report({ ok: true, devId, device: { text: view === null ? `dev id ${devId}` : formatDevice(view), json: view === null ? { dev_id: devId } : deviceJson(view) } });
+  report({
+    ok: true,
+    devId,
+    device: {
+      text: view === null ? `dev id ${devId}` : formatDevice(view),
+      json: view === null ? { dev_id: devId } : deviceJson(view),
+    },
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -28,7 +28,9 @@ async function startDaemon(serveArgs: readonly string[], json: boolean): Promise
       const line = text.split('\n')[0];
       if (text.includes('\n') && line !== undefined) resolve(JSON.parse(line) as ServeStatus);
     });
-    child.once('exit', (code, signal) => resolve({ ok: false, error: `the daemon exited (${code ?? signal}) before the device was ready` }));
+    child.once('exit', (code, signal) =>
+      resolve({ ok: false, error: `the daemon exited (${code ?? signal}) before the device was ready` }),
+    );
   });
   (statusPipe as unknown as { destroy(): void }).destroy();
   if (!status.ok) {

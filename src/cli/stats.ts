@@ -7,17 +7,42 @@ import { printOut, printErr } from './output.js';
 /** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
 function queueRows(devId: number): Array<Record<string, number>> {
   const record = readRunRecord(devId);
-  if (record === null) throw new UblkError(`no record of device ${devId} in the run directory: is it a tsublk device? (tsublk list -n ${devId})`);
+  if (record === null)
+    throw new UblkError(
+      `no record of device ${devId} in the run directory: is it a tsublk device? (tsublk list -n ${devId})`,
+    );
   const counters = readCounters(devId, record.queues.length, record);
-  if (counters === null) throw new UblkError(`device ${devId} has no counters (${statsPath(devId)} is gone): its daemon is not running; see tsublk list -n ${devId}`);
+  if (counters === null)
+    throw new UblkError(
+      `device ${devId} has no counters (${statsPath(devId)} is gone): its daemon is not running; see tsublk list -n ${devId}`,
+    );
   return counters.map((queue, q) => {
     const { enters = 0, requests = 0, completed = 0, errors = 0, target_failures = 0, ...target } = queue;
-    return { queue: q, requests, completed, in_flight: requests - completed, errors, target_failures, enters, ...target };
+    return {
+      queue: q,
+      requests,
+      completed,
+      in_flight: requests - completed,
+      errors,
+      target_failures,
+      enters,
+      ...target,
+    };
   });
 }
 
 function formatRows(devId: number, rows: ReadonlyArray<Record<string, number>>): string {
-  return [`dev id ${devId}: ${rows.length} queue(s)`, ...rows.map(({ queue, ...counters }) => `\tqueue ${queue}: ${Object.entries(counters).map(([name, value]) => `${name} ${value}`).join(' ')}`)].join('\n') + '\n';
+  return (
+    [
+      `dev id ${devId}: ${rows.length} queue(s)`,
+      ...rows.map(
+        ({ queue, ...counters }) =>
+          `\tqueue ${queue}: ${Object.entries(counters)
+            .map(([name, value]) => `${name} ${value}`)
+            .join(' ')}`,
+      ),
+    ].join('\n') + '\n'
+  );
 }
 
 /**
@@ -28,7 +53,11 @@ function formatRows(devId: number, rows: ReadonlyArray<Record<string, number>>):
 export async function stats(devId: number, json: boolean, watch: boolean, intervalMs: number): Promise<void> {
   const print = (): void => {
     const rows = queueRows(devId);
-    printOut(json ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + '\n' : formatRows(devId, rows));
+    printOut(
+      json
+        ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + '\n'
+        : formatRows(devId, rows),
+    );
   };
   print();
   if (!watch) return;

@@ -75,7 +75,8 @@ export async function udevWatch(): Promise<void> {
           seen.set(name, rdev);
         } catch (error) {
           // The device may be half made (ENODEV until ADD_DEV returns) or gone: try again next round.
-          if ((error as { code?: string }).code !== 'ENODEV') printErr(`tsublk udev: ${name}: ${(error as Error).message}\n`);
+          if ((error as { code?: string }).code !== 'ENODEV')
+            printErr(`tsublk udev: ${name}: ${(error as Error).message}\n`);
         }
       }
       for (const name of seen.keys()) if (!present.has(name)) seen.delete(name);

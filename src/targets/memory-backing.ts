@@ -34,34 +34,52 @@ function bytes(n: number): string {
  * `sizeBytes` 0 takes an existing file's size. Every refusal is one line naming the fix, and
  * leaves nothing it created behind.
  */
-export function openBacking(file: string | null, sizeBytes: number, devId: number, reattach: { readonly owned: boolean } | null = null, ownedName = `tsublk-${devId}`): OpenBacking {
+export function openBacking(
+  file: string | null,
+  sizeBytes: number,
+  devId: number,
+  reattach: { readonly owned: boolean } | null = null,
+  ownedName = `tsublk-${devId}`,
+): OpenBacking {
   const owned = reattach?.owned ?? file === null;
   const where = file === null ? `/dev/shm/${ownedName}` : path.resolve(file);
   const existed = existsSync(where);
-  if (reattach !== null && !existed) throw new UserError(`${where} is gone, and with it the device's data: nothing to recover; delete the device with tsublk del -n ${devId}`);
-  if (!existed && sizeBytes === 0) throw new UserError(`${where} does not exist, so it has no size to take: add --size`);
+  if (reattach !== null && !existed)
+    throw new UserError(
+      `${where} is gone, and with it the device's data: nothing to recover; delete the device with tsublk del -n ${devId}`,
+    );
+  if (!existed && sizeBytes === 0)
+    throw new UserError(`${where} does not exist, so it has no size to take: add --size`);
   const fs = statfsSync(path.dirname(where));
   const capacity = fs.bsize * fs.blocks;
   if (sizeBytes > capacity) {
-    throw new UserError(`${bytes(sizeBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(capacity)}): use a smaller --size${owned ? ', or --backing on a larger filesystem' : ''}`);
+    throw new UserError(
+      `${bytes(sizeBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(capacity)}): use a smaller --size${owned ? ', or --backing on a larger filesystem' : ''}`,
+    );
   }
   let fd = -1;
   let mapping: Mapping;
   try {
     // Create if missing, never truncate here (another device may hold it), never O_APPEND.
-    fd = openSync(where, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600) // libuv adds O_CLOEXEC;
+    fd = openSync(where, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600); // libuv adds O_CLOEXEC;
     try {
       flock(fd, LOCK.EX | LOCK.NB);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') throw new UserError(`${where} is in use by another tsublk device: pick another --backing, or delete that device first`);
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK')
+        throw new UserError(
+          `${where} is in use by another tsublk device: pick another --backing, or delete that device first`,
+        );
       throw error;
     }
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new UserError(`${where} is not a regular file: give --backing a file path`);
     if (reattach !== null) {
       // Recovery: the dead daemon's store, exactly as it left it.
-      if (stat.size !== sizeBytes) throw new UserError(`${where} is ${stat.size} bytes, not the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`);
+      if (stat.size !== sizeBytes)
+        throw new UserError(
+          `${where} is ${stat.size} bytes, not the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`,
+        );
     } else if (owned) {
       ftruncate(fd, 0); // a new device starts all zeros, whatever a dead one left here
       ftruncate(fd, sizeBytes);
@@ -71,7 +89,9 @@ export function openBacking(file: string | null, sizeBytes: number, devId: numbe
       sizeBytes = stat.size;
       if (sizeBytes === 0) throw new UserError(`${where} is empty: add --size to give it one`);
     } else if (stat.size !== sizeBytes) {
-      throw new UserError(`${where} is ${stat.size} bytes but the device would be ${sizeBytes}: use --size ${stat.size}, or another file`);
+      throw new UserError(
+        `${where} is ${stat.size} bytes but the device would be ${sizeBytes}: use --size ${stat.size}, or another file`,
+      );
     }
     mapping = mmap(sizeBytes, PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
   } catch (error) {
@@ -79,7 +99,14 @@ export function openBacking(file: string | null, sizeBytes: number, devId: numbe
     if (!existed && reattach === null) rmSync(where, { force: true });
     throw error;
   }
-  const backing: Backing = { path: where, fd, address: mapping.address, sizeBytes, owned, persistent: fs.type !== TMPFS_MAGIC };
+  const backing: Backing = {
+    path: where,
+    fd,
+    address: mapping.address,
+    sizeBytes,
+    owned,
+    persistent: fs.type !== TMPFS_MAGIC,
+  };
   const map = mapping;
   let closed = false;
   return {

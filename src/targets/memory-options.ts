@@ -15,7 +15,8 @@ export const memoryPlanner: TargetPlanner = {
   ],
   plan(values, common) {
     const backing = values['backing'] === undefined ? null : String(values['backing']);
-    if (common.sizeBytes === null && backing === null) throw new Error('a memory device needs a size: add --size (e.g. --size 1G)');
+    if (common.sizeBytes === null && backing === null)
+      throw new Error('a memory device needs a size: add --size (e.g. --size 1G)');
     // Size 0: the existing --backing file's own, found when the daemon opens it.
     return { config: { sizeBytes: common.sizeBytes ?? 0, logicalBlockSize: common.logicalBlockSize, backing } };
   },

@@ -26,7 +26,13 @@ export const EIO = 5;
  * kernel moves the buffer to or from the request's pages as part of the fetch and commit).
  * Returns bytes moved or -errno.
  */
-export function moveData(store: MappedStore, rq: Request<unknown>, write: boolean, length: number = rq.bytes, position: number = rq.startSector * SECTOR): number {
+export function moveData(
+  store: MappedStore,
+  rq: Request<unknown>,
+  write: boolean,
+  length: number = rq.bytes,
+  position: number = rq.startSector * SECTOR,
+): number {
   // SAFETY: the mapping covers the disk; the kernel keeps requests inside it, and so does this check.
   if (position + length > store.sizeBytes) return -EIO;
   const at = store.address + position;

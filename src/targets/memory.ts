@@ -56,7 +56,8 @@ function syncThenEnd(hw: MemoryQueue, rq: Request<MemoryRequest>, dataOnly: bool
 const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest> = {
   newRequestData: () => new MemoryRequest(),
   initHctx(config, _hctxIdx, io) {
-    if (config.runtime === undefined) throw new Error('memory target: the backing was not opened (open() runs in the daemon first)');
+    if (config.runtime === undefined)
+      throw new Error('memory target: the backing was not opened (open() runs in the daemon first)');
     return new MemoryQueue(io, config.runtime.fd, config.runtime.address, config.sizeBytes, config.persistent === true);
   },
   exitHctx: () => undefined,
@@ -113,10 +114,22 @@ export const memoryTarget: Target<MemoryConfig, MemoryConfig, undefined, MemoryQ
   name: 'memory',
   type: 1,
   open(config, devId, reattach) {
-    const opened = openBacking(config.backing, config.sizeBytes, devId, reattach ? { owned: config.ownsBacking === true } : null);
+    const opened = openBacking(
+      config.backing,
+      config.sizeBytes,
+      devId,
+      reattach ? { owned: config.ownsBacking === true } : null,
+    );
     const { backing } = opened;
     return {
-      config: { ...config, sizeBytes: backing.sizeBytes, backing: backing.path, ownsBacking: backing.owned, persistent: backing.persistent, runtime: { fd: backing.fd, address: backing.address } },
+      config: {
+        ...config,
+        sizeBytes: backing.sizeBytes,
+        backing: backing.path,
+        ownsBacking: backing.owned,
+        persistent: backing.persistent,
+        runtime: { fd: backing.fd, address: backing.address },
+      },
       ownedFiles: backing.owned ? [backing.path] : [],
       close: (deleted) => opened.close(deleted),
     };

@@ -21,7 +21,9 @@ export function parseBadblocks(text: string): BadblockEdit[] {
     const start = Number(match?.[2]);
     const end = Number(match?.[3]);
     if (match === null || !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) {
-      throw new Error(`bad --badblocks item '${item}': use +START-END (add) or -START-END (clear), 512-byte sectors, END included, e.g. +2048-2055`);
+      throw new Error(
+        `bad --badblocks item '${item}': use +START-END (add) or -START-END (clear), 512-byte sectors, END included, e.g. +2048-2055`,
+      );
     }
     return { add: match[1] !== '-', start, end };
   });
@@ -52,7 +54,8 @@ export function applyBadblockEdits(ranges: readonly BadRange[], edits: readonly 
     list = [];
     for (const range of kept) {
       const last = list[list.length - 1];
-      if (last !== undefined && range.start <= last.end + 1) list[list.length - 1] = { start: last.start, end: Math.max(last.end, range.end) };
+      if (last !== undefined && range.start <= last.end + 1)
+        list[list.length - 1] = { start: last.start, end: Math.max(last.end, range.end) };
       else list.push(range);
     }
   }
@@ -118,7 +121,10 @@ export class BadBlockTable {
     this.mutex.lock();
     try {
       const count = this.header[this.countIndex] ?? 0;
-      return Array.from({ length: count }, (_, i) => ({ start: this.ranges[2 * i] ?? 0, end: this.ranges[2 * i + 1] ?? 0 }));
+      return Array.from({ length: count }, (_, i) => ({
+        start: this.ranges[2 * i] ?? 0,
+        end: this.ranges[2 * i + 1] ?? 0,
+      }));
     } finally {
       this.mutex.unlock();
     }
@@ -129,9 +135,15 @@ export class BadBlockTable {
     this.mutex.lock();
     try {
       const count = this.header[this.countIndex] ?? 0;
-      const current = Array.from({ length: count }, (_, i) => ({ start: this.ranges[2 * i] ?? 0, end: this.ranges[2 * i + 1] ?? 0 }));
+      const current = Array.from({ length: count }, (_, i) => ({
+        start: this.ranges[2 * i] ?? 0,
+        end: this.ranges[2 * i + 1] ?? 0,
+      }));
       const next = applyBadblockEdits(current, edits);
-      if (next.length > MAX_BAD_RANGES) throw new Error(`bad --badblocks: ${next.length} separate ranges, more than the ${MAX_BAD_RANGES} a device keeps; merge some`);
+      if (next.length > MAX_BAD_RANGES)
+        throw new Error(
+          `bad --badblocks: ${next.length} separate ranges, more than the ${MAX_BAD_RANGES} a device keeps; merge some`,
+        );
       next.forEach((range, i) => {
         this.ranges[2 * i] = range.start;
         this.ranges[2 * i + 1] = range.end;

@@ -53,7 +53,8 @@ export class PendingCompletions {
 
   /** Holds `rq` until `dueNs` (nowNs() time), to end it then with `result`. */
   add(rq: Request<unknown>, result: number, dueNs: number): void {
-    if (this.count === this.capacity) throw new Error(`null target: more than ${this.capacity} requests pending on one queue`);
+    if (this.count === this.capacity)
+      throw new Error(`null target: more than ${this.capacity} requests pending on one queue`);
     const slot = (this.head + this.count) % this.capacity;
     this.requests[slot] = rq;
     this.results[slot] = result;
@@ -120,7 +121,8 @@ export class RequeueList {
   }
 
   add(rq: Request<unknown>): void {
-    if (this.count === this.capacity) throw new Error(`null target: more than ${this.capacity} requests requeued on one queue`);
+    if (this.count === this.capacity)
+      throw new Error(`null target: more than ${this.capacity} requests requeued on one queue`);
     this.requests[(this.head + this.count) % this.capacity] = rq;
     this.count++;
   }

@@ -119,17 +119,44 @@ export function zoneGeometryOf(settings: NullSettings): ZoneGeometry {
   const deviceSectors = Math.floor(settings.sizeBytes / 512);
   const zoneSectors = settings.zoneSize * 2048;
   const capacitySectors = (settings.zoneCapacity === 0 ? settings.zoneSize : settings.zoneCapacity) * 2048;
-  if (!Number.isInteger(Math.log2(settings.zoneSize))) throw new Error(`bad --zone_size ${settings.zoneSize}: a zone's size must be a power of two MiB (e.g. 64, 128, 256)`);
-  if (zoneSectors > deviceSectors) throw new Error(`bad --zone_size ${settings.zoneSize}: larger than the device (${settings.sizeBytes / 2 ** 20} MiB); use a smaller zone or a larger --size`);
-  if (capacitySectors > zoneSectors) throw new Error(`bad --zone_capacity ${settings.zoneCapacity}: more than the zone size (${settings.zoneSize} MiB)`);
+  if (!Number.isInteger(Math.log2(settings.zoneSize)))
+    throw new Error(
+      `bad --zone_size ${settings.zoneSize}: a zone's size must be a power of two MiB (e.g. 64, 128, 256)`,
+    );
+  if (zoneSectors > deviceSectors)
+    throw new Error(
+      `bad --zone_size ${settings.zoneSize}: larger than the device (${settings.sizeBytes / 2 ** 20} MiB); use a smaller zone or a larger --size`,
+    );
+  if (capacitySectors > zoneSectors)
+    throw new Error(`bad --zone_capacity ${settings.zoneCapacity}: more than the zone size (${settings.zoneSize} MiB)`);
   const zones = Math.ceil(deviceSectors / zoneSectors);
-  if (settings.zoneNrConv >= zones) throw new Error(`bad --zone_nr_conv ${settings.zoneNrConv}: the device has ${zones} zone(s) and needs at least one sequential zone; use fewer`);
+  if (settings.zoneNrConv >= zones)
+    throw new Error(
+      `bad --zone_nr_conv ${settings.zoneNrConv}: the device has ${zones} zone(s) and needs at least one sequential zone; use fewer`,
+    );
   const sequential = zones - settings.zoneNrConv;
-  if (settings.zoneMaxOpen > sequential || settings.zoneMaxActive > sequential) throw new Error(`bad --zone_max_open/--zone_max_active: the device has ${sequential} sequential zone(s); use at most that (0: no limit)`);
-  if (settings.zoneReadonly + settings.zoneOffline > sequential) throw new Error(`bad --zone_readonly/--zone_offline: the device has ${sequential} sequential zone(s); use at most that many in all`);
-  if (settings.zoneMaxActive > 0 && settings.zoneMaxOpen > settings.zoneMaxActive) throw new Error(`bad --zone_max_open ${settings.zoneMaxOpen}: more than --zone_max_active ${settings.zoneMaxActive}`);
+  if (settings.zoneMaxOpen > sequential || settings.zoneMaxActive > sequential)
+    throw new Error(
+      `bad --zone_max_open/--zone_max_active: the device has ${sequential} sequential zone(s); use at most that (0: no limit)`,
+    );
+  if (settings.zoneReadonly + settings.zoneOffline > sequential)
+    throw new Error(
+      `bad --zone_readonly/--zone_offline: the device has ${sequential} sequential zone(s); use at most that many in all`,
+    );
+  if (settings.zoneMaxActive > 0 && settings.zoneMaxOpen > settings.zoneMaxActive)
+    throw new Error(
+      `bad --zone_max_open ${settings.zoneMaxOpen}: more than --zone_max_active ${settings.zoneMaxActive}`,
+    );
   return {
-    deviceSectors, zoneSectors, capacitySectors, conventional: settings.zoneNrConv, zones, maxOpen: settings.zoneMaxOpen, maxActive: settings.zoneMaxActive,
-    full: settings.zoneFull === 1, readonly: settings.zoneReadonly, offline: settings.zoneOffline,
+    deviceSectors,
+    zoneSectors,
+    capacitySectors,
+    conventional: settings.zoneNrConv,
+    zones,
+    maxOpen: settings.zoneMaxOpen,
+    maxActive: settings.zoneMaxActive,
+    full: settings.zoneFull === 1,
+    readonly: settings.zoneReadonly,
+    offline: settings.zoneOffline,
   };
 }

@@ -37,7 +37,9 @@ export class NullDeviceState {
     this.ints = new Int32Array(buffer, 0, FLOAT_BASE / 4);
     this.floats = new Float64Array(buffer, FLOAT_BASE);
     this.mutex = new SharedMutex(buffer, I.Mutex);
-    this.badblocks = new BadBlockTable(this.mutex, this.ints, I.BadCount, this.floats.subarray(F.Ranges), () => this.changed());
+    this.badblocks = new BadBlockTable(this.mutex, this.ints, I.BadCount, this.floats.subarray(F.Ranges), () =>
+      this.changed(),
+    );
   }
 
   /** Something shown in the configuration changed by itself (a bad range healed): wakes watch(). */

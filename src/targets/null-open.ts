@@ -26,10 +26,21 @@ function recorded(settings: NullSettings, state: NullDeviceState): NullSettings 
   };
 }
 
-export function openNull(config: NullConfig, devId: number, reattach: boolean, shape: DeviceShape): OpenedTarget<NullConfig> {
+export function openNull(
+  config: NullConfig,
+  devId: number,
+  reattach: boolean,
+  shape: DeviceShape,
+): OpenedTarget<NullConfig> {
   const settings = nullSettings(config);
-  if (settings.initHctxFail >= shape.queues) throw new Error(`bad --init_hctx_fail ${settings.initHctxFail}: the device has ${shape.queues} queue(s) (the kernel gives at most one per CPU); use an index below ${shape.queues}`);
-  if (reattach && settings.cacheSize > 0) throw new UserError(`device ${devId} has a write cache, which died with its daemon: it cannot be recovered; delete it with tsublk del -n ${devId}`);
+  if (settings.initHctxFail >= shape.queues)
+    throw new Error(
+      `bad --init_hctx_fail ${settings.initHctxFail}: the device has ${shape.queues} queue(s) (the kernel gives at most one per CPU); use an index below ${shape.queues}`,
+    );
+  if (reattach && settings.cacheSize > 0)
+    throw new UserError(
+      `device ${devId} has a write cache, which died with its daemon: it cannot be recovered; delete it with tsublk del -n ${devId}`,
+    );
   let geometry: ZoneGeometry | null;
   try {
     geometry = settings.zoned === 1 ? zoneGeometryOf(settings) : null; // before anything is acquired
@@ -43,8 +54,10 @@ export function openNull(config: NullConfig, devId: number, reattach: boolean, s
     for (const backing of backings.splice(0)) backing.close(deleted);
   };
   try {
-    if (settings.memoryBacked === 1) backings.push(openBacking(null, settings.sizeBytes, devId, reattach ? { owned: true } : null));
-    if (settings.cacheSize > 0) backings.push(openBacking(null, settings.sizeBytes, devId, null, `tsublk-${devId}.durable`));
+    if (settings.memoryBacked === 1)
+      backings.push(openBacking(null, settings.sizeBytes, devId, reattach ? { owned: true } : null));
+    if (settings.cacheSize > 0)
+      backings.push(openBacking(null, settings.sizeBytes, devId, null, `tsublk-${devId}.durable`));
   } catch (error) {
     closeAll(!reattach);
     throw error;
@@ -58,7 +71,8 @@ export function openNull(config: NullConfig, devId: number, reattach: boolean, s
   state.badblocksPartialIo = settings.badblocksPartialIo === 1;
   state.timeoutPercent = settings.timeoutInject;
   state.requeuePercent = settings.requeueInject;
-  const cacheBuffer = settings.cacheSize > 0 ? WriteCache.create(settings.sizeBytes, settings.cacheSize * 2 ** 20) : null;
+  const cacheBuffer =
+    settings.cacheSize > 0 ? WriteCache.create(settings.sizeBytes, settings.cacheSize * 2 ** 20) : null;
   const zones = geometry === null ? null : ZoneTable.create(geometry);
   const runtime: NullRuntime = {
     shared,
@@ -70,7 +84,10 @@ export function openNull(config: NullConfig, devId: number, reattach: boolean, s
     durableAddress: durable?.address ?? 0,
     ioTimeoutFile: `/sys/block/ublkb${devId}/queue/io_timeout`,
   };
-  const cache = cacheBuffer === null || store === undefined || durable === undefined ? null : new WriteCache(cacheBuffer, state.mutex, store.address, durable.address, settings.sizeBytes);
+  const cache =
+    cacheBuffer === null || store === undefined || durable === undefined
+      ? null
+      : new WriteCache(cacheBuffer, state.mutex, store.address, durable.address, settings.sizeBytes);
   return {
     config: { ...settings, runtime },
     ownedFiles: backings.map((opened) => opened.backing.path),
@@ -81,7 +98,8 @@ export function openNull(config: NullConfig, devId: number, reattach: boolean, s
     change(values) {
       const { power, ...rest } = values;
       const change = nullChangeFrom(rest);
-      if (power !== undefined && power !== 0 && power !== 1) throw new UserError(`bad power ${String(power)}: use tsublk power -n ${devId} off or on`);
+      if (power !== undefined && power !== 0 && power !== 1)
+        throw new UserError(`bad power ${String(power)}: use tsublk power -n ${devId} off or on`);
       if (change.mbps !== undefined) state.mbps = change.mbps;
       if (change.badblocks !== undefined) state.badblocks.edit(parseBadblocks(change.badblocks));
       if (change.badblocksOnce !== undefined) state.badblocksOnce = change.badblocksOnce === 1;

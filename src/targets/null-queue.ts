@@ -60,13 +60,30 @@ export class NullQueue {
     this.requeued = new RequeueList(io.depth);
     const runtime = settings.runtime;
     this.state = runtime === undefined ? null : new NullDeviceState(runtime.shared);
-    this.store = runtime === undefined || runtime.storeFd < 0 ? null : { io, fd: runtime.storeFd, address: runtime.storeAddress, sizeBytes: settings.sizeBytes };
-    this.cache = runtime?.cache == null || this.state === null ? null : new WriteCache(runtime.cache, this.state.mutex, runtime.storeAddress, runtime.durableAddress, settings.sizeBytes);
+    this.store =
+      runtime === undefined || runtime.storeFd < 0
+        ? null
+        : { io, fd: runtime.storeFd, address: runtime.storeAddress, sizeBytes: settings.sizeBytes };
+    this.cache =
+      runtime?.cache == null || this.state === null
+        ? null
+        : new WriteCache(
+            runtime.cache,
+            this.state.mutex,
+            runtime.storeAddress,
+            runtime.durableAddress,
+            settings.sizeBytes,
+          );
     this.durableFd = runtime?.durableFd ?? -1;
-    this.zones = runtime?.zones == null ? null : new ZoneTable(runtime.zones, this.state?.mutex ?? null, zoneGeometryOf(settings));
+    this.zones =
+      runtime?.zones == null ? null : new ZoneTable(runtime.zones, this.state?.mutex ?? null, zoneGeometryOf(settings));
     if (this.zones !== null) {
       this.reportMemory = new HostMemory(this.zones.geometry.zones * BlkZone.size, `queue ${queueId} zone reports`);
-      this.reportView = new DataView(this.reportMemory.bytes.buffer, this.reportMemory.bytes.byteOffset, this.reportMemory.length);
+      this.reportView = new DataView(
+        this.reportMemory.bytes.buffer,
+        this.reportMemory.bytes.byteOffset,
+        this.reportMemory.length,
+      );
     }
   }
 

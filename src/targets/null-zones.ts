@@ -43,7 +43,9 @@ export class ZoneTable {
   private readonly writePointers: Float64Array;
 
   static create(geometry: ZoneGeometry): SharedArrayBuffer {
-    const buffer = new SharedArrayBuffer(4 * HEADER_WORDS + 4 * geometry.zones + (geometry.zones % 2) * 4 + 8 * geometry.zones);
+    const buffer = new SharedArrayBuffer(
+      4 * HEADER_WORDS + 4 * geometry.zones + (geometry.zones % 2) * 4 + 8 * geometry.zones,
+    );
     const table = new ZoneTable(buffer, null, geometry);
     for (let zone = 0; zone < geometry.zones; zone++) table.resetZone(zone);
     table.applyInitialConditions();
@@ -74,7 +76,9 @@ export class ZoneTable {
   }
 
   capacity(zone: number): number {
-    return zone < this.geometry.conventional ? this.length(zone) : Math.min(this.geometry.capacitySectors, this.length(zone));
+    return zone < this.geometry.conventional
+      ? this.length(zone)
+      : Math.min(this.geometry.capacitySectors, this.length(zone));
   }
 
   condition(zone: number): number {
@@ -107,7 +111,8 @@ export class ZoneTable {
       else if (zone < first + readonly + offline) this.conditions[zone] = C.OFFLINE;
       else if (this.geometry.full === true) this.conditions[zone] = C.FULL;
       else continue;
-      this.writePointers[zone] = this.conditions[zone] === C.FULL ? this.start(zone) + this.length(zone) : this.start(zone);
+      this.writePointers[zone] =
+        this.conditions[zone] === C.FULL ? this.start(zone) + this.length(zone) : this.start(zone);
     }
   }
 
@@ -132,7 +137,9 @@ export class ZoneTable {
   private checkActive(): number {
     const max = this.geometry.maxActive;
     if (max === 0) return 0;
-    return (this.header[H.ImpOpen] ?? 0) + (this.header[H.ExpOpen] ?? 0) + (this.header[H.Closed] ?? 0) < max ? 0 : -EOVERFLOW;
+    return (this.header[H.ImpOpen] ?? 0) + (this.header[H.ExpOpen] ?? 0) + (this.header[H.Closed] ?? 0) < max
+      ? 0
+      : -EOVERFLOW;
   }
 
   private checkOpen(): number {
@@ -272,7 +279,10 @@ export class ZoneTable {
         setU64(out, at + BlkZone.start, this.start(zone));
         setU64(out, at + BlkZone.len, this.length(zone));
         setU64(out, at + BlkZone.wp, this.writePointer(zone));
-        out.setUint8(at + BlkZone.type, zone < this.geometry.conventional ? BLK_ZONE_TYPE.CONVENTIONAL : BLK_ZONE_TYPE.SEQWRITE_REQ);
+        out.setUint8(
+          at + BlkZone.type,
+          zone < this.geometry.conventional ? BLK_ZONE_TYPE.CONVENTIONAL : BLK_ZONE_TYPE.SEQWRITE_REQ,
+        );
         out.setUint8(at + BlkZone.cond, this.condition(zone));
         setU64(out, at + BlkZone.capacity, this.capacity(zone));
       }

@@ -20,7 +20,13 @@ const ETIMEDOUT = 110;
 const DEFAULT_IO_TIMEOUT_NS = 30e9;
 
 /** Moves the data of a read or write (the first `length` bytes), through the cache for writes. */
-function transfer(hw: NullQueue, store: MappedStore, rq: Request<undefined>, length: number, position: number = rq.startSector * SECTOR): number {
+function transfer(
+  hw: NullQueue,
+  store: MappedStore,
+  rq: Request<undefined>,
+  length: number,
+  position: number = rq.startSector * SECTOR,
+): number {
   if (rq.op === ReqOp.Read) return moveData(store, rq, false, length, position);
   const cache = hw.cache;
   if (cache === null || length === 0) return moveData(store, rq, true, length, position);
@@ -97,7 +103,10 @@ function serveZoned(hw: NullQueue, zones: ZoneTable, rq: Request<undefined>): nu
       if (done < 0 || store === null) return done;
       // The zone's data goes with its write pointer (all sequential zones' for RESET_ALL).
       const first = rq.op === ReqOp.ZoneResetAll ? zones.start(zones.geometry.conventional) : rq.startSector;
-      const end = rq.op === ReqOp.ZoneResetAll ? zones.geometry.deviceSectors : rq.startSector + zones.length(zones.zoneOf(rq.startSector));
+      const end =
+        rq.op === ReqOp.ZoneResetAll
+          ? zones.geometry.deviceSectors
+          : rq.startSector + zones.length(zones.zoneOf(rq.startSector));
       return punch(hw, store, first * SECTOR, (end - first) * SECTOR) ? 0 : -EIO;
     }
     case ReqOp.ReportZones: {
@@ -210,7 +219,8 @@ function finish(hw: NullQueue, rq: Request<undefined>, result: number): void {
 const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
   newRequestData: () => undefined,
   initHctx(settings, hctxIdx, io) {
-    if (settings.initHctxFail === hctxIdx) throw new Error(`initHctx of queue ${hctxIdx} fails on purpose (--init_hctx_fail ${hctxIdx})`);
+    if (settings.initHctxFail === hctxIdx)
+      throw new Error(`initHctx of queue ${hctxIdx} fails on purpose (--init_hctx_fail ${hctxIdx})`);
     return new NullQueue(hctxIdx, settings, io);
   },
   exitHctx(hw) {
@@ -243,7 +253,22 @@ const operations: Operations<NullSettings, undefined, NullQueue, undefined> = {
 };
 
 /** The counters `stats` and `list -v` show for each queue. */
-const nullCounters = counterTable(['reads', 'writes', 'flushes', 'discards', 'others', 'read_bytes', 'write_bytes', 'pending', 'fua_writes', 'injected_errors', 'cache_dirty_blocks', 'zone_appends', 'timeouts', 'requeues']);
+const nullCounters = counterTable([
+  'reads',
+  'writes',
+  'flushes',
+  'discards',
+  'others',
+  'read_bytes',
+  'write_bytes',
+  'pending',
+  'fua_writes',
+  'injected_errors',
+  'cache_dirty_blocks',
+  'zone_appends',
+  'timeouts',
+  'requeues',
+]);
 
 export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, undefined> = {
   name: 'null',
@@ -264,9 +289,19 @@ export const nullTarget: Target<NullConfig, NullSettings, undefined, NullQueue, 
       ...(settings.maxSectors > 0 ? { maxSectors: settings.maxSectors } : {}),
       ...(settings.virtBoundary === 1 ? { virtBoundaryMask: 4095 } : {}),
       ...(settings.zoned === 1
-        ? { zoned: { zoneSectors: settings.zoneSize * 2048, maxOpenZones: settings.zoneMaxOpen, maxActiveZones: settings.zoneMaxActive, maxZoneAppendSectors: settings.zoneAppendMaxSectors === 0 ? settings.zoneSize * 2048 : settings.zoneAppendMaxSectors } }
+        ? {
+            zoned: {
+              zoneSectors: settings.zoneSize * 2048,
+              maxOpenZones: settings.zoneMaxOpen,
+              maxActiveZones: settings.zoneMaxActive,
+              maxZoneAppendSectors:
+                settings.zoneAppendMaxSectors === 0 ? settings.zoneSize * 2048 : settings.zoneAppendMaxSectors,
+            },
+          }
         : {}),
-      ...(settings.memoryBacked === 1 && settings.discard === 1 ? { discard: { granularity: 4096, maxSectors: 2 ** 21, maxWriteZeroesSectors: 2 ** 21, maxSegments: 1 } } : {}),
+      ...(settings.memoryBacked === 1 && settings.discard === 1
+        ? { discard: { granularity: 4096, maxSectors: 2 ** 21, maxWriteZeroesSectors: 2 ** 21, maxSegments: 1 } }
+        : {}),
     };
   },
   tagSetData: nullSettings,

@@ -39,7 +39,13 @@ const MODULE_DEFAULT_SIZE = 250 * 2 ** 30;
 /** A module target's options and plan: its own `options` and `plan`, or none and the given values as they are. */
 export function modulePlanner(target: AnyTarget, file: string): TargetPlanner {
   const plan = (values: OptionValues, common: CommonSettings): TargetPlan =>
-    target.plan?.(values, common) ?? { config: { sizeBytes: common.sizeBytes ?? MODULE_DEFAULT_SIZE, logicalBlockSize: common.logicalBlockSize, ...values } };
+    target.plan?.(values, common) ?? {
+      config: {
+        sizeBytes: common.sizeBytes ?? MODULE_DEFAULT_SIZE,
+        logicalBlockSize: common.logicalBlockSize,
+        ...values,
+      },
+    };
   return { name: target.name, heading: `${target.name} target (${file}):`, options: target.options ?? [], plan };
 }
 
@@ -55,10 +61,16 @@ export function isTargetModule(name: string): boolean {
 export function resolveTargetName(name: string): string {
   if (isTargetModule(name)) {
     const file = path.resolve(name);
-    if (!existsSync(file)) throw new Error(`target module ${file} does not exist: give the path of a .js file whose default export is a Target`);
+    if (!existsSync(file))
+      throw new Error(
+        `target module ${file} does not exist: give the path of a .js file whose default export is a Target`,
+      );
     return file;
   }
-  if (builtinTargets[name] === undefined) throw new Error(`unknown target '${name}': use ${Object.keys(builtinTargets).join(' or ')}, or the path of a target module`);
+  if (builtinTargets[name] === undefined)
+    throw new Error(
+      `unknown target '${name}': use ${Object.keys(builtinTargets).join(' or ')}, or the path of a target module`,
+    );
   return name;
 }
 
@@ -73,7 +85,11 @@ export async function loadTarget(name: string): Promise<AnyTarget> {
   const module = (await import(pathToFileURL(resolveTargetName(name)).href)) as { default?: unknown };
   // A module compiled to CommonJS (tsc's `export default` sets exports.default) arrives with its
   // exports object as the default: the Target is one level further down.
-  const target = isTarget(module.default) ? module.default : isTarget((module.default as { default?: unknown } | undefined)?.default) ? (module.default as { default: AnyTarget }).default : undefined;
+  const target = isTarget(module.default)
+    ? module.default
+    : isTarget((module.default as { default?: unknown } | undefined)?.default)
+      ? (module.default as { default: AnyTarget }).default
+      : undefined;
   if (target === undefined) throw new Error(`${name} has no default export that is a Target (with operations.queueRq)`);
   return target;
 }

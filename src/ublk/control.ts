@@ -64,7 +64,10 @@ export class ControlDevice {
       fd = open(controlPath, O.RDWR);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'EACCES' || code === 'EPERM') throw new UblkError(`cannot open ${controlPath} (${code}): run as root, or use --unprivileged with access to it`);
+      if (code === 'EACCES' || code === 'EPERM')
+        throw new UblkError(
+          `cannot open ${controlPath} (${code}): run as root, or use --unprivileged with access to it`,
+        );
       throw error;
     }
     try {
@@ -94,7 +97,11 @@ export class ControlDevice {
    * (whose address the command carries) before, and the buffer's bytes are returned in `reply`.
    * Where the kernel wants the device's path, the buffer starts with it and the payload follows.
    */
-  private command(name: ControlCommand, devId: number, options: { queueId?: number; length?: number; data?: number; payload?: Uint8Array; opcodeOverride?: number } = {}): number {
+  private command(
+    name: ControlCommand,
+    devId: number,
+    options: { queueId?: number; length?: number; data?: number; payload?: Uint8Array; opcodeOverride?: number } = {},
+  ): number {
     const path = this.wantsPath(name, devId) ? charDevicePath(devId) : '';
     const pathBytes = new TextEncoder().encode(path);
     this.replyOffset = pathBytes.length;
@@ -131,7 +138,10 @@ export class ControlDevice {
   }
 
   private getFeatures(probe: boolean): number {
-    this.command('GET_FEATURES', 0xffff_ffff, { length: 8, ...(probe ? { opcodeOverride: UBLK_U_CMD.GET_FEATURES } : {}) });
+    this.command('GET_FEATURES', 0xffff_ffff, {
+      length: 8,
+      ...(probe ? { opcodeOverride: UBLK_U_CMD.GET_FEATURES } : {}),
+    });
     // Feature bits above 2^52 do not exist, so the u64 is exact as a number.
     return getU64(new DataView(this.reply(8).buffer), 0);
   }
@@ -212,7 +222,11 @@ export class ControlDevice {
     try {
       this.command('DEL_DEV_ASYNC', devId);
     } catch (error) {
-      if (error instanceof ControlCommandError && (error.code === 'EOPNOTSUPP' || error.code === 'EINVAL' || error.code === 'ENOTTY')) this.deleteDevice(devId);
+      if (
+        error instanceof ControlCommandError &&
+        (error.code === 'EOPNOTSUPP' || error.code === 'EINVAL' || error.code === 'ENOTTY')
+      )
+        this.deleteDevice(devId);
       else throw error;
     }
   }
@@ -237,6 +251,9 @@ export class ControlCommandError extends UblkError {
     readonly devId: number,
     readonly errno: number,
   ) {
-    super(`${command} for device ${devId === 0xffff_ffff ? 'any' : devId}: ${errnoName(errno)}`, errnoName(errno) as `E${string}`);
+    super(
+      `${command} for device ${devId === 0xffff_ffff ? 'any' : devId}: ${errnoName(errno)}`,
+      errnoName(errno) as `E${string}`,
+    );
   }
 }

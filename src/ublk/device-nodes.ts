@@ -27,7 +27,9 @@ export async function waitForAccess(path: string, devId: number): Promise<void> 
       const code = (error as { code?: string }).code;
       if ((code !== 'ENOENT' && code !== 'EACCES') || Date.now() > deadline) {
         if (code === 'EACCES') {
-          throw new UblkError(`${path} stayed root's for ${nodeWaitMs / 1000} s: install tsublk's udev rule (sudo tsublk udev-rules) or run sudo tsublk udev --watch; root can remove device ${devId} with tsublk del -n ${devId}`);
+          throw new UblkError(
+            `${path} stayed root's for ${nodeWaitMs / 1000} s: install tsublk's udev rule (sudo tsublk udev-rules) or run sudo tsublk udev --watch; root can remove device ${devId} with tsublk del -n ${devId}`,
+          );
         }
         throw error;
       }

@@ -9,7 +9,7 @@ import { ControlCommandError, type ControlDevice } from './control.js';
 import type { DeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
 import { paramsForDisk } from './params.js';
-import { QueueFlag, type QueueSetup } from './queue.js';
+import { QueueFlag, type QueueSetup } from './queue-setup.js';
 import { createStatsFile, statsPath } from './stats.js';
 import type { QueueMessage } from './queue-messages.js';
 import { makeRunDir } from './run-file.js';
@@ -78,7 +78,13 @@ export class UblkDevice {
   }
 
   static async create(control: ControlDevice, options: DeviceOptions): Promise<UblkDevice> {
-    const info = control.addDevice({ devId: options.devId, queues: options.queues, depth: options.depth, maxIoBufBytes: options.maxIoBufBytes, flags: options.flags });
+    const info = control.addDevice({
+      devId: options.devId,
+      queues: options.queues,
+      depth: options.depth,
+      maxIoBufBytes: options.maxIoBufBytes,
+      flags: options.flags,
+    });
     markStart('daemon: ADD_DEV done');
     return UblkDevice.bringUp(control, info, options, false);
   }
@@ -106,7 +112,12 @@ export class UblkDevice {
     return UblkDevice.bringUp(control, control.getDeviceInfo(devId), options, true);
   }
 
-  private static async bringUp(control: ControlDevice, info: DeviceInfo, options: DeviceOptions, recovering: boolean): Promise<UblkDevice> {
+  private static async bringUp(
+    control: ControlDevice,
+    info: DeviceInfo,
+    options: DeviceOptions,
+    recovering: boolean,
+  ): Promise<UblkDevice> {
     const devId = info.devId;
     let charFd = -1;
     let statsFd = -1;
@@ -120,7 +131,9 @@ export class UblkDevice {
     try {
       await waitForAccess(charDevicePath(devId), devId);
       // What all queues share (a memory target's backing) is acquired once, here.
-      opened = options.target.open?.(options.targetConfig, devId, recovering, { queues: info.queues, depth: info.depth }) ?? null;
+      opened =
+        options.target.open?.(options.targetConfig, devId, recovering, { queues: info.queues, depth: info.depth }) ??
+        null;
       const targetConfig = opened?.config ?? options.targetConfig;
       // Recovering, the kernel kept the parameters (and refuses new ones on a used device).
       if (!recovering) control.setParams(devId, paramsForDisk(options.target.disk(targetConfig), info.maxIoBufBytes));
@@ -166,7 +179,9 @@ export class UblkDevice {
               if (message.type === 'failed') reject(new UblkError(`queue ${queueId}: ${message.message}`));
             });
             worker.once('error', reject);
-            worker.once('exit', (code) => reject(new UblkError(`queue ${queueId}'s worker exited (${code}) before it was ready`)));
+            worker.once('exit', (code) =>
+              reject(new UblkError(`queue ${queueId}'s worker exited (${code}) before it was ready`)),
+            );
           }),
         );
       }
@@ -177,7 +192,18 @@ export class UblkDevice {
       else control.startDevice(devId, process.pid);
       Atomics.store(queueFlags, QueueFlag.Started, 1);
       markStart(recovering ? 'daemon: END_USER_RECOVERY done (LIVE)' : 'daemon: START_DEV done (LIVE)');
-      return new UblkDevice(control, control.getDeviceInfo(devId), charFd, statsFd, queueFlags, queues, Promise.all(exits).then((ends) => ends.filter((end) => end !== null)), opened, targetConfig, log);
+      return new UblkDevice(
+        control,
+        control.getDeviceInfo(devId),
+        charFd,
+        statsFd,
+        queueFlags,
+        queues,
+        Promise.all(exits).then((ends) => ends.filter((end) => end !== null)),
+        opened,
+        targetConfig,
+        log,
+      );
     } catch (error) {
       // Undo: wake the workers (they poll the stop flag until started), let them tear down.
       Atomics.store(queueFlags, QueueFlag.Stop, 1);
@@ -225,7 +251,8 @@ export class UblkDevice {
    * configuration as it now stands. Throws a one-line error when the target changes nothing.
    */
   changeTarget(values: Readonly<Record<string, number | string>>): unknown {
-    if (this.opened?.change === undefined) throw new UblkError(`device ${this.devId}'s target has no settings that change while it runs`);
+    if (this.opened?.change === undefined)
+      throw new UblkError(`device ${this.devId}'s target has no settings that change while it runs`);
     return this.opened.change(values);
   }
 

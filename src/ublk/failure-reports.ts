@@ -26,6 +26,10 @@ export class FailureReports {
     this.reportsInWindow++;
     const skipped = this.unreported;
     this.unreported = 0;
-    this.sink(skipped === 0 ? detail : `(${skipped} more target failures were not logged; stats counts them all as target_failures) ${detail}`);
+    this.sink(
+      skipped === 0
+        ? detail
+        : `(${skipped} more target failures were not logged; stats counts them all as target_failures) ${detail}`,
+    );
   }
 }

@@ -1,4 +1,12 @@
-import { UBLK_ATTR, UBLK_PARAM_TYPE, UblkParamBasic as B, UblkParamDevt as T, UblkParamDiscard as D, UblkParamZoned as Z, UblkParams as P } from '../../native-bindings/ublk_cmd.js';
+import {
+  UBLK_ATTR,
+  UBLK_PARAM_TYPE,
+  UblkParamBasic as B,
+  UblkParamDevt as T,
+  UblkParamDiscard as D,
+  UblkParamZoned as Z,
+  UblkParams as P,
+} from '../../native-bindings/ublk_cmd.js';
 import { getU64, setU64 } from '../../native-bindings/u64.js';
 import type { DiskParameters } from '../blk/disk.js';
 
@@ -15,10 +23,24 @@ export interface UblkParams {
   readonly virtBoundaryMask: number;
   /** Zone size in sectors (basic.chunk_sectors); 0 unless zoned. */
   readonly chunkSectors: number;
-  readonly zoned?: { readonly maxOpenZones: number; readonly maxActiveZones: number; readonly maxZoneAppendSectors: number };
-  readonly discard?: { readonly granularity: number; readonly maxSectors: number; readonly maxWriteZeroesSectors: number; readonly maxSegments: number };
+  readonly zoned?: {
+    readonly maxOpenZones: number;
+    readonly maxActiveZones: number;
+    readonly maxZoneAppendSectors: number;
+  };
+  readonly discard?: {
+    readonly granularity: number;
+    readonly maxSectors: number;
+    readonly maxWriteZeroesSectors: number;
+    readonly maxSegments: number;
+  };
   /** Filled in by the kernel (GET_PARAMS). */
-  readonly devt?: { readonly charMajor: number; readonly charMinor: number; readonly diskMajor: number; readonly diskMinor: number };
+  readonly devt?: {
+    readonly charMajor: number;
+    readonly charMinor: number;
+    readonly diskMajor: number;
+    readonly diskMinor: number;
+  };
 }
 
 /** The buffer size for SET/GET_PARAMS: the newest struct; older kernels clamp len to theirs. */
@@ -36,7 +58,10 @@ export function paramsForDisk(disk: DiskParameters, maxIoBufBytes: number): Ublk
   const maxSectors = Math.min(disk.maxSectors ?? bufferSectors, bufferSectors);
   const zoned = disk.zoned;
   return {
-    types: UBLK_PARAM_TYPE.BASIC | (disk.discard === undefined ? 0 : UBLK_PARAM_TYPE.DISCARD) | (zoned === undefined ? 0 : UBLK_PARAM_TYPE.ZONED),
+    types:
+      UBLK_PARAM_TYPE.BASIC |
+      (disk.discard === undefined ? 0 : UBLK_PARAM_TYPE.DISCARD) |
+      (zoned === undefined ? 0 : UBLK_PARAM_TYPE.ZONED),
     attrs,
     logicalBlockShift: shift,
     physicalBlockShift: Math.log2(disk.physicalBlockSize ?? disk.logicalBlockSize),
@@ -47,7 +72,15 @@ export function paramsForDisk(disk: DiskParameters, maxIoBufBytes: number): Ublk
     virtBoundaryMask: disk.virtBoundaryMask ?? 0,
     chunkSectors: zoned?.zoneSectors ?? 0,
     // An append is one request: no larger than the largest request.
-    ...(zoned === undefined ? {} : { zoned: { maxOpenZones: zoned.maxOpenZones, maxActiveZones: zoned.maxActiveZones, maxZoneAppendSectors: Math.min(zoned.maxZoneAppendSectors, maxSectors) } }),
+    ...(zoned === undefined
+      ? {}
+      : {
+          zoned: {
+            maxOpenZones: zoned.maxOpenZones,
+            maxActiveZones: zoned.maxActiveZones,
+            maxZoneAppendSectors: Math.min(zoned.maxZoneAppendSectors, maxSectors),
+          },
+        }),
     ...(disk.discard === undefined ? {} : { discard: disk.discard }),
   };
 }

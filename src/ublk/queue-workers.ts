@@ -19,7 +19,10 @@ export class QueueWorkerPool {
 
   /** Starts `count` workers now. */
   static start(url: URL, count: number): QueueWorkerPool {
-    return new QueueWorkerPool(url, Array.from({ length: count }, (_, q) => startQueueWorker(url, `ublk q${q}`)));
+    return new QueueWorkerPool(
+      url,
+      Array.from({ length: count }, (_, q) => startQueueWorker(url, `ublk q${q}`)),
+    );
   }
 
   /** No worker yet: each queue starts its own. */

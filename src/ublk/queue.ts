@@ -1,6 +1,15 @@
-import { appendFileSync } from 'node:fs';
 import { IOSQE } from '../../native-bindings/io_uring.js';
-import { MAP, type Mapping, PR, PROT, mmap, munmap, prctl, schedSetaffinity, viewOf } from '../../native-bindings/libc.js';
+import {
+  MAP,
+  type Mapping,
+  PR,
+  PROT,
+  mmap,
+  munmap,
+  prctl,
+  schedSetaffinity,
+  viewOf,
+} from '../../native-bindings/libc.js';
 import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
 import { TWO_32, high32 } from '../../native-bindings/u64.js';
 import type { Operations } from '../blk/operations.js';
@@ -9,33 +18,11 @@ import type { AnyTarget } from '../blk/target.js';
 import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { BatchPolicy } from './batch-policy.js';
+import { QueueFlag, type QueueSetup, traceHctx } from './queue-setup.js';
 import { FailureReports } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
 import { MAX_TARGET_COUNTERS, QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
-
-/** Everything a queue's worker needs, as plain data (it crosses postMessage). */
-export interface QueueSetup {
-  readonly devId: number;
-  readonly queueId: number;
-  readonly depth: number;
-  /** /dev/ublkcN, opened once by the daemon (fds are process-wide; a second open is EBUSY). */
-  readonly charFd: number;
-  readonly maxIoBufBytes: number;
-  /** UBLK_F_USER_COPY: no per-tag buffers; data moves by pread/pwrite on /dev/ublkcN. */
-  readonly userCopy: boolean;
-  readonly target: string;
-  readonly targetConfig: unknown;
-  /** CPUs to pin the worker to (empty: leave it alone). */
-  readonly cpus: readonly number[];
-  /** Int32 flags shared with the daemon: [0] started, [1] stop. */
-  readonly flags: SharedArrayBuffer;
-  /** The device's stats file (see stats.ts), or -1 for none. */
-  readonly statsFd: number;
-  readonly queues: number;
-}
-
-export const QueueFlag = { Started: 0, Stop: 1 } as const;
 
 // Per-tag states: who issues the tag's next command (asserted where it matters).
 const TagState = { Fetching: 1, Serving: 2, Aborted: 3 } as const;
@@ -46,13 +33,6 @@ const ENODEV = 19;
 const IDLE_WAIT_NS = 100e6;
 /** How long a busy queue waits for its batch to fill before serving what it has. */
 const BATCH_WAIT_NS = 20_000;
-
-/** TSUBLK_HCTX_TRACE=FILE: a line per initHctx and exitHctx ("init 0", "exit 0"), for tests that count them. */
-const hctxTrace = process.env['TSUBLK_HCTX_TRACE'];
-
-function traceHctx(event: 'init' | 'exit', queueId: number): void {
-  if (hctxTrace !== undefined && hctxTrace !== '') appendFileSync(hctxTrace, `${event} ${queueId}\n`);
-}
 
 function nextPowerOfTwo(value: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, value)));
@@ -87,11 +67,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
   private readonly failureReports: FailureReports;
 
   /** `reportFailure`: where a target callback's failure goes (the device's log), with its stack. */
-  constructor(
-    setup: QueueSetup,
-    target: AnyTarget,
-    reportFailure: (detail: string) => void,
-  ) {
+  constructor(setup: QueueSetup, target: AnyTarget, reportFailure: (detail: string) => void) {
     this.failureReports = new FailureReports(reportFailure);
     this.queueId = setup.queueId;
     this.depth = setup.depth;
@@ -112,7 +88,14 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const built: Array<() => void> = [];
     try {
       const descriptorBytes = Math.ceil((setup.depth * UblksrvIoDesc.size) / PAGE) * PAGE;
-      this.descriptors = mmap(descriptorBytes, PROT.READ, MAP.SHARED | MAP.POPULATE, setup.charFd, setup.queueId * UBLK_QUEUE_DESC_STRIDE, `/dev/ublkc${setup.devId} descriptors of queue ${setup.queueId}`);
+      this.descriptors = mmap(
+        descriptorBytes,
+        PROT.READ,
+        MAP.SHARED | MAP.POPULATE,
+        setup.charFd,
+        setup.queueId * UBLK_QUEUE_DESC_STRIDE,
+        `/dev/ublkc${setup.devId} descriptors of queue ${setup.queueId}`,
+      );
       built.push(() => munmap(this.descriptors));
       this.descriptorWords = new Uint32Array(viewOf(this.descriptors));
 
@@ -121,7 +104,9 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       built.push(() => this.ring.close());
       this.ring.registerFiles([setup.charFd]); // fixed file 0: no fd lookup per command
 
-      this.buffers = setup.userCopy ? null : new HostMemory(setup.depth * setup.maxIoBufBytes, `queue ${setup.queueId} buffers`);
+      this.buffers = setup.userCopy
+        ? null
+        : new HostMemory(setup.depth * setup.maxIoBufBytes, `queue ${setup.queueId} buffers`);
       if (this.buffers !== null) {
         const buffers = this.buffers;
         built.push(() => buffers.free());
@@ -132,23 +117,50 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.requests = [];
       for (let tag = 0; tag < setup.depth; tag++) {
         const offset = tag * setup.maxIoBufBytes;
-        const buffer = this.buffers === null ? new Uint8Array(0) : this.buffers.bytes.subarray(offset, offset + setup.maxIoBufBytes);
+        const buffer =
+          this.buffers === null ? new Uint8Array(0) : this.buffers.bytes.subarray(offset, offset + setup.maxIoBufBytes);
         const address = this.buffers === null ? 0 : this.buffers.address + offset;
         this.bufferAddresses[tag] = address;
-        this.requests.push(new Request(setup.queueId, tag, buffer, address, this.ops.newRequestData(tagSetData, setup.queueId, tag), this));
+        this.requests.push(
+          new Request(
+            setup.queueId,
+            tag,
+            buffer,
+            address,
+            this.ops.newRequestData(tagSetData, setup.queueId, tag),
+            this,
+          ),
+        );
       }
       this.tagStates = new Uint8Array(setup.depth);
       this.stats = setup.statsFd >= 0 ? StatsMapping.forWorker(setup.statsFd, setup.queues) : null;
       const stats = this.stats;
       if (stats !== null) built.push(() => stats.unmap());
       const slot = setup.queueId * SLOT_FIELDS;
-      this.counters = stats === null ? new Float64Array(SLOT_FIELDS) : stats.counters.subarray(slot, slot + SLOT_FIELDS);
+      this.counters =
+        stats === null ? new Float64Array(SLOT_FIELDS) : stats.counters.subarray(slot, slot + SLOT_FIELDS);
       this.counters.fill(0);
       this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
       const published = target.statistics?.names.length ?? 0;
-      if (published > MAX_TARGET_COUNTERS) throw new Error(`target ${target.name} publishes ${published} counters; a queue's stats slot holds ${MAX_TARGET_COUNTERS}: publish fewer`);
-      this.publishStatistics = target.statistics === undefined ? null : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
-      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, new RingQueueIo(this.ring, setup.queueId, setup.charFd, setup.depth, this.buffers === null ? null : { address: this.buffers.address, bytesPerTag: setup.maxIoBufBytes }));
+      if (published > MAX_TARGET_COUNTERS)
+        throw new Error(
+          `target ${target.name} publishes ${published} counters; a queue's stats slot holds ${MAX_TARGET_COUNTERS}: publish fewer`,
+        );
+      this.publishStatistics =
+        target.statistics === undefined
+          ? null
+          : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
+      this.hwData = this.ops.initHctx(
+        tagSetData,
+        setup.queueId,
+        new RingQueueIo(
+          this.ring,
+          setup.queueId,
+          setup.charFd,
+          setup.depth,
+          this.buffers === null ? null : { address: this.buffers.address, bytesPerTag: setup.maxIoBufBytes },
+        ),
+      );
       traceHctx('init', setup.queueId);
     } catch (error) {
       for (const undo of built.reverse()) undo();
@@ -181,13 +193,15 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
 
   /** RequestCompleter: the target ended request `tag`; commit it and fetch the next one. */
   completeRequest(tag: number, result: number): void {
-    if (this.tagStates[tag] !== TagState.Serving) throw new Error(`queue ${this.queueId}: request ${tag} ended twice or never started`);
+    if (this.tagStates[tag] !== TagState.Serving)
+      throw new Error(`queue ${this.queueId}: request ${tag} ended twice or never started`);
     const counters = this.counters;
     counters[QueueCounter.Completed] = (counters[QueueCounter.Completed] ?? 0) + 1;
     if (result < 0) counters[QueueCounter.Errors] = (counters[QueueCounter.Errors] ?? 0) + 1;
     const rq = this.requests[tag];
     // UBLK_F_ZONED: the command's addr is zone_append_lba, where the appended data went.
-    if (rq !== undefined && rq.op === ReqOp.ZoneAppend) this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result, rq.zoneAppendSector);
+    if (rq !== undefined && rq.op === ReqOp.ZoneAppend)
+      this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result, rq.zoneAppendSector);
     else this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result);
   }
 
@@ -203,7 +217,9 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     if (open) this.completeRequest(rq.tag, -EIO);
     const what = `op ${rq.op} sector ${rq.startSector} sectors ${rq.sectors}`;
     const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    this.failureReports.report(`queue ${this.queueId}: the target's ${callback} threw for tag ${rq.tag} (${what})${open ? '; the request failed with EIO' : ''}: ${stack}`);
+    this.failureReports.report(
+      `queue ${this.queueId}: the target's ${callback} threw for tag ${rq.tag} (${what})${open ? '; the request failed with EIO' : ''}: ${stack}`,
+    );
   }
 
   /**
@@ -211,9 +227,16 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
    * yields to the event loop), so a request an async queueRq left open would wait forever. Fail it.
    */
   private checkReturned(rq: Request<unknown>, returned: unknown): void {
-    if (typeof (returned as { then?: unknown }).then === 'function') (returned as Promise<unknown>).then(undefined, () => undefined); // its rejection is reported here, not as unhandled
+    if (typeof (returned as { then?: unknown }).then === 'function')
+      (returned as Promise<unknown>).then(undefined, () => undefined); // its rejection is reported here, not as unhandled
     if (this.tagStates[rq.tag] !== TagState.Serving) return; // ended before it returned: no harm done
-    this.targetFailed('queueRq', rq, new Error('queueRq returned a value (an async function?) and left the request open: queue callbacks run synchronously in the queue thread; end the request with rq.end() or start I/O through QueueIo and end it in complete()'));
+    this.targetFailed(
+      'queueRq',
+      rq,
+      new Error(
+        'queueRq returned a value (an async function?) and left the request open: queue callbacks run synchronously in the queue thread; end the request with rq.end() or start I/O through QueueIo and end it in complete()',
+      ),
+    );
   }
 
   /** Serves requests until the device stops (every tag aborted) or the daemon says stop. */
@@ -253,7 +276,10 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
         const tag = userDataTag(userData);
         if (userDataKind(userData) === UserDataKind.TargetIo) {
           const rq = requests[tag];
-          if (rq === undefined || complete === undefined) throw new Error(`queue ${this.queueId}: target I/O for tag ${tag} completed, but the target has no complete()`);
+          if (rq === undefined || complete === undefined)
+            throw new Error(
+              `queue ${this.queueId}: target I/O for tag ${tag} completed, but the target has no complete()`,
+            );
           rq.ioResult = result;
           try {
             complete(rq, hw);
@@ -277,7 +303,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
           lastBatch++;
           // try/catch costs nothing until something throws; a target's throw fails only its request.
           try {
-            const returned: unknown = ops.queueRq(hw, queueData, rq, ((at + 1) >>> 0) === end);
+            const returned: unknown = ops.queueRq(hw, queueData, rq, (at + 1) >>> 0 === end);
             if (returned !== undefined) this.checkReturned(rq, returned);
           } catch (error) {
             this.targetFailed('queueRq', rq, error);

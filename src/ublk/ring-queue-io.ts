@@ -61,7 +61,14 @@ export class RingQueueIo implements QueueIo {
     else this.ring.prepRead(this.sqe(), fd, address, length, position, userData);
   }
 
-  writeFromRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number, durable: boolean): void {
+  writeFromRequest(
+    rq: Request<unknown>,
+    fd: number,
+    length: number,
+    position: number,
+    offset: number,
+    durable: boolean,
+  ): void {
     const address = this.requestAddress(rq) + offset;
     const index = this.fixedIndex[rq.tag] ?? -1;
     const sqe = this.sqe();
@@ -77,7 +84,8 @@ export class RingQueueIo implements QueueIo {
 
   /** The request's buffer; a target on the user copy path has none to do file I/O with. */
   private requestAddress(rq: Request<unknown>): number {
-    if (this.requestBuffers === null) throw new Error('file I/O into a request needs the copy data path: the target must plan dataPath "copy"');
+    if (this.requestBuffers === null)
+      throw new Error('file I/O into a request needs the copy data path: the target must plan dataPath "copy"');
     return rq.bufferAddress;
   }
 

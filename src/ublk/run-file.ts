@@ -11,7 +11,9 @@ function defaultRunDir(): string {
   const uid = process.geteuid?.() ?? 0;
   if (uid === 0) return '/run/tsublk';
   const runtime = process.env['XDG_RUNTIME_DIR'];
-  return runtime !== undefined && runtime !== '' ? path.join(runtime, 'tsublk') : path.join(os.tmpdir(), `tsublk-${uid}`);
+  return runtime !== undefined && runtime !== ''
+    ? path.join(runtime, 'tsublk')
+    : path.join(os.tmpdir(), `tsublk-${uid}`);
 }
 
 export const runDir = process.env['TSUBLK_RUN_DIR'] ?? defaultRunDir();
@@ -21,7 +23,8 @@ export function makeRunDir(): void {
   const uid = process.geteuid?.() ?? 0;
   mkdirSync(runDir, { recursive: true, mode: uid === 0 ? 0o755 : 0o700 });
   const owner = statSync(runDir).uid;
-  if (owner !== uid) throw new Error(`${runDir} belongs to uid ${owner}, not to you (${uid}): remove it or set TSUBLK_RUN_DIR`);
+  if (owner !== uid)
+    throw new Error(`${runDir} belongs to uid ${owner}, not to you (${uid}): remove it or set TSUBLK_RUN_DIR`);
 }
 
 /** What this layer reads of a recorded plan (the CLI's AddPlan, which it does not know). */
@@ -80,8 +83,10 @@ export function readRunRecord(devId: number): RunRecord | null {
 export function parseRunRecord<Plan extends RecordedPlan = RecordedPlan>(text: string): RunRecord<Plan> {
   const record = JSON.parse(text) as Partial<RunRecord> | null;
   const plan = record?.plan;
-  if (typeof record?.devId !== 'number' || typeof record.pid !== 'number') throw new Error('no device id or daemon pid');
-  if (typeof plan?.target !== 'string' || typeof plan.flags !== 'number' || typeof record.target?.config !== 'object') throw new Error('no target or plan');
+  if (typeof record?.devId !== 'number' || typeof record.pid !== 'number')
+    throw new Error('no device id or daemon pid');
+  if (typeof plan?.target !== 'string' || typeof plan.flags !== 'number' || typeof record.target?.config !== 'object')
+    throw new Error('no target or plan');
   return record as RunRecord<Plan>;
 }
 

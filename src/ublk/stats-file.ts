@@ -9,7 +9,14 @@ import { type RunRecord, runDir } from './run-file.js';
  * that threw, the target's own…].
  */
 export const SLOT_FIELDS = 24;
-export const QueueCounter = { Enters: 0, Requests: 1, Completed: 2, Errors: 3, TargetFailures: 4, TargetBase: 5 } as const;
+export const QueueCounter = {
+  Enters: 0,
+  Requests: 1,
+  Completed: 2,
+  Errors: 3,
+  TargetFailures: 4,
+  TargetBase: 5,
+} as const;
 /** The queue's own counters by name, in slot order (the target's follow). */
 export const QUEUE_COUNTER_NAMES = ['enters', 'requests', 'completed', 'errors', 'target_failures'] as const;
 /** The most counters a target may publish per queue. */
@@ -37,10 +44,15 @@ export function readStatsFile(devId: number, queues: number): Float64Array | nul
 }
 
 /** Each queue's live counters, named: enters, requests, completed, errors, target_failures, then the target's own. */
-export function readCounters(devId: number, queues: number, record: RunRecord | null): Array<Record<string, number>> | null {
+export function readCounters(
+  devId: number,
+  queues: number,
+  record: RunRecord | null,
+): Array<Record<string, number>> | null {
   const counters = readStatsFile(devId, queues);
   if (counters === null) return null;
   const names = [...QUEUE_COUNTER_NAMES, ...(record?.statistics ?? [])];
-  return Array.from({ length: queues }, (_, q) => Object.fromEntries(names.map((name, i) => [name, counters[q * SLOT_FIELDS + i] ?? 0])));
+  return Array.from({ length: queues }, (_, q) =>
+    Object.fromEntries(names.map((name, i) => [name, counters[q * SLOT_FIELDS + i] ?? 0])),
+  );
 }
-

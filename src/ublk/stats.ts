@@ -1,5 +1,16 @@
 import { existsSync } from 'node:fs';
-import { MAP, type Mapping, O, PROT, close, ftruncate, mmap, munmap, open, viewOf } from '../../native-bindings/libc.js';
+import {
+  MAP,
+  type Mapping,
+  O,
+  PROT,
+  close,
+  ftruncate,
+  mmap,
+  munmap,
+  open,
+  viewOf,
+} from '../../native-bindings/libc.js';
 import { SLOT_FIELDS, statsPath } from './stats-file.js';
 
 export { MAX_TARGET_COUNTERS, QUEUE_COUNTER_NAMES, QueueCounter, SLOT_FIELDS, statsPath } from './stats-file.js';
@@ -24,7 +35,14 @@ export class StatsMapping {
   private readonly mapping: Mapping;
 
   private constructor(fd: number, queues: number, writable: boolean) {
-    this.mapping = mmap(statsBytes(queues), writable ? PROT.READ | PROT.WRITE : PROT.READ, MAP.SHARED, fd, 0, 'tsublk stats');
+    this.mapping = mmap(
+      statsBytes(queues),
+      writable ? PROT.READ | PROT.WRITE : PROT.READ,
+      MAP.SHARED,
+      fd,
+      0,
+      'tsublk stats',
+    );
     this.counters = new Float64Array(viewOf(this.mapping), 0, queues * SLOT_FIELDS);
   }
 

@@ -18,7 +18,18 @@ import {
   Iovec,
   KernelTimespec,
 } from '../../native-bindings/io_uring.js';
-import { MAP, type Mapping, PROT, close, ioUringEnter, ioUringRegister, ioUringSetup, mmap, munmap, viewOf } from '../../native-bindings/libc.js';
+import {
+  MAP,
+  type Mapping,
+  PROT,
+  close,
+  ioUringEnter,
+  ioUringRegister,
+  ioUringSetup,
+  mmap,
+  munmap,
+  viewOf,
+} from '../../native-bindings/libc.js';
 import { SyscallError } from '../../native-bindings/errors.js';
 import { TWO_32, high32 } from '../../native-bindings/u64.js';
 import { HostMemory } from '../../native-bindings/host-memory.js';
@@ -123,8 +134,10 @@ export class Ring {
     const flags = params.getUint32(IoUringParams.flags, true);
     this.sqeSize = flags & IORING_SETUP.SQE128 ? IoUringSqe.size * 2 : IoUringSqe.size;
     this.cqeSize = flags & IORING_SETUP.CQE32 ? IoUringCqe.size * 2 : IoUringCqe.size;
-    const sq = (field: keyof typeof IoSqringOffsets): number => params.getUint32(IoUringParams.sq_off + IoSqringOffsets[field], true);
-    const cq = (field: keyof typeof IoCqringOffsets): number => params.getUint32(IoUringParams.cq_off + IoCqringOffsets[field], true);
+    const sq = (field: keyof typeof IoSqringOffsets): number =>
+      params.getUint32(IoUringParams.sq_off + IoSqringOffsets[field], true);
+    const cq = (field: keyof typeof IoCqringOffsets): number =>
+      params.getUint32(IoUringParams.cq_off + IoCqringOffsets[field], true);
 
     const sqRingSize = sq('array') + this.sqEntries * 4;
     const cqRingSize = cq('cqes') + this.cqEntries * this.cqeSize;
@@ -205,9 +218,9 @@ export class Ring {
    */
   getSqe(): number {
     // The kernel's head only moves forward: re-read it only when the cached one says full.
-    if (((this.sqTail - this.sqHeadCached) >>> 0) >= this.sqEntries) {
+    if ((this.sqTail - this.sqHeadCached) >>> 0 >= this.sqEntries) {
       this.sqHeadCached = Atomics.load(this.sqRing, this.sqHeadIndex);
-      if (((this.sqTail - this.sqHeadCached) >>> 0) >= this.sqEntries) return -1;
+      if ((this.sqTail - this.sqHeadCached) >>> 0 >= this.sqEntries) return -1;
     }
     const index = this.sqTail & this.sqMask;
     this.sqTail = (this.sqTail + 1) >>> 0;
@@ -219,7 +232,15 @@ export class Ring {
    * a value from the SQE's previous use. 64-bit fields are written as two u32 halves (no BigInt).
    * SAFETY: `sqe` came from getSqe(), so its words lie inside the SQE mapping.
    */
-  private prep(sqe: number, opcode: number, fd: number, address: number, length: number, offset: number, userData: number): number {
+  private prep(
+    sqe: number,
+    opcode: number,
+    fd: number,
+    address: number,
+    length: number,
+    offset: number,
+    userData: number,
+  ): number {
     const w = this.sqeWords;
     const base = sqe * this.sqeStride;
     w[base + W_OPCODE] = opcode; // flags and ioprio: 0
@@ -276,13 +297,29 @@ export class Ring {
   }
 
   /** A read into registered buffer `bufIndex` (`address` must lie inside it). */
-  prepReadFixed(sqe: number, fd: number, address: number, length: number, offset: number, bufIndex: number, userData: number): void {
+  prepReadFixed(
+    sqe: number,
+    fd: number,
+    address: number,
+    length: number,
+    offset: number,
+    bufIndex: number,
+    userData: number,
+  ): void {
     const base = this.prep(sqe, IORING_OP.READ_FIXED, fd, address, length, offset, userData);
     this.sqeWords[base + W_BUF_INDEX] = bufIndex & 0xffff;
   }
 
   /** A write from registered buffer `bufIndex` (`address` must lie inside it). */
-  prepWriteFixed(sqe: number, fd: number, address: number, length: number, offset: number, bufIndex: number, userData: number): void {
+  prepWriteFixed(
+    sqe: number,
+    fd: number,
+    address: number,
+    length: number,
+    offset: number,
+    bufIndex: number,
+    userData: number,
+  ): void {
     const base = this.prep(sqe, IORING_OP.WRITE_FIXED, fd, address, length, offset, userData);
     this.sqeWords[base + W_BUF_INDEX] = bufIndex & 0xffff;
   }
@@ -380,14 +417,22 @@ export class Ring {
   }
 
   private submitAndWaitUntil(waitFor: number, timeoutNanoseconds: number): number {
-    if ((this.features & IORING_FEAT.EXT_ARG) === 0) throw new Error('io_uring: this kernel lacks IORING_FEAT_EXT_ARG (5.11+), needed for a wait with a timeout');
+    if ((this.features & IORING_FEAT.EXT_ARG) === 0)
+      throw new Error('io_uring: this kernel lacks IORING_FEAT_EXT_ARG (5.11+), needed for a wait with a timeout');
     let toSubmit = this.publish();
     const deadline = performance.now() + timeoutNanoseconds / 1e6;
     this.prepareWaitArgument(timeoutNanoseconds);
     const flags = IORING_ENTER.GETEVENTS | IORING_ENTER.EXT_ARG;
     let submitted = 0;
     for (;;) {
-      const result = ioUringEnter(this.fd, toSubmit, waitFor, flags, this.scratch.address + SCRATCH_GETEVENTS, IoUringGeteventsArg.size);
+      const result = ioUringEnter(
+        this.fd,
+        toSubmit,
+        waitFor,
+        flags,
+        this.scratch.address + SCRATCH_GETEVENTS,
+        IoUringGeteventsArg.size,
+      );
       if (result < 0) return submitted + this.enterFailed(result, toSubmit, waitFor);
       submitted += result;
       toSubmit -= result;
@@ -520,7 +565,13 @@ export class Ring {
     const table = new HostMemory(Math.max(4, fds.length * 4), 'registered file table');
     try {
       table.u32().set(fds.map((fd) => fd >>> 0));
-      ioUringRegister(this.fd, IORING_REGISTER.FILES, table.address, fds.length, `IORING_REGISTER_FILES, ${fds.length} files`);
+      ioUringRegister(
+        this.fd,
+        IORING_REGISTER.FILES,
+        table.address,
+        fds.length,
+        `IORING_REGISTER_FILES, ${fds.length} files`,
+      );
     } finally {
       table.free(); // the kernel copied the table
     }
@@ -545,7 +596,13 @@ export class Ring {
         w[at + 2] = buffer.length >>> 0;
         w[at + 3] = (buffer.length / TWO_32) >>> 0;
       });
-      ioUringRegister(this.fd, IORING_REGISTER.BUFFERS, iovecs.address, buffers.length, `IORING_REGISTER_BUFFERS, ${buffers.length} buffers`);
+      ioUringRegister(
+        this.fd,
+        IORING_REGISTER.BUFFERS,
+        iovecs.address,
+        buffers.length,
+        `IORING_REGISTER_BUFFERS, ${buffers.length} buffers`,
+      );
     } finally {
       iovecs.free(); // the kernel copied the array
     }

@@ -88,7 +88,8 @@ function verifyAcknowledged(device: string, log: string): { blocks: number; mism
     for (const [block, generations] of allowed) {
       expect(preadRaw(fd, buffer.address, 4096, block * 4096)).toBe(4096);
       const matches = (generation: number): boolean => {
-        for (let i = 0; i < 1024; i++) if (words[i] !== ((block * 7919 + generation * 104729 + i * 2654435761) >>> 0)) return false;
+        for (let i = 0; i < 1024; i++)
+          if (words[i] !== (block * 7919 + generation * 104729 + i * 2654435761) >>> 0) return false;
         return true;
       };
       if (!generations.some(matches)) mismatches++;
@@ -109,13 +110,23 @@ describe(`kill -9 and recover, ${cycles} cycles each`, () => {
     let verified = 0;
     for (let cycle = 0; cycle < cycles; cycle++) {
       const log = `/tmp/tsublk-writer-${cycle}.log`;
-      const writers = [0, 1].map((w) => spawn(process.execPath, [writerScript, '/dev/ublkb0', String(w * 8192), String(8192), `${log}.${w}`]) /* disjoint halves */);
+      const writers = [0, 1].map(
+        (w) =>
+          spawn(process.execPath, [
+            writerScript,
+            '/dev/ublkb0',
+            String(w * 8192),
+            String(8192),
+            `${log}.${w}`,
+          ]) /* disjoint halves */,
+      );
       const done = writers.map(exited);
       await sleep(1500);
       times.push(await crashAndRecover(0));
       await sleep(500); // writes go on through the new daemon
       for (const writer of writers) writer.kill('SIGTERM');
-      for (const result of await Promise.all(done)) failures += (JSON.parse(result.output) as { failures: number }).failures;
+      for (const result of await Promise.all(done))
+        failures += (JSON.parse(result.output) as { failures: number }).failures;
       for (const w of [0, 1]) {
         const { blocks, mismatches } = verifyAcknowledged('/dev/ublkb0', `${log}.${w}`);
         expect(mismatches, `cycle ${cycle}, writer ${w}`).toBe(0);
@@ -123,7 +134,9 @@ describe(`kill -9 and recover, ${cycles} cycles each`, () => {
         rmSync(`${log}.${w}`);
       }
     }
-    process.stdout.write(`stress: -r 1: ${cycles} crashes, ${verified} acknowledged blocks verified, ${failures} writes failed in flight (EIO), recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}, ${scriptTimes(firstCrash)}\n`);
+    process.stdout.write(
+      `stress: -r 1: ${cycles} crashes, ${verified} acknowledged blocks verified, ${failures} writes failed in flight (EIO), recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}, ${scriptTimes(firstCrash)}\n`,
+    );
     expect(Math.max(...times)).toBeLessThan(2000);
   }, 3_600_000);
 
@@ -132,20 +145,40 @@ describe(`kill -9 and recover, ${cycles} cycles each`, () => {
     const times: number[] = [];
     const firstCrash = scriptMs.length;
     for (let cycle = 0; cycle < cycles; cycle++) {
-      const fio = spawn('fio', [
-        '--name=crash', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k',
-        '--size=128M', '--io_size=32M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json', `--randseed=${cycle + 1}`,
-      ], { cwd: tmpdir() }); // fio's verify state files go there
+      const fio = spawn(
+        'fio',
+        [
+          '--name=crash',
+          '--filename=/dev/ublkb0',
+          '--ioengine=io_uring',
+          '--direct=1',
+          '--iodepth=32',
+          '--rw=randwrite',
+          '--bs=4k',
+          '--size=128M',
+          '--io_size=32M',
+          '--verify=crc32c',
+          '--do_verify=1',
+          '--verify_fatal=1',
+          '--output-format=json',
+          `--randseed=${cycle + 1}`,
+        ],
+        { cwd: tmpdir() },
+      ); // fio's verify state files go there
       const finished = exited(fio);
       await sleep(1500);
       times.push(await crashAndRecover(0));
       const { status, output } = await finished;
-      const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { io_bytes: number } }> }).jobs[0];
+      const job = (
+        JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { io_bytes: number } }> }
+      ).jobs[0];
       expect(status, `cycle ${cycle}`).toBe(0);
       expect(job?.error, `cycle ${cycle}`).toBe(0);
       expect(job?.read.io_bytes, `cycle ${cycle}`).toBe(32 * 2 ** 20);
     }
-    process.stdout.write(`stress: -i 1: ${cycles} crashes under fio verify, 0 errors, recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}, ${scriptTimes(firstCrash)}\n`);
+    process.stdout.write(
+      `stress: -i 1: ${cycles} crashes under fio verify, 0 errors, recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}, ${scriptTimes(firstCrash)}\n`,
+    );
     expect(Math.max(...times)).toBeLessThan(2000);
   }, 3_600_000);
 });
@@ -164,67 +197,130 @@ function fioFailures(stderr: string): { failedWrites: Set<number>; badVerifies: 
 }
 
 describe(`fio with a verify state file through kill -9 and recover, ${cycles} cycles each`, () => {
-  it.each([['-r', '1'], ['-i', '1']])('%s %s -q 2, memory: the verify-only pass finds every acknowledged write; each recovery < 2 s', async (flag, value) => {
-    expect(tsublk('add', '-t', 'memory', '--size', '64M', '-n', '0', '-q', '2', flag, value).status).toBe(0);
-    const dir = mkdtempSync('/tmp/tsublk-fio-state-');
-    // 2 jobs x 8192 writes at 2000 a second each: the kill at 1.5 s lands mid-run.
-    const job = ['--name=crash', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k',
-      '--numjobs=2', '--size=32M', '--offset_increment=32M', '--verify=crc32c', '--verify_state_save=1', '--rate_iops=2000'];
-    const times: number[] = [];
-    const firstCrash = scriptMs.length;
-    let failedWrites = 0;
-    let verifiedBytes = 0;
-    try {
-      for (let cycle = 0; cycle < cycles; cycle++) {
-        const fio = spawn('fio', [...job, '--do_verify=0', `--randseed=${cycle + 1}`], { cwd: dir });
-        let stderr = '';
-        fio.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const finished = exited(fio);
-        await sleep(1500);
-        expect(fio.exitCode, `cycle ${cycle}: fio ended before the crash`).toBeNull();
-        times.push(await crashAndRecover(0));
-        const written = await finished;
-        if (flag === '-i') expect(written.status, `cycle ${cycle}: ${stderr}`).toBe(0); // re-issued: fio sees nothing
-        const { failedWrites: failed } = fioFailures(stderr);
-        failedWrites += failed.size;
-        const verify = run('fio', [...job.filter((option) => !option.startsWith('--rate_iops')), '--verify_only=1', '--verify_state_load=1', '--verify_fatal=0', `--randseed=${cycle + 1}`, '--output-format=json'], { cwd: dir, timeoutMs: 600_000 });
-        const { badVerifies } = fioFailures(verify.stderr);
-        // A write fio saw fail was never acknowledged: only it may read back as something else.
-        expect(badVerifies.filter((offset) => !failed.has(offset)), `cycle ${cycle}: ${verify.stderr}`).toEqual([]);
-        const report = JSON.parse(verify.stdout.slice(verify.stdout.indexOf('{'))) as { jobs: Array<{ read: { io_bytes: number } }> };
-        const read = report.jobs.reduce((sum, j) => sum + j.read.io_bytes, 0);
-        expect(read, `cycle ${cycle}: the verify pass read nothing`).toBeGreaterThan(0);
-        verifiedBytes += read;
-        if (flag === '-i') expect(verify.status, `cycle ${cycle}: ${verify.stderr}`).toBe(0);
+  it.each([
+    ['-r', '1'],
+    ['-i', '1'],
+  ])(
+    '%s %s -q 2, memory: the verify-only pass finds every acknowledged write; each recovery < 2 s',
+    async (flag, value) => {
+      expect(tsublk('add', '-t', 'memory', '--size', '64M', '-n', '0', '-q', '2', flag, value).status).toBe(0);
+      const dir = mkdtempSync('/tmp/tsublk-fio-state-');
+      // 2 jobs x 8192 writes at 2000 a second each: the kill at 1.5 s lands mid-run.
+      const job = [
+        '--name=crash',
+        '--filename=/dev/ublkb0',
+        '--ioengine=io_uring',
+        '--direct=1',
+        '--iodepth=32',
+        '--rw=randwrite',
+        '--bs=4k',
+        '--numjobs=2',
+        '--size=32M',
+        '--offset_increment=32M',
+        '--verify=crc32c',
+        '--verify_state_save=1',
+        '--rate_iops=2000',
+      ];
+      const times: number[] = [];
+      const firstCrash = scriptMs.length;
+      let failedWrites = 0;
+      let verifiedBytes = 0;
+      try {
+        for (let cycle = 0; cycle < cycles; cycle++) {
+          const fio = spawn('fio', [...job, '--do_verify=0', `--randseed=${cycle + 1}`], { cwd: dir });
+          let stderr = '';
+          fio.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          const finished = exited(fio);
+          await sleep(1500);
+          expect(fio.exitCode, `cycle ${cycle}: fio ended before the crash`).toBeNull();
+          times.push(await crashAndRecover(0));
+          const written = await finished;
+          if (flag === '-i') expect(written.status, `cycle ${cycle}: ${stderr}`).toBe(0); // re-issued: fio sees nothing
+          const { failedWrites: failed } = fioFailures(stderr);
+          failedWrites += failed.size;
+          const verify = run(
+            'fio',
+            [
+              ...job.filter((option) => !option.startsWith('--rate_iops')),
+              '--verify_only=1',
+              '--verify_state_load=1',
+              '--verify_fatal=0',
+              `--randseed=${cycle + 1}`,
+              '--output-format=json',
+            ],
+            { cwd: dir, timeoutMs: 600_000 },
+          );
+          const { badVerifies } = fioFailures(verify.stderr);
+          // A write fio saw fail was never acknowledged: only it may read back as something else.
+          expect(
+            badVerifies.filter((offset) => !failed.has(offset)),
+            `cycle ${cycle}: ${verify.stderr}`,
+          ).toEqual([]);
+          const report = JSON.parse(verify.stdout.slice(verify.stdout.indexOf('{'))) as {
+            jobs: Array<{ read: { io_bytes: number } }>;
+          };
+          const read = report.jobs.reduce((sum, j) => sum + j.read.io_bytes, 0);
+          expect(read, `cycle ${cycle}: the verify pass read nothing`).toBeGreaterThan(0);
+          verifiedBytes += read;
+          if (flag === '-i') expect(verify.status, `cycle ${cycle}: ${verify.stderr}`).toBe(0);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    process.stdout.write(`stress: fio state ${flag} ${value}: ${cycles} crashes, ${verifiedBytes >> 20} MiB verified, ${failedWrites} writes failed in flight (EIO), recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}, ${scriptTimes(firstCrash)}\n`);
-    expect(Math.max(...times)).toBeLessThan(2000);
-  }, 3_600_000);
+      process.stdout.write(
+        `stress: fio state ${flag} ${value}: ${cycles} crashes, ${verifiedBytes >> 20} MiB verified, ${failedWrites} writes failed in flight (EIO), recovery ms max ${Math.max(...times)} median ${times.sort((a, b) => a - b)[times.length >> 1]}, ${scriptTimes(firstCrash)}\n`,
+      );
+      expect(Math.max(...times)).toBeLessThan(2000);
+    },
+    3_600_000,
+  );
 });
 
 describe(`stopping under load, ${cycles} cycles each`, () => {
-  it.each([[1], [4]])('del under fio load on %d queue(s): no hang, nothing left', async (queues) => {
-    for (let cycle = 0; cycle < cycles; cycle++) {
-      expect(tsublk('add', '-t', 'null', '-n', '0', '-q', String(queues), '--size', '1G').status).toBe(0);
-      const fio = spawn('fio', ['--name=load', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--numjobs=2', '--rw=randrw', '--bs=4k', '--time_based', '--runtime=120']);
-      const finished = exited(fio);
-      await sleep(1500);
-      const started = Date.now();
-      const del = tsublk('del', '-n', '0');
-      expect(del.status, `cycle ${cycle}: ${del.stderr}`).toBe(0);
-      await finished; // fio's I/O fails once the device is gone: it ends, long before its 120 s
-      expect(Date.now() - started, `cycle ${cycle}`).toBeLessThan(30_000);
-      expect(leftovers(), `cycle ${cycle}`).toEqual({ devices: [], daemons: [], runFiles: [] });
-    }
-  }, 3_600_000);
+  it.each([[1], [4]])(
+    'del under fio load on %d queue(s): no hang, nothing left',
+    async (queues) => {
+      for (let cycle = 0; cycle < cycles; cycle++) {
+        expect(tsublk('add', '-t', 'null', '-n', '0', '-q', String(queues), '--size', '1G').status).toBe(0);
+        const fio = spawn('fio', [
+          '--name=load',
+          '--filename=/dev/ublkb0',
+          '--ioengine=io_uring',
+          '--direct=1',
+          '--iodepth=32',
+          '--numjobs=2',
+          '--rw=randrw',
+          '--bs=4k',
+          '--time_based',
+          '--runtime=120',
+        ]);
+        const finished = exited(fio);
+        await sleep(1500);
+        const started = Date.now();
+        const del = tsublk('del', '-n', '0');
+        expect(del.status, `cycle ${cycle}: ${del.stderr}`).toBe(0);
+        await finished; // fio's I/O fails once the device is gone: it ends, long before its 120 s
+        expect(Date.now() - started, `cycle ${cycle}`).toBeLessThan(30_000);
+        expect(leftovers(), `cycle ${cycle}`).toEqual({ devices: [], daemons: [], runFiles: [] });
+      }
+    },
+    3_600_000,
+  );
 
   it('SIGTERM to the daemon with I/O in flight: it stops, drains, deletes, and leaves nothing', async () => {
     for (let cycle = 0; cycle < cycles; cycle++) {
       expect(tsublk('add', '-t', 'memory', '-n', '0', '--size', '64M').status).toBe(0);
-      const fio = spawn('fio', ['--name=load', '--filename=/dev/ublkb0', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k', '--time_based', '--runtime=120']);
+      const fio = spawn('fio', [
+        '--name=load',
+        '--filename=/dev/ublkb0',
+        '--ioengine=io_uring',
+        '--direct=1',
+        '--iodepth=32',
+        '--rw=randwrite',
+        '--bs=4k',
+        '--time_based',
+        '--runtime=120',
+      ]);
       const finished = exited(fio);
       await sleep(1500);
       process.kill(listed(0)?.daemon_pid ?? 0, 'SIGTERM');

@@ -13,9 +13,14 @@ afterEach(() => {
 
 describe('power cuts', () => {
   it(`ext4 under fio with fsync survives ${cycles} power cuts of a cached device (2 queues)`, async () => {
-    expect(tsublk('add', '-t', 'null', '-n', '0', '-q', '2', '--size', '512M', '--memory_backed', '1', '--cache_size', '64').status).toBe(0);
+    expect(
+      tsublk('add', '-t', 'null', '-n', '0', '-q', '2', '--size', '512M', '--memory_backed', '1', '--cache_size', '64')
+        .status,
+    ).toBe(0);
     const results = await ext4PowerCuts(0, cycles);
-    process.stdout.write(`power cuts: ${results.length} cycles, fsck clean after each; fio saw the cut (non-zero exit) in ${results.filter((r) => r.fioErrored).length}\n`);
+    process.stdout.write(
+      `power cuts: ${results.length} cycles, fsck clean after each; fio saw the cut (non-zero exit) in ${results.filter((r) => r.fioErrored).length}\n`,
+    );
     expect(results).toHaveLength(cycles);
   }, 3_600_000);
 });

@@ -12,7 +12,7 @@ const onCompletion = (userData, result) => {
   completions++;
   userDataSum += userData;
 };
-for (let sent = 0; sent < workerData.nops; ) {
+for (let sent = 0; sent < workerData.nops;) {
   for (const ring of rings) {
     let batch = 0;
     while (batch < 16 && sent < workerData.nops) {

@@ -27,7 +27,11 @@ export function probeProgram(checks: readonly UapiCheck[]): string {
   ];
   checks.forEach((check, index) => {
     const print = `  printf("${index} %lld\\n", (long long)(${check.expression}));`;
-    lines.push(check.guard === undefined ? print : `#ifdef ${check.guard}\n${print}\n#else\n  printf("${index} absent\\n");\n#endif`);
+    lines.push(
+      check.guard === undefined
+        ? print
+        : `#ifdef ${check.guard}\n${print}\n#else\n  printf("${index} absent\\n");\n#endif`,
+    );
   });
   lines.push('  return 0;', '}');
   return lines.join('\n') + '\n';
@@ -42,7 +46,18 @@ export function runProbe(checks: readonly UapiCheck[], headersRoot: string): Pro
     writeFileSync(source, probeProgram(checks));
     const include = path.join(headersRoot, 'usr', 'include');
     // The suite's headers come first, so <linux/…> and <asm/…> are theirs, not the host's.
-    execFileSync('gcc', ['-std=gnu11', '-Wall', '-Werror', '-I', include, '-I', path.join(include, 'x86_64-linux-gnu'), '-o', binary, source]);
+    execFileSync('gcc', [
+      '-std=gnu11',
+      '-Wall',
+      '-Werror',
+      '-I',
+      include,
+      '-I',
+      path.join(include, 'x86_64-linux-gnu'),
+      '-o',
+      binary,
+      source,
+    ]);
     const [headerVersion = '', ...rest] = execFileSync(binary, { encoding: 'utf8' }).trim().split('\n');
     const values = rest.map((line) => {
       const value = line.split(' ')[1] ?? '';
@@ -69,7 +84,11 @@ export function compareWithHeaders(checks: readonly UapiCheck[], probe: ProbeRes
     } else if (actual === null) {
       // Only something newer than these headers may be missing from them.
       const since = check.since;
-      const newer = since !== undefined && (since.startsWith('after ') ? versionNumber(since.slice(6)) >= versionNumber(probe.headerVersion) : versionNumber(since) > versionNumber(probe.headerVersion));
+      const newer =
+        since !== undefined &&
+        (since.startsWith('after ')
+          ? versionNumber(since.slice(6)) >= versionNumber(probe.headerVersion)
+          : versionNumber(since) > versionNumber(probe.headerVersion));
       if (!newer) problems.push(`${check.expression}: absent from the ${probe.headerVersion} headers`);
     } else if (actual !== BigInt(check.expected)) {
       problems.push(`${check.expression}: C says ${actual}, the mirror says ${check.expected}`);

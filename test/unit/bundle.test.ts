@@ -7,10 +7,19 @@ import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 const refuseKoffi = fileURLToPath(new URL('../support/refuse-koffi.cjs', import.meta.url));
-const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
-function cli(args: readonly string[], nodeOptions: readonly string[] = [], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [...nodeOptions, bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+function cli(
+  args: readonly string[],
+  nodeOptions: readonly string[] = [],
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [...nodeOptions, bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -25,30 +34,40 @@ describe('the bundled CLI', () => {
     expect(result.stderr).toMatch(/at planAdd \(.*dist\/bundle\/cli\/plan\.js:\d+:\d+\)/);
   });
 
-  it("maps a stack back to the TypeScript sources with --enable-source-maps", () => {
+  it('maps a stack back to the TypeScript sources with --enable-source-maps', () => {
     const result = cli(['add', '-t', 'null', '--bs', '3'], ['--enable-source-maps'], { TSUBLK_DEBUG: '1' });
     expect(result.stderr.split('\n')[0]).toBe('tsublk: UserError: bad block size 3: use --bs 512, 1024, 2048 or 4096');
     expect(result.stderr).toMatch(/at planAdd \(.*src\/cli\/plan\.ts:\d+:\d+\)/);
   });
 
   it('prints one line without TSUBLK_DEBUG', () => {
-    expect(cli(['add', '-t', 'null', '--bs', '3']).stderr).toBe('tsublk: bad block size 3: use --bs 512, 1024, 2048 or 4096\n');
+    expect(cli(['add', '-t', 'null', '--bs', '3']).stderr).toBe(
+      'tsublk: bad block size 3: use --bs 512, 1024, 2048 or 4096\n',
+    );
   });
 
-  it('loads no FFI for --help, a command\'s --help, or checking an add', () => {
+  it("loads no FFI for --help, a command's --help, or checking an add", () => {
     const preload = ['--require', refuseKoffi];
     expect(cli(['--help'], preload).status).toBe(0);
     expect(cli(['add', '--help'], preload).status).toBe(0);
     // A module target that does not exist: the whole plan is checked, no target code is loaded.
     const add = cli(['add', '-t', '/nonexistent/target.js'], preload);
-    expect(add.stderr).toBe('tsublk: target module /nonexistent/target.js does not exist: give the path of a .js file whose default export is a Target\n');
+    expect(add.stderr).toBe(
+      'tsublk: target module /nonexistent/target.js does not exist: give the path of a .js file whose default export is a Target\n',
+    );
     // The guard itself: a command that needs the FFI is stopped by it.
     expect(cli(['list'], preload).stderr).toContain('koffi was loaded');
   });
 
   it('refuses an unknown option or command in one line', () => {
-    expect(cli(['add', '-t', 'null', '--sise', '1G'])).toMatchObject({ status: 1, stderr: 'tsublk: unknown option --sise: see tsublk add --help\n' });
+    expect(cli(['add', '-t', 'null', '--sise', '1G'])).toMatchObject({
+      status: 1,
+      stderr: 'tsublk: unknown option --sise: see tsublk add --help\n',
+    });
     expect(cli(['lsit'])).toMatchObject({ status: 1, stderr: "tsublk: unknown command 'lsit': see tsublk --help\n" });
-    expect(cli(['list', '-n', 'x'])).toMatchObject({ status: 1, stderr: "tsublk: bad --number 'x': a number is needed (see tsublk list --help)\n" });
+    expect(cli(['list', '-n', 'x'])).toMatchObject({
+      status: 1,
+      stderr: "tsublk: bad --number 'x': a number is needed (see tsublk list --help)\n",
+    });
   });
 });

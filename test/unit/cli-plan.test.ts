@@ -8,13 +8,37 @@ import { featureNames } from '../../src/ublk/features.js';
 import { parseSize } from '../../src/cli/sizes.js';
 
 const defaults: AddArguments = {
-  type: 'null', number: -1, queues: 2, depth: 128, size: '250GiB', bs: 512,
-  u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, copy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false, 'log-level': 'info',
+  type: 'null',
+  number: -1,
+  queues: 2,
+  depth: 128,
+  size: '250GiB',
+  bs: 512,
+  u: 0,
+  g: 0,
+  r: 0,
+  e: 0,
+  i: 0,
+  z: false,
+  b: false,
+  usercopy: false,
+  copy: false,
+  unprivileged: false,
+  max_io_buf_bytes: 524288,
+  pin: false,
+  'log-level': 'info',
 };
 
 describe('parseSize', () => {
   it.each([
-    ['512', 512], ['4K', 4096], ['4k', 4096], ['1G', 2 ** 30], ['250GiB', 250 * 2 ** 30], ['1.5T', 1.5 * 2 ** 40], ['8M', 8 * 2 ** 20], ['100B', 100],
+    ['512', 512],
+    ['4K', 4096],
+    ['4k', 4096],
+    ['1G', 2 ** 30],
+    ['250GiB', 250 * 2 ** 30],
+    ['1.5T', 1.5 * 2 ** 40],
+    ['8M', 8 * 2 ** 20],
+    ['100B', 100],
   ])('%s is %d bytes', (text, bytes) => expect(parseSize(text)).toBe(bytes));
 
   it.each(['', 'G', '12X', '-1', '1.5', '0x10'])('refuses %j naming it', (text) => {
@@ -25,8 +49,16 @@ describe('parseSize', () => {
 describe('planAdd', () => {
   it('turns the defaults into null_blk-like settings with ioctl-encoded commands', () => {
     expect(planAdd(defaults)).toEqual({
-      devId: -1, queues: 2, depth: 128, maxIoBufBytes: 524288, flags: UBLK_F.CMD_IOCTL_ENCODE,
-      target: 'null', targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 }, pinQueues: false, dataPath: 'auto', logLevel: 'info',
+      devId: -1,
+      queues: 2,
+      depth: 128,
+      maxIoBufBytes: 524288,
+      flags: UBLK_F.CMD_IOCTL_ENCODE,
+      target: 'null',
+      targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 },
+      pinQueues: false,
+      dataPath: 'auto',
+      logLevel: 'info',
     });
   });
 
@@ -37,10 +69,21 @@ describe('planAdd', () => {
     expect(planAdd({ ...defaults, usercopy: true }).dataPath).toBe('usercopy');
   });
 
-  it('gives the memory target its size and backing: --size, or the --backing file\'s own', () => {
-    expect(planAdd({ ...defaults, type: 'memory', size: '1G' }).targetConfig).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512, backing: null });
-    expect(planAdd({ ...defaults, type: 'memory', size: undefined, backing: '/img' }).targetConfig).toEqual({ sizeBytes: 0, logicalBlockSize: 512, backing: '/img' });
-    expect(planAdd({ ...defaults, size: undefined }).targetConfig).toEqual({ sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 });
+  it("gives the memory target its size and backing: --size, or the --backing file's own", () => {
+    expect(planAdd({ ...defaults, type: 'memory', size: '1G' }).targetConfig).toEqual({
+      sizeBytes: 2 ** 30,
+      logicalBlockSize: 512,
+      backing: null,
+    });
+    expect(planAdd({ ...defaults, type: 'memory', size: undefined, backing: '/img' }).targetConfig).toEqual({
+      sizeBytes: 0,
+      logicalBlockSize: 512,
+      backing: '/img',
+    });
+    expect(planAdd({ ...defaults, size: undefined }).targetConfig).toEqual({
+      sizeBytes: 250 * 2 ** 30,
+      logicalBlockSize: 512,
+    });
   });
 
   it('asks for UBLK_F_UNPRIVILEGED_DEV with --unprivileged, on the copy path the kernel allows it', () => {
@@ -50,7 +93,8 @@ describe('planAdd', () => {
   });
 
   it('maps -u -g -r -e -i --usercopy to their UBLK_F_ flags', () => {
-    const flags = (overrides: Partial<AddArguments>): number => planAdd({ ...defaults, ...overrides }).flags & ~UBLK_F.CMD_IOCTL_ENCODE;
+    const flags = (overrides: Partial<AddArguments>): number =>
+      planAdd({ ...defaults, ...overrides }).flags & ~UBLK_F.CMD_IOCTL_ENCODE;
     expect(flags({ u: 1 })).toBe(UBLK_F.URING_CMD_COMP_IN_TASK);
     expect(flags({ g: 1 })).toBe(UBLK_F.NEED_GET_DATA);
     expect(flags({ r: 1 })).toBe(UBLK_F.USER_RECOVERY);
@@ -95,13 +139,28 @@ describe('planAdd', () => {
 describe('what tsublk asks the kernel for (tsublk features: "used by tsublk")', () => {
   it("is derived from add's options, the data paths and the targets' requests: ZONED (null's) included", () => {
     expect(featureNames(flagsTsublkRequests())).toEqual([
-      'URING_CMD_COMP_IN_TASK', 'NEED_GET_DATA', 'USER_RECOVERY', 'USER_RECOVERY_REISSUE', 'UNPRIVILEGED_DEV', 'CMD_IOCTL_ENCODE', 'USER_COPY', 'ZONED', 'USER_RECOVERY_FAIL_IO',
+      'URING_CMD_COMP_IN_TASK',
+      'NEED_GET_DATA',
+      'USER_RECOVERY',
+      'USER_RECOVERY_REISSUE',
+      'UNPRIVILEGED_DEV',
+      'CMD_IOCTL_ENCODE',
+      'USER_COPY',
+      'ZONED',
+      'USER_RECOVERY_FAIL_IO',
     ]);
   });
 
   it('refuses, as a bug, a plan that asks for a flag its target does not declare', () => {
-    const module = { name: 'greedy', heading: 'greedy:', options: [], plan: () => ({ config: { sizeBytes: 4096, logicalBlockSize: 512 }, flags: ADD_FLAGS.unprivileged }) };
-    expect(() => planAdd({ ...defaults, type: '/etc/hostname' }, module)).toThrow(/the greedy target's plan asks for UBLK_F_\* 0x20 beyond its requests \(0x0\): a bug in that target/);
+    const module = {
+      name: 'greedy',
+      heading: 'greedy:',
+      options: [],
+      plan: () => ({ config: { sizeBytes: 4096, logicalBlockSize: 512 }, flags: ADD_FLAGS.unprivileged }),
+    };
+    expect(() => planAdd({ ...defaults, type: '/etc/hostname' }, module)).toThrow(
+      /the greedy target's plan asks for UBLK_F_\* 0x20 beyond its requests \(0x0\): a bug in that target/,
+    );
   });
 });
 
@@ -110,6 +169,8 @@ describe('tsublk on a kernel without ublk_drv (this host)', () => {
     const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
     const result = spawnSync(process.execPath, [bin, 'add', '-t', 'null'], { encoding: 'utf8' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe('tsublk: /dev/ublk-control does not exist: ublk_drv is not loaded (run: modprobe ublk_drv)\n');
+    expect(result.stderr).toBe(
+      'tsublk: /dev/ublk-control does not exist: ublk_drv is not loaded (run: modprobe ublk_drv)\n',
+    );
   });
 });

@@ -16,7 +16,10 @@ describe('counterTable', () => {
     expect(() => counterTable(['reads', 'reads'])).toThrow('counter names repeat: reads, reads');
   });
 
-  it.each([nullTarget, memoryTarget, loopTarget])("the built-in targets' counters fit a queue's stats slot: $name", (target) => {
-    expect(target.statistics?.names.length).toBeLessThanOrEqual(MAX_TARGET_COUNTERS);
-  });
+  it.each([nullTarget, memoryTarget, loopTarget])(
+    "the built-in targets' counters fit a queue's stats slot: $name",
+    (target) => {
+      expect(target.statistics?.names.length).toBeLessThanOrEqual(MAX_TARGET_COUNTERS);
+    },
+  );
 });

@@ -49,7 +49,9 @@ describe('target failure reports', () => {
       expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `failure ${i}`));
       vi.advanceTimersByTime(5000);
       reports.report('failure 25');
-      expect(seen[10]).toBe('(15 more target failures were not logged; stats counts them all as target_failures) failure 25');
+      expect(seen[10]).toBe(
+        '(15 more target failures were not logged; stats counts them all as target_failures) failure 25',
+      );
       reports.report('failure 26');
       expect(seen[11]).toBe('failure 26');
     } finally {

@@ -25,10 +25,28 @@ describe("the package's doc examples", () => {
         writeFileSync(file, `${code}\nexport {};\n`);
         return file;
       });
-      const result = spawnSync(process.execPath, [tsc, '--ignoreConfig', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', ...files], {
-        cwd: root,
-        encoding: 'utf8',
-      });
+      const result = spawnSync(
+        process.execPath,
+        [
+          tsc,
+          '--ignoreConfig',
+          '--noEmit',
+          '--strict',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+          '--types',
+          'node',
+          ...files,
+        ],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      );
       expect(result.stdout + result.stderr).toBe('');
       expect(result.status).toBe(0);
     } finally {

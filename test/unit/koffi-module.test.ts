@@ -3,7 +3,9 @@ import { koffi, koffiOpenedBy } from '../../native-bindings/koffi-module.js';
 
 describe('Koffi, opened the short way', () => {
   it('opens its native module directly on linux-x64 (glibc), skipping the package entry', () => {
-    expect(koffiOpenedBy).toBe(process.platform === 'linux' && process.arch === 'x64' ? 'native module' : 'package entry');
+    expect(koffiOpenedBy).toBe(
+      process.platform === 'linux' && process.arch === 'x64' ? 'native module' : 'package entry',
+    );
   });
 
   it('is the whole API: a libc call through it returns what Node says', () => {

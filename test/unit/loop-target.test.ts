@@ -1,4 +1,14 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,11 +32,30 @@ function scratchDir(): string {
   return dir;
 }
 
-const common = { sizeBytes: null, logicalBlockSize: 512, logicalBlockSizeGiven: false, queues: 1, depth: 4, maxIoBufBytes: 65536, unprivileged: false, recovery: false, dataPath: 'auto' } as const;
+const common = {
+  sizeBytes: null,
+  logicalBlockSize: 512,
+  logicalBlockSizeGiven: false,
+  queues: 1,
+  depth: 4,
+  maxIoBufBytes: 65536,
+  unprivileged: false,
+  recovery: false,
+  dataPath: 'auto',
+} as const;
 const TAG_BYTES = 65536;
 
 /** The loop target on one queue over `file`, with a real ring (no ublk: requests are made here). */
-function queue(file: string, values: Record<string, string | number | boolean> = {}): { hw: LoopQueue; rqs: Array<Request<LoopRequest>>; results: Map<number, number>; pump: (...tags: number[]) => void; config: LoopConfig } {
+function queue(
+  file: string,
+  values: Record<string, string | number | boolean> = {},
+): {
+  hw: LoopQueue;
+  rqs: Array<Request<LoopRequest>>;
+  results: Map<number, number>;
+  pump: (...tags: number[]) => void;
+  config: LoopConfig;
+} {
   const planned = loopPlanner.plan({ file, ...values }, common).config as LoopConfig;
   const opened = loopTarget.open!(planned, 0, false, { queues: 1, depth: 4 });
   cleanup.push(() => opened.close(true));
@@ -38,8 +67,22 @@ function queue(file: string, values: Record<string, string | number | boolean> =
   const completer: RequestCompleter = { completeRequest: (tag, result) => void results.set(tag, result) };
   const ops = loopTarget.operations;
   const config = opened.config;
-  const rqs = [0, 1, 2, 3].map((tag) => new Request(0, tag, buffers.bytes.subarray(tag * TAG_BYTES, (tag + 1) * TAG_BYTES), buffers.address + tag * TAG_BYTES, ops.newRequestData(config, 0, tag), completer));
-  const hw = ops.initHctx(config, 0, new RingQueueIo(ring, 0, -1, 4, { address: buffers.address, bytesPerTag: TAG_BYTES }));
+  const rqs = [0, 1, 2, 3].map(
+    (tag) =>
+      new Request(
+        0,
+        tag,
+        buffers.bytes.subarray(tag * TAG_BYTES, (tag + 1) * TAG_BYTES),
+        buffers.address + tag * TAG_BYTES,
+        ops.newRequestData(config, 0, tag),
+        completer,
+      ),
+  );
+  const hw = ops.initHctx(
+    config,
+    0,
+    new RingQueueIo(ring, 0, -1, 4, { address: buffers.address, bytesPerTag: TAG_BYTES }),
+  );
   const pump = (...tags: number[]): void => {
     while (tags.some((tag) => !results.has(tag))) {
       ring.submitAndWait(1);
@@ -76,7 +119,12 @@ describe('the loop target over a real file and ring', () => {
     const { hw, rqs, results, pump, config } = queue(file, { offset: 1 << 20 });
     expect(config.sizeBytes).toBe(3 << 20);
     expect(config.discard).toBe(true);
-    const [w, r, f, d] = rqs as [Request<LoopRequest>, Request<LoopRequest>, Request<LoopRequest>, Request<LoopRequest>];
+    const [w, r, f, d] = rqs as [
+      Request<LoopRequest>,
+      Request<LoopRequest>,
+      Request<LoopRequest>,
+      Request<LoopRequest>,
+    ];
     for (let i = 0; i < 65536; i++) w.buffer[i] = (i * 7 + 3) & 0xff;
     serve(hw, w, ReqOp.Write, 8, 65536, ReqFlag.Fua);
     pump(0);
@@ -118,16 +166,31 @@ describe('the loop target over a real file and ring', () => {
     const file = path.join(dir, 'small.img');
     writeFileSync(file, Buffer.alloc(1 << 20));
     mkdirSync(path.join(dir, 'sub'));
-    expect(() => loopPlanner.plan({}, common)).toThrow('the loop target serves a file: add -f FILE (a regular file or a block device)');
-    expect(() => loopPlanner.plan({ file: path.join(dir, 'nope') }, common)).toThrow(`${path.join(dir, 'nope')} does not exist: give -f an existing file or block device`);
-    expect(() => loopPlanner.plan({ file: path.join(dir, 'sub') }, common)).toThrow('is a directory: give -f a regular file or a block device');
+    expect(() => loopPlanner.plan({}, common)).toThrow(
+      'the loop target serves a file: add -f FILE (a regular file or a block device)',
+    );
+    expect(() => loopPlanner.plan({ file: path.join(dir, 'nope') }, common)).toThrow(
+      `${path.join(dir, 'nope')} does not exist: give -f an existing file or block device`,
+    );
+    expect(() => loopPlanner.plan({ file: path.join(dir, 'sub') }, common)).toThrow(
+      'is a directory: give -f a regular file or a block device',
+    );
     const open = (values: Record<string, number | string | boolean>, size: number | null = null) =>
-      loopTarget.open!(loopPlanner.plan({ file, ...values }, { ...common, sizeBytes: size }).config as LoopConfig, 0, false, { queues: 1, depth: 4 });
-    expect(() => open({}, 2 << 20)).toThrow(`--size 2097152 is larger than ${file} (1048576 bytes): leave --size out to use the whole file, or give a smaller one`);
+      loopTarget.open!(
+        loopPlanner.plan({ file, ...values }, { ...common, sizeBytes: size }).config as LoopConfig,
+        0,
+        false,
+        { queues: 1, depth: 4 },
+      );
+    expect(() => open({}, 2 << 20)).toThrow(
+      `--size 2097152 is larger than ${file} (1048576 bytes): leave --size out to use the whole file, or give a smaller one`,
+    );
     expect(() => open({ offset: 1 << 20 })).toThrow('is at or past the end');
     const opened = open({});
     cleanup.push(() => opened.close(true));
-    expect(() => open({})).toThrow(`${file} is served by another tsublk device: pick another file, or delete that device first`);
+    expect(() => open({})).toThrow(
+      `${file} is served by another tsublk device: pick another file, or delete that device first`,
+    );
     expect(statSync(file).size).toBe(1 << 20);
   });
 });

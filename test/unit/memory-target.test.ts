@@ -35,13 +35,15 @@ describe('openBacking', () => {
     expect(statSync(file).size).toBe(64 * 2 ** 20);
   });
 
-  it('takes an existing file\'s size when none is given, and refuses another size', () => {
+  it("takes an existing file's size when none is given, and refuses another size", () => {
     const file = path.join(scratchDir(), 'disk.img');
     writeFileSync(file, Buffer.alloc(8192));
     const opened = openBacking(file, 0, 0);
     expect(opened.backing.sizeBytes).toBe(8192);
     opened.close(false);
-    expect(() => openBacking(file, 4096, 0)).toThrow(`${file} is 8192 bytes but the device would be 4096: use --size 8192, or another file`);
+    expect(() => openBacking(file, 4096, 0)).toThrow(
+      `${file} is 8192 bytes but the device would be 4096: use --size 8192, or another file`,
+    );
   });
 
   it('refuses a file another device holds, a size its filesystem can never hold, and a missing file without a size', () => {
@@ -49,9 +51,13 @@ describe('openBacking', () => {
     const file = path.join(dir, 'disk.img');
     const first = openBacking(file, 4096, 0);
     cleanup.push(() => first.close(false));
-    expect(() => openBacking(file, 4096, 1)).toThrow(`${file} is in use by another tsublk device: pick another --backing, or delete that device first`);
+    expect(() => openBacking(file, 4096, 1)).toThrow(
+      `${file} is in use by another tsublk device: pick another --backing, or delete that device first`,
+    );
     expect(() => openBacking(path.join(dir, 'huge.img'), 2 ** 52, 0)).toThrow(/ is more than .* can ever hold \(/);
-    expect(() => openBacking(path.join(dir, 'none.img'), 0, 0)).toThrow(/does not exist, so it has no size to take: add --size/);
+    expect(() => openBacking(path.join(dir, 'none.img'), 0, 0)).toThrow(
+      /does not exist, so it has no size to take: add --size/,
+    );
     expect(() => statSync(path.join(dir, 'huge.img'))).toThrow(); // nothing created by a refusal
   });
 });
@@ -66,9 +72,18 @@ describe('userCopyPosition', () => {
 
 describe('the memory target on the copy path (per-tag buffers and the backing file)', () => {
   /** One queue of depth 4 over a backing file, with the loop that feeds completions back. */
-  function queue(sizeBytes: number): { hw: MemoryQueue; rqs: Array<Request<MemoryRequest>>; results: Map<number, number>; pump: (...tags: number[]) => void; file: string } {
+  function queue(sizeBytes: number): {
+    hw: MemoryQueue;
+    rqs: Array<Request<MemoryRequest>>;
+    results: Map<number, number>;
+    pump: (...tags: number[]) => void;
+    file: string;
+  } {
     const file = path.join(scratchDir(), 'disk.img');
-    const opened = memoryTarget.open!({ sizeBytes, logicalBlockSize: 512, backing: file }, 0, false, { queues: 1, depth: 4 });
+    const opened = memoryTarget.open!({ sizeBytes, logicalBlockSize: 512, backing: file }, 0, false, {
+      queues: 1,
+      depth: 4,
+    });
     cleanup.push(() => opened.close(false));
     const ring = Ring.create(16);
     cleanup.push(() => ring.close());
@@ -78,8 +93,22 @@ describe('the memory target on the copy path (per-tag buffers and the backing fi
     const completer: RequestCompleter = { completeRequest: (tag, result) => void results.set(tag, result) };
     const ops = memoryTarget.operations;
     const config: MemoryConfig = opened.config;
-    const rqs = [0, 1, 2, 3].map((tag) => new Request(0, tag, buffers.bytes.subarray(tag * 65536, (tag + 1) * 65536), buffers.address + tag * 65536, ops.newRequestData(config, 0, tag), completer));
-    const hw = ops.initHctx(config, 0, new RingQueueIo(ring, 0, -1, 4, { address: buffers.address, bytesPerTag: 65536 }));
+    const rqs = [0, 1, 2, 3].map(
+      (tag) =>
+        new Request(
+          0,
+          tag,
+          buffers.bytes.subarray(tag * 65536, (tag + 1) * 65536),
+          buffers.address + tag * 65536,
+          ops.newRequestData(config, 0, tag),
+          completer,
+        ),
+    );
+    const hw = ops.initHctx(
+      config,
+      0,
+      new RingQueueIo(ring, 0, -1, 4, { address: buffers.address, bytesPerTag: 65536 }),
+    );
     const pump = (...tags: number[]): void => {
       // Until these requests have ended (their syncs complete through the ring).
       while (tags.some((tag) => !results.has(tag))) {
@@ -94,7 +123,14 @@ describe('the memory target on the copy path (per-tag buffers and the backing fi
     return { hw, rqs, results, pump, file };
   }
 
-  function serve(hw: MemoryQueue, rq: Request<MemoryRequest>, op: number, sector: number, bytes: number, flags = 0): void {
+  function serve(
+    hw: MemoryQueue,
+    rq: Request<MemoryRequest>,
+    op: number,
+    sector: number,
+    bytes: number,
+    flags = 0,
+  ): void {
     rq.op = op;
     rq.flags = flags;
     rq.startSector = sector;
@@ -104,7 +140,12 @@ describe('the memory target on the copy path (per-tag buffers and the backing fi
 
   it('writes (FUA: then fdatasync, linked), reads back, flushes and discards, each ending with the right result', () => {
     const { hw, rqs, results, pump, file } = queue(16 * 2 ** 20);
-    const [w, r, f, d] = rqs as [Request<MemoryRequest>, Request<MemoryRequest>, Request<MemoryRequest>, Request<MemoryRequest>];
+    const [w, r, f, d] = rqs as [
+      Request<MemoryRequest>,
+      Request<MemoryRequest>,
+      Request<MemoryRequest>,
+      Request<MemoryRequest>,
+    ];
     for (let i = 0; i < 65536; i++) w.buffer[i] = (i * 7 + 3) & 0xff;
     serve(hw, w, ReqOp.Write, 2048, 65536, ReqFlag.Fua);
     expect(results.has(0)).toBe(!hw.persistent); // on a file, the fdatasync ends it

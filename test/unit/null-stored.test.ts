@@ -31,7 +31,12 @@ afterEach(() => {
 
 /** A device opened as the daemon opens it (its /dev/shm files included) and one queue of it. */
 function device(config: Partial<NullConfig>) {
-  const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, memoryBacked: 1, ...config }, nextId++, false, { queues: 1, depth: 8 });
+  const target = nullTarget.open!(
+    { sizeBytes: 2 ** 20, logicalBlockSize: 512, memoryBacked: 1, ...config },
+    nextId++,
+    false,
+    { queues: 1, depth: 8 },
+  );
   opened.push(target);
   const hw = ops.initHctx(nullTarget.tagSetData(target.config), 0, io);
   const recorder = new Recorder();
@@ -39,10 +44,23 @@ function device(config: Partial<NullConfig>) {
   buffers.push(memory);
   let tag = 0;
   /** Serves one request of `sectors` at `sector`; a write carries `fill` in every byte. Returns its result and, for reads, the bytes. */
-  const io1 = (op: number, sector: number, sectors: number, fill = 0, flags = 0): { result: number | undefined; bytes: Uint8Array } => {
+  const io1 = (
+    op: number,
+    sector: number,
+    sectors: number,
+    fill = 0,
+    flags = 0,
+  ): { result: number | undefined; bytes: Uint8Array } => {
     tag = (tag + 1) % 8;
     const offset = tag * 65536;
-    const rq = new Request<undefined>(0, tag, memory.bytes.subarray(offset, offset + 65536), memory.address + offset, undefined, recorder);
+    const rq = new Request<undefined>(
+      0,
+      tag,
+      memory.bytes.subarray(offset, offset + 65536),
+      memory.address + offset,
+      undefined,
+      recorder,
+    );
     rq.op = op;
     rq.flags = flags;
     rq.startSector = sector;
@@ -54,7 +72,8 @@ function device(config: Partial<NullConfig>) {
     return { result: recorder.ended.get(tag), bytes: rq.buffer.slice(0, sectors * 512) };
   };
   const read = (sector: number, sectors = 1) => io1(ReqOp.Read, sector, sectors);
-  const write = (sector: number, sectors: number, fill: number, flags = 0) => io1(ReqOp.Write, sector, sectors, fill, flags).result;
+  const write = (sector: number, sectors: number, fill: number, flags = 0) =>
+    io1(ReqOp.Write, sector, sectors, fill, flags).result;
   return { target, hw, io1, read, write };
 }
 
@@ -68,9 +87,29 @@ describe('memory_backed', () => {
   });
 
   it('advertises discard, the cache and FUA only as configured', () => {
-    expect(nullTarget.disk({ sizeBytes: 2 ** 20, logicalBlockSize: 4096, memoryBacked: 1, discard: 1, rotational: 1, maxSectors: 64 })).toMatchObject({ logicalBlockSize: 4096, rotational: true, volatileCache: false, fua: false, maxSectors: 64, discard: { granularity: 4096 } });
-    expect(nullTarget.disk({ sizeBytes: 2 ** 20, logicalBlockSize: 512, memoryBacked: 1, cacheSize: 1, fua: 0 })).toMatchObject({ volatileCache: true, fua: false });
-    expect(nullTarget.disk({ sizeBytes: 2 ** 20, logicalBlockSize: 512, memoryBacked: 1, cacheSize: 1 })).toMatchObject({ volatileCache: true, fua: true });
+    expect(
+      nullTarget.disk({
+        sizeBytes: 2 ** 20,
+        logicalBlockSize: 4096,
+        memoryBacked: 1,
+        discard: 1,
+        rotational: 1,
+        maxSectors: 64,
+      }),
+    ).toMatchObject({
+      logicalBlockSize: 4096,
+      rotational: true,
+      volatileCache: false,
+      fua: false,
+      maxSectors: 64,
+      discard: { granularity: 4096 },
+    });
+    expect(
+      nullTarget.disk({ sizeBytes: 2 ** 20, logicalBlockSize: 512, memoryBacked: 1, cacheSize: 1, fua: 0 }),
+    ).toMatchObject({ volatileCache: true, fua: false });
+    expect(nullTarget.disk({ sizeBytes: 2 ** 20, logicalBlockSize: 512, memoryBacked: 1, cacheSize: 1 })).toMatchObject(
+      { volatileCache: true, fua: true },
+    );
   });
 });
 
@@ -108,8 +147,13 @@ describe('badblocks', () => {
       { add: false, start: 150, end: 160 },
       { add: true, start: 300, end: 310 },
     ]);
-    expect(applyBadblockEdits([], parseBadblocks('+100-200,-150-160,+201-210'))).toEqual([{ start: 100, end: 149 }, { start: 161, end: 210 }]);
-    expect(() => parseBadblocks('+10-5')).toThrow("bad --badblocks item '+10-5': use +START-END (add) or -START-END (clear)");
+    expect(applyBadblockEdits([], parseBadblocks('+100-200,-150-160,+201-210'))).toEqual([
+      { start: 100, end: 149 },
+      { start: 161, end: 210 },
+    ]);
+    expect(() => parseBadblocks('+10-5')).toThrow(
+      "bad --badblocks item '+10-5': use +START-END (add) or -START-END (clear)",
+    );
   });
 
   it('fails exactly the requests that touch a bad range, with EIO', () => {
@@ -142,9 +186,15 @@ describe('badblocks', () => {
 
   it('set changes the list, the flags and mbps of a running device; fixed attributes are refused', () => {
     const { target, read } = device({});
-    expect(target.change!({ badblocks: '+100-107', badblocks_once: 1, mbps: 20 })).toMatchObject({ badblocks: '+100-107', badblocksOnce: 1, mbps: 20 });
+    expect(target.change!({ badblocks: '+100-107', badblocks_once: 1, mbps: 20 })).toMatchObject({
+      badblocks: '+100-107',
+      badblocksOnce: 1,
+      mbps: 20,
+    });
     expect(read(100).result).toBe(-5);
-    expect(() => target.change!({ cache_size: 4 })).toThrow('--cache_size cannot change on a running device: delete it and add it again with the new --cache_size');
+    expect(() => target.change!({ cache_size: 4 })).toThrow(
+      '--cache_size cannot change on a running device: delete it and add it again with the new --cache_size',
+    );
     expect(() => nullChangeFrom({ mbps: -1 })).toThrow('bad --mbps -1: use --mbps with a whole number of MiB/s');
   });
 });
@@ -178,7 +228,10 @@ describe("add's new null_blk options", () => {
 describe('fault injection', () => {
   /** A device that stores nothing, opened as the daemon opens it, one queue of it, and 4 KiB reads of tag N. */
   const storeless = (config: Partial<NullConfig>) => {
-    const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, ...config }, nextId++, false, { queues: 1, depth: 8 });
+    const target = nullTarget.open!({ sizeBytes: 2 ** 20, logicalBlockSize: 512, ...config }, nextId++, false, {
+      queues: 1,
+      depth: 8,
+    });
     opened.push(target);
     const hw = ops.initHctx(nullTarget.tagSetData(target.config), 0, io);
     const recorder = new Recorder();
@@ -216,7 +269,9 @@ describe('fault injection', () => {
   });
 
   it('refuses what cannot be injected, in one line', () => {
-    expect(() => nullConfigFrom({ requeue_inject: 100 }, 1)).toThrow('bad --requeue_inject 100: use --requeue_inject with a whole percent, 0 to 99 (100 would requeue every request forever)');
+    expect(() => nullConfigFrom({ requeue_inject: 100 }, 1)).toThrow(
+      'bad --requeue_inject 100: use --requeue_inject with a whole percent, 0 to 99 (100 would requeue every request forever)',
+    );
     expect(() => nullChangeFrom({ timeout_inject: 101 })).toThrow('bad --timeout_inject 101');
   });
 });

@@ -34,9 +34,16 @@ describe('PendingCompletions', () => {
     expect(pending.endDue(50)).toBe(50);
     expect(recorder.ended).toEqual([]);
     expect(pending.endDue(250)).toBe(50);
-    expect(recorder.ended).toEqual([[0, 10], [1, 20]]);
+    expect(recorder.ended).toEqual([
+      [0, 10],
+      [1, 20],
+    ]);
     expect(pending.endDue(Infinity)).toBe(-1);
-    expect(recorder.ended).toEqual([[0, 10], [1, 20], [2, -5]]);
+    expect(recorder.ended).toEqual([
+      [0, 10],
+      [1, 20],
+      [2, -5],
+    ]);
     expect(pending.size).toBe(0);
   });
 
@@ -119,7 +126,10 @@ describe('the null target, irqmode by irqmode', () => {
     ops.queueRq(hw, undefined, rqs[1]!, true);
     expect(recorder.ended).toEqual([]);
     ops.commitRqs?.(hw, undefined);
-    expect(recorder.ended).toEqual([[0, 512], [1, 1024]]);
+    expect(recorder.ended).toEqual([
+      [0, 512],
+      [1, 1024],
+    ]);
   });
 
   it('irqmode 2 ends a request from poll once completion_nsec has passed, never before', async () => {
@@ -152,13 +162,35 @@ describe('the null target, irqmode by irqmode', () => {
 
 describe("add's null_blk options", () => {
   const base: AddArguments = {
-    type: 'null', number: -1, queues: 2, depth: 128, size: '1G', bs: 512,
-    u: 0, g: 0, r: 0, e: 0, i: 0, z: false, b: false, usercopy: false, copy: false, unprivileged: false, max_io_buf_bytes: 524288, pin: false, 'log-level': 'info',
+    type: 'null',
+    number: -1,
+    queues: 2,
+    depth: 128,
+    size: '1G',
+    bs: 512,
+    u: 0,
+    g: 0,
+    r: 0,
+    e: 0,
+    i: 0,
+    z: false,
+    b: false,
+    usercopy: false,
+    copy: false,
+    unprivileged: false,
+    max_io_buf_bytes: 524288,
+    pin: false,
+    'log-level': 'info',
   };
 
   it('reach the null configuration only when given', () => {
     expect(planAdd(base).targetConfig).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512 });
-    expect(planAdd({ ...base, irqmode: 2, completion_nsec: 1e6 }).targetConfig).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512, irqmode: 2, completionNsec: 1e6 });
+    expect(planAdd({ ...base, irqmode: 2, completion_nsec: 1e6 }).targetConfig).toEqual({
+      sizeBytes: 2 ** 30,
+      logicalBlockSize: 512,
+      irqmode: 2,
+      completionNsec: 1e6,
+    });
   });
 
   it.each([

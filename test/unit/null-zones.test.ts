@@ -9,7 +9,14 @@ import { ZoneTable } from '../../src/targets/null-zones.js';
 const MiB = 2048; // sectors
 
 function table(config: Partial<NullSettings> = {}): ZoneTable {
-  const settings = nullSettings({ sizeBytes: 64 * 2 ** 20 + 2 ** 20, logicalBlockSize: 512, zoned: 1, zoneSize: 8, zoneNrConv: 1, ...config });
+  const settings = nullSettings({
+    sizeBytes: 64 * 2 ** 20 + 2 ** 20,
+    logicalBlockSize: 512,
+    zoned: 1,
+    zoneSize: 8,
+    zoneNrConv: 1,
+    ...config,
+  });
   const geometry = zoneGeometryOf(settings);
   return new ZoneTable(ZoneTable.create(geometry), null, geometry);
 }
@@ -19,7 +26,12 @@ describe('zones (null_blk zoned rules)', () => {
     const zones = table({ zoneCapacity: 6 });
     expect(zones.geometry.zones).toBe(9); // 8 of 8 MiB and a 1 MiB runt
     expect([zones.condition(0), zones.condition(1)]).toEqual([C.NOT_WP, C.EMPTY]);
-    expect([zones.capacity(0), zones.capacity(1), zones.length(8), zones.capacity(8)]).toEqual([8 * MiB, 6 * MiB, MiB, MiB]);
+    expect([zones.capacity(0), zones.capacity(1), zones.length(8), zones.capacity(8)]).toEqual([
+      8 * MiB,
+      6 * MiB,
+      MiB,
+      MiB,
+    ]);
   });
 
   it('takes writes only at the write pointer, within capacity, and is full at capacity', () => {
@@ -75,7 +87,11 @@ describe('zones (null_blk zoned rules)', () => {
     expect(getU64(out, BlkZone.size + BlkZone.len)).toBe(MiB); // the runt
     expect(getU64(out, 2 * BlkZone.size + BlkZone.len)).toBe(0); // nothing past the last zone
     expect(zones.report(0, 2, out)).toBe(2 * BlkZone.size);
-    expect([out.getUint8(BlkZone.type), out.getUint8(BlkZone.size + BlkZone.type), out.getUint8(BlkZone.size + BlkZone.cond)]).toEqual([1, 2, C.IMP_OPEN]);
+    expect([
+      out.getUint8(BlkZone.type),
+      out.getUint8(BlkZone.size + BlkZone.type),
+      out.getUint8(BlkZone.size + BlkZone.cond),
+    ]).toEqual([1, 2, C.IMP_OPEN]);
     expect(getU64(out, BlkZone.size + BlkZone.wp)).toBe(zones.start(1) + 64);
   });
 
@@ -91,12 +107,27 @@ describe('zones (null_blk zoned rules)', () => {
     expect(full.write(full.start(1), 8, false)).toBe(-5);
     expect(full.manage(ReqOp.ZoneReset, full.start(1))).toBe(0);
     expect(full.write(full.start(1), 8, false)).toBe(full.start(1));
-    expect(() => zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 8, zoneReadonly: 6, zoneOffline: 3 }))).toThrow('bad --zone_readonly/--zone_offline: the device has 8 sequential zone(s)');
+    expect(() =>
+      zoneGeometryOf(
+        nullSettings({
+          sizeBytes: 2 ** 26,
+          logicalBlockSize: 512,
+          zoned: 1,
+          zoneSize: 8,
+          zoneReadonly: 6,
+          zoneOffline: 3,
+        }),
+      ),
+    ).toThrow('bad --zone_readonly/--zone_offline: the device has 8 sequential zone(s)');
   });
 
   it('refuses a layout that cannot be, in one line', () => {
-    expect(() => zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 12 }))).toThrow('bad --zone_size 12: a zone\'s size must be a power of two MiB');
-    expect(() => zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 8, zoneNrConv: 8 }))).toThrow('bad --zone_nr_conv 8: the device has 8 zone(s)');
+    expect(() =>
+      zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 12 })),
+    ).toThrow("bad --zone_size 12: a zone's size must be a power of two MiB");
+    expect(() =>
+      zoneGeometryOf(nullSettings({ sizeBytes: 2 ** 26, logicalBlockSize: 512, zoned: 1, zoneSize: 8, zoneNrConv: 8 })),
+    ).toThrow('bad --zone_nr_conv 8: the device has 8 zone(s)');
     expect(() => nullConfigFrom({ zone_size: 8 }, 2)).toThrow('--zone_size needs --zoned 1');
   });
 });

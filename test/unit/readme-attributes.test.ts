@@ -22,19 +22,58 @@ function table(): Row[] {
   const rows: Row[] = [];
   for (const line of lines.slice(2)) {
     if (!line.startsWith('|')) break;
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     expect(cells, line).toHaveLength(4);
-    rows.push({ attributes: [...(cells[0] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1] ?? ''), tsublk: cells[2] ?? '' });
+    rows.push({
+      attributes: [...(cells[0] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1] ?? ''),
+      tsublk: cells[2] ?? '',
+    });
   }
   return rows;
 }
 
 /** Every null_blk/rnull knob (facts.md's parity list, and null_blk's fault injection groups). */
 const parity = [
-  'size', 'blocksize', 'submit_queues', 'hw_queue_depth', 'irqmode', 'completion_nsec', 'memory_backed', 'discard', 'cache_size', 'fua',
-  'mbps', 'badblocks', 'badblocks_once', 'badblocks_partial_io', 'rotational', 'zoned', 'zone_size', 'zone_capacity', 'zone_nr_conv',
-  'zone_max_open', 'zone_max_active', 'zone_append_max_sectors', 'poll_queues', 'blocking', 'shared_tags', 'no_sched', 'home_node', 'power',
-  'virt_boundary', 'max_sectors', 'queue_mode', 'index', 'init_hctx', 'timeout_inject', 'requeue_inject', 'nr_devices', 'use_per_node_hctx',
+  'size',
+  'blocksize',
+  'submit_queues',
+  'hw_queue_depth',
+  'irqmode',
+  'completion_nsec',
+  'memory_backed',
+  'discard',
+  'cache_size',
+  'fua',
+  'mbps',
+  'badblocks',
+  'badblocks_once',
+  'badblocks_partial_io',
+  'rotational',
+  'zoned',
+  'zone_size',
+  'zone_capacity',
+  'zone_nr_conv',
+  'zone_max_open',
+  'zone_max_active',
+  'zone_append_max_sectors',
+  'poll_queues',
+  'blocking',
+  'shared_tags',
+  'no_sched',
+  'home_node',
+  'power',
+  'virt_boundary',
+  'max_sectors',
+  'queue_mode',
+  'index',
+  'init_hctx',
+  'timeout_inject',
+  'requeue_inject',
+  'nr_devices',
+  'use_per_node_hctx',
 ];
 
 describe("the README's null_blk attribute table", () => {

@@ -17,7 +17,14 @@ afterEach(() => {
 const TAG_BYTES = 65536;
 
 /** A queue's ring and request buffers with a QueueIo over them, and a file of `bytes`. */
-function setUp(bytes: number): { io: RingQueueIo; ring: Ring; rqs: Request[]; fd: number; file: string; results: Map<number, number> } {
+function setUp(bytes: number): {
+  io: RingQueueIo;
+  ring: Ring;
+  rqs: Request[];
+  fd: number;
+  file: string;
+  results: Map<number, number>;
+} {
   const dir = mkdtempSync(path.join(tmpdir(), 'tsublk-io-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'backing');
@@ -29,8 +36,25 @@ function setUp(bytes: number): { io: RingQueueIo; ring: Ring; rqs: Request[]; fd
   const buffers = new HostMemory(4 * TAG_BYTES);
   cleanup.push(() => buffers.free());
   const completer: RequestCompleter = { completeRequest: () => undefined };
-  const rqs = [0, 1, 2, 3].map((tag) => new Request(0, tag, buffers.bytes.subarray(tag * TAG_BYTES, (tag + 1) * TAG_BYTES), buffers.address + tag * TAG_BYTES, undefined, completer));
-  return { io: new RingQueueIo(ring, 0, -1, 4, { address: buffers.address, bytesPerTag: TAG_BYTES }), ring, rqs, fd, file, results: new Map() };
+  const rqs = [0, 1, 2, 3].map(
+    (tag) =>
+      new Request(
+        0,
+        tag,
+        buffers.bytes.subarray(tag * TAG_BYTES, (tag + 1) * TAG_BYTES),
+        buffers.address + tag * TAG_BYTES,
+        undefined,
+        completer,
+      ),
+  );
+  return {
+    io: new RingQueueIo(ring, 0, -1, 4, { address: buffers.address, bytesPerTag: TAG_BYTES }),
+    ring,
+    rqs,
+    fd,
+    file,
+    results: new Map(),
+  };
 }
 
 /** Submits what is queued and collects one result per tag until `count` have come. */
@@ -49,7 +73,11 @@ describe('RingQueueIo: file I/O straight to and from request buffers', () => {
     io.writeFromRequest(rqs[0]!, fd, 4096, 8192, 4096, true); // the second 4 KiB of tag 0's buffer
     reap(ring, results, 1);
     expect(results.get(0)).toBe(4096);
-    expect(readFileSync(file).subarray(8192, 8192 + 4096).every((b) => b === 0xa1)).toBe(true);
+    expect(
+      readFileSync(file)
+        .subarray(8192, 8192 + 4096)
+        .every((b) => b === 0xa1),
+    ).toBe(true);
     io.readIntoRequest(rqs[3]!, fd, 12288, 4096, 512);
     reap(ring, results, 2);
     expect(results.get(3)).toBe(12288);

@@ -12,7 +12,12 @@ interface WorkerReport {
 function runWorker(rings: number, nops: number): Promise<WorkerReport> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('../support/ring-worker.mjs', import.meta.url), {
-      workerData: { rings, nops, ringModule: new URL('src/uring/ring.js', dist).href, libcModule: new URL('native-bindings/libc.js', dist).href },
+      workerData: {
+        rings,
+        nops,
+        ringModule: new URL('src/uring/ring.js', dist).href,
+        libcModule: new URL('native-bindings/libc.js', dist).href,
+      },
     });
     worker.once('message', resolve);
     worker.once('error', reject);

@@ -62,7 +62,10 @@ describe('Ring on the host kernel', () => {
     r.prepWrite(r.getSqe(), fd, source.address, source.length, 0, 1);
     r.prepWrite(r.getSqe(), fd, source.address + 4096, 4096, farOffset, 2);
     r.submitAndWait(2);
-    expect(drain(r).sort()).toEqual([[1, source.length], [2, 4096]]);
+    expect(drain(r).sort()).toEqual([
+      [1, source.length],
+      [2, 4096],
+    ]);
     const onDisk = (length: number, position: number): Buffer => {
       const bytes = Buffer.alloc(length);
       const handle = openSync(file, 'r');
@@ -77,9 +80,14 @@ describe('Ring on the host kernel', () => {
     r.prepRead(r.getSqe(), fd, target.address, target.length, 0, 3);
     r.prepRead(r.getSqe(), fd, target.address, 4096, farOffset, 4);
     r.submitAndWait(2);
-    expect(drain(r).sort()).toEqual([[3, target.length], [4, 4096]]);
+    expect(drain(r).sort()).toEqual([
+      [3, target.length],
+      [4, 4096],
+    ]);
     // The second read overwrote the first page with source bytes 4096..8191.
-    expect(Buffer.from(target.bytes.subarray(0, 4096)).equals(Buffer.from(source.bytes.subarray(4096, 8192)))).toBe(true);
+    expect(Buffer.from(target.bytes.subarray(0, 4096)).equals(Buffer.from(source.bytes.subarray(4096, 8192)))).toBe(
+      true,
+    );
     expect(Buffer.from(target.bytes.subarray(4096)).equals(Buffer.from(source.bytes.subarray(4096)))).toBe(true);
 
     r.prepFsync(r.getSqe(), fd, true, 5);
@@ -108,7 +116,11 @@ describe('Ring on the host kernel', () => {
     r.setSqeFlags(write, IOSQE.FIXED_FILE);
     r.submitAndWait(1);
     expect(drain(r)).toEqual([[2, 4096]]);
-    expect(readFileSync(file).subarray(4096).every((b) => b === 0xa5)).toBe(true);
+    expect(
+      readFileSync(file)
+        .subarray(4096)
+        .every((b) => b === 0xa5),
+    ).toBe(true);
   });
 
   it('works with 128-byte SQEs and 32-byte CQEs', () => {
@@ -116,7 +128,12 @@ describe('Ring on the host kernel', () => {
     expect([r.sqeSize, r.cqeSize]).toEqual([128, 32]);
     for (let i = 0; i < 4; i++) r.prepNop(r.getSqe(), 7 + i);
     r.submitAndWait(4);
-    expect(drain(r)).toEqual([[7, 0], [8, 0], [9, 0], [10, 0]]);
+    expect(drain(r)).toEqual([
+      [7, 0],
+      [8, 0],
+      [9, 0],
+      [10, 0],
+    ]);
   });
 
   it('works with the taskrun and single-issuer setup flags the ublk queues use', () => {
@@ -135,7 +152,10 @@ describe('Ring on the host kernel', () => {
     r.prepTimeout(r.getSqe(), 10e9, 1, 0, 2); // ends after one other completion
     r.prepNop(r.getSqe(), 3);
     r.submitAndWait(2);
-    expect(drain(r).sort()).toEqual([[2, 0], [3, 0]]);
+    expect(drain(r).sort()).toEqual([
+      [2, 0],
+      [3, 0],
+    ]);
 
     r.prepTimeout(r.getSqe(), 20e6, 0, IORING_TIMEOUT.ETIME_SUCCESS, 4);
     r.submitAndWait(1);
@@ -151,7 +171,10 @@ describe('Ring on the host kernel', () => {
     expect(r.completionsReady()).toBe(0);
     r.prepCancel(r.getSqe(), 1, 0, 2);
     r.submitAndWait(2);
-    expect(drain(r).sort()).toEqual([[1, -ECANCELED], [2, 0]]);
+    expect(drain(r).sort()).toEqual([
+      [1, -ECANCELED],
+      [2, 0],
+    ]);
   });
 
   it('cancels by user_data, and says -ENOENT for nothing to cancel', () => {
@@ -161,7 +184,11 @@ describe('Ring on the host kernel', () => {
     r.submit();
     r.prepCancel(r.getSqe(), 10, IORING_ASYNC_CANCEL.ALL, 11);
     r.submitAndWait(3);
-    expect(drain(r).sort()).toEqual([[10, -ECANCELED], [10, -ECANCELED], [11, 2]]);
+    expect(drain(r).sort()).toEqual([
+      [10, -ECANCELED],
+      [10, -ECANCELED],
+      [11, 2],
+    ]);
     r.prepCancel(r.getSqe(), 99, 0, 12);
     r.submitAndWait(1);
     expect(drain(r)).toEqual([[12, -2]]);

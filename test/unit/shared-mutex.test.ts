@@ -10,11 +10,17 @@ describe('SharedMutex', () => {
     const words = new Int32Array(buffer);
     const rounds = 200_000;
     const done = Promise.all(
-      Array.from({ length: 4 }, () => new Promise<void>((resolve, reject) => {
-        const worker = new Worker(new URL('../support/mutex-worker.mjs', import.meta.url), { workerData: { buffer, rounds, mutexModule } });
-        worker.once('message', () => resolve());
-        worker.once('error', reject);
-      })),
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const worker = new Worker(new URL('../support/mutex-worker.mjs', import.meta.url), {
+              workerData: { buffer, rounds, mutexModule },
+            });
+            worker.once('message', () => resolve());
+            worker.once('error', reject);
+          }),
+      ),
     );
     while (Atomics.load(words, 2) < 4) await new Promise((resolve) => setTimeout(resolve, 5));
     Atomics.store(words, 3, 1);

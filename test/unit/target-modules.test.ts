@@ -19,17 +19,22 @@ describe('target modules (-t ./x.js)', () => {
   });
 
   it('refuses a module whose default is not a Target, in one line', async () => {
-    await expect(loadTarget(fixture('not-a-target.cjs'))).rejects.toThrow(/has no default export that is a Target \(with operations\.queueRq\)$/);
+    await expect(loadTarget(fixture('not-a-target.cjs'))).rejects.toThrow(
+      /has no default export that is a Target \(with operations\.queueRq\)$/,
+    );
   });
 
   describe("a module's own options", () => {
     const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
     const probe = fileURLToPath(new URL('../vm/fixtures/probe-target.mjs', import.meta.url));
-    const tsublk = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+    const tsublk = (...args: string[]): ReturnType<typeof spawnSync> =>
+      spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
-    it('appear in add -t ./x.js --help under the target, and no other target\'s do', () => {
+    it("appear in add -t ./x.js --help under the target, and no other target's do", () => {
       const help = String(tsublk('add', '-t', probe, '--help').stdout);
-      expect(help).toMatch(/probe target \(.*probe-target\.mjs\):\n\s+--delay_us\s+probe: a setting that reaches initHctx \(default 0\)\s+\[number\]/);
+      expect(help).toMatch(
+        /probe target \(.*probe-target\.mjs\):\n\s+--delay_us\s+probe: a setting that reaches initHctx \(default 0\)\s+\[number\]/,
+      );
       expect(help).not.toContain('--irqmode');
       expect(help).not.toContain('--backing');
     });
@@ -38,11 +43,16 @@ describe('target modules (-t ./x.js)', () => {
       const bad = tsublk('add', '-t', probe, '--delay_us', '-5');
       expect(bad.status).toBe(1);
       expect(bad.stderr).toBe('tsublk: bad --delay_us -5: use --delay_us between 0 and 1000000\n');
-      expect(String(tsublk('add', '-t', probe, '--delay_us', 'x').stderr)).toBe("tsublk: bad --delay_us 'x': a number is needed (see tsublk add --help)\n");
+      expect(String(tsublk('add', '-t', probe, '--delay_us', 'x').stderr)).toBe(
+        "tsublk: bad --delay_us 'x': a number is needed (see tsublk add --help)\n",
+      );
     });
 
-    it.runIf(!existsSync('/dev/ublk-control'))('let a good value through to the daemon (here: to the missing ublk_drv)', () => {
-      expect(tsublk('add', '-t', probe, '--delay_us', '5').stderr).toMatch(/ublk_drv is not loaded/);
-    });
+    it.runIf(!existsSync('/dev/ublk-control'))(
+      'let a good value through to the daemon (here: to the missing ublk_drv)',
+      () => {
+        expect(tsublk('add', '-t', probe, '--delay_us', '5').stderr).toMatch(/ublk_drv is not loaded/);
+      },
+    );
   });
 });

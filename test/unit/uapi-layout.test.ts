@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { uapiChecks as blkZonedChecks } from '../../native-bindings/blkzoned.js';
 import { uapiChecks as ioUringChecks } from '../../native-bindings/io_uring.js';
-import { uapiChecks as ublkChecks } from '../../native-bindings/ublk_cmd.js';
+import { uapiChecks as ublkChecks } from '../../native-bindings/ublk_cmd-checks.js';
 import type { UapiCheck } from '../../native-bindings/uapi-check.js';
 import { uapiHeaders } from '../support/uapi-headers.js';
 import { type ProbeResult, compareWithHeaders, runProbe } from '../support/uapi-probe.js';

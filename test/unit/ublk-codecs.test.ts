@@ -14,9 +14,21 @@ describe('control opcodes', () => {
   });
 
   it('fall back to the legacy numbers before Linux 6.4 (no such kernel boots here, so this pins them)', () => {
-    expect(['GET_QUEUE_AFFINITY', 'GET_DEV_INFO', 'ADD_DEV', 'DEL_DEV', 'START_DEV', 'STOP_DEV', 'SET_PARAMS', 'GET_PARAMS', 'START_USER_RECOVERY', 'END_USER_RECOVERY', 'GET_DEV_INFO2'].map((c) => controlOpcode(c as never, false))).toEqual([
-      0x01, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x10, 0x11, 0x12,
-    ]);
+    expect(
+      [
+        'GET_QUEUE_AFFINITY',
+        'GET_DEV_INFO',
+        'ADD_DEV',
+        'DEL_DEV',
+        'START_DEV',
+        'STOP_DEV',
+        'SET_PARAMS',
+        'GET_PARAMS',
+        'START_USER_RECOVERY',
+        'END_USER_RECOVERY',
+        'GET_DEV_INFO2',
+      ].map((c) => controlOpcode(c as never, false)),
+    ).toEqual([0x01, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x10, 0x11, 0x12]);
     // Commands that exist only in the ioctl encoding keep it.
     expect(controlOpcode('GET_FEATURES', false)).toBe(0x80207513);
   });
@@ -24,15 +36,41 @@ describe('control opcodes', () => {
 
 describe('struct codecs', () => {
   it('round-trip ublksrv_ctrl_dev_info, flags above 2^32 included', () => {
-    const info = { devId: 7, queues: 4, depth: 256, state: 1, maxIoBufBytes: 524288, ublksrvPid: 1234, flags: UBLK_F.USER_COPY + 2 ** 40, ublksrvFlags: 5, ownerUid: 1000, ownerGid: 100 };
+    const info = {
+      devId: 7,
+      queues: 4,
+      depth: 256,
+      state: 1,
+      maxIoBufBytes: 524288,
+      ublksrvPid: 1234,
+      flags: UBLK_F.USER_COPY + 2 ** 40,
+      ublksrvFlags: 5,
+      ownerUid: 1000,
+      ownerGid: 100,
+    };
     const bytes = encodeDeviceInfo(info);
     expect(bytes.length).toBe(64);
     expect(decodeDeviceInfo(bytes)).toEqual(info);
   });
 
   it('round-trip ublk_params and derive them from a disk', () => {
-    const params = paramsForDisk({ sizeBytes: 2 ** 40, logicalBlockSize: 4096, rotational: true, volatileCache: true, fua: true, discard: { granularity: 4096, maxSectors: 1 << 20, maxWriteZeroesSectors: 1 << 20, maxSegments: 1 } }, 524288);
-    expect(params).toMatchObject({ types: UBLK_PARAM_TYPE.BASIC | UBLK_PARAM_TYPE.DISCARD, logicalBlockShift: 12, maxSectors: 1024, devSectors: 2 ** 31 });
+    const params = paramsForDisk(
+      {
+        sizeBytes: 2 ** 40,
+        logicalBlockSize: 4096,
+        rotational: true,
+        volatileCache: true,
+        fua: true,
+        discard: { granularity: 4096, maxSectors: 1 << 20, maxWriteZeroesSectors: 1 << 20, maxSegments: 1 },
+      },
+      524288,
+    );
+    expect(params).toMatchObject({
+      types: UBLK_PARAM_TYPE.BASIC | UBLK_PARAM_TYPE.DISCARD,
+      logicalBlockShift: 12,
+      maxSectors: 1024,
+      devSectors: 2 ** 31,
+    });
     const bytes = encodeParams(params);
     expect(new DataView(bytes.buffer).getUint32(0, true)).toBe(152);
     expect(decodeParams(bytes)).toEqual(params);
@@ -46,7 +84,12 @@ describe('struct codecs', () => {
 
 describe('user_data encoding', () => {
   it('keeps tag, kind and the target value apart, within 32 bits', () => {
-    for (const [tag, kind, value] of [[0, 0, 0], [4095, 1, 0], [65535, 1, 16383], [12, 0, 77]] as const) {
+    for (const [tag, kind, value] of [
+      [0, 0, 0],
+      [4095, 1, 0],
+      [65535, 1, 16383],
+      [12, 0, 77],
+    ] as const) {
       const userData = encodeUserData(tag, kind, value);
       expect(userData).toBeLessThan(2 ** 32);
       expect([userDataTag(userData), userDataKind(userData), userDataValue(userData)]).toEqual([tag, kind, value]);

@@ -7,7 +7,8 @@ function readCpio(archive: Buffer): Array<{ name: string; mode: number; data: Bu
   let offset = 0;
   for (;;) {
     expect(archive.toString('ascii', offset, offset + 6)).toBe('070701');
-    const field = (i: number): number => Number.parseInt(archive.toString('ascii', offset + 6 + i * 8, offset + 14 + i * 8), 16);
+    const field = (i: number): number =>
+      Number.parseInt(archive.toString('ascii', offset + 6 + i * 8, offset + 14 + i * 8), 16);
     const mode = field(1);
     const size = field(6);
     const nameSize = field(11);

@@ -10,7 +10,10 @@ function runJob(script: string): { status: number | null; stdout: string; stderr
   const dir = mkdtempSync(path.join(tmpdir(), 'tsublk-job-'));
   try {
     writeFileSync(path.join(dir, 'job.sh'), script);
-    const result = spawnSync('bash', [path.join(dir, 'job.sh')], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } });
+    const result = spawnSync('bash', [path.join(dir, 'job.sh')], {
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -21,7 +24,9 @@ describe('the guest job script', () => {
   it('runs the command in the given directory with the passed environment and keeps its status', () => {
     const dir = realpathSync(mkdtempSync(path.join(tmpdir(), "it's a dir ")));
     try {
-      const result = runJob(jobScript('pwd; echo "$CI $TSUBLK_X"; exit 7', dir, { CI: 'true', TSUBLK_X: `a'b "c" $d` }));
+      const result = runJob(
+        jobScript('pwd; echo "$CI $TSUBLK_X"; exit 7', dir, { CI: 'true', TSUBLK_X: `a'b "c" $d` }),
+      );
       expect(result.stdout).toBe(`${dir}\ntrue a'b "c" $d\n`);
       expect(result.status).toBe(7);
     } finally {
@@ -42,13 +47,22 @@ describe('the guest job script', () => {
   });
 
   it('passes CI, colour switches and TSUBLK_* variables, nothing else', () => {
-    expect(passedEnvironment({ CI: 'true', HOME: '/root', TSUBLK_A: '1', NO_COLOR: '1', PATH: '/bin' })).toEqual({ CI: 'true', TSUBLK_A: '1', NO_COLOR: '1' });
+    expect(passedEnvironment({ CI: 'true', HOME: '/root', TSUBLK_A: '1', NO_COLOR: '1', PATH: '/bin' })).toEqual({
+      CI: 'true',
+      TSUBLK_A: '1',
+      NO_COLOR: '1',
+    });
   });
 });
 
 describe('panicReport', () => {
   it('finds a panic in the console log and keeps its context', () => {
-    const log = ['[ 1.0] boot', '[ 3.5] sysrq: Trigger a crash', '[ 3.5] Kernel panic - not syncing: sysrq triggered crash', '[ 3.6] Call Trace:'].join('\n');
+    const log = [
+      '[ 1.0] boot',
+      '[ 3.5] sysrq: Trigger a crash',
+      '[ 3.5] Kernel panic - not syncing: sysrq triggered crash',
+      '[ 3.6] Call Trace:',
+    ].join('\n');
     const report = panicReport(log);
     expect(report).toContain('Kernel panic - not syncing');
     expect(report).toContain('Call Trace:');

@@ -12,10 +12,19 @@ export interface Run {
   readonly stderr: string;
 }
 
-export function run(command: string, args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Run {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {},
+): Run {
   // fio leaves verify state files in its working directory: not in the project's.
   const cwd = options.cwd ?? (command === 'fio' ? tmpdir() : undefined);
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env }, cwd });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+    env: { ...process.env, ...options.env },
+    cwd,
+  });
   // A command that could not start (or was killed by the timeout) has no output: its error says why.
   return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? String(result.error) };
 }
@@ -46,7 +55,8 @@ export function listedDevice<T>(devId: number, ...flags: string[]): T | undefine
 /** Runs a command that must succeed; its stdout. */
 export function ok(command: string, ...args: string[]): string {
   const result = run(command, args);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
   return result.stdout;
 }
 

@@ -22,20 +22,38 @@ function add(...args: string[]): void {
 
 /** Each queue's counters (tsublk stats). */
 function queueStats(devId: number): Array<Record<string, number>> {
-  return (JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as { queues: Array<Record<string, number>> }).queues;
+  return (
+    JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as { queues: Array<Record<string, number>> }
+  ).queues;
 }
 
 describe('examples/', () => {
   it('hello-target: each queue counts what it served in its own HwData, and reads give zeros', () => {
     add('-t', example('hello-target'), '-q', '2', '-n', '0', '--size', '256M');
-    ok('fio', '--name=h', '--filename=/dev/ublkb0', '--rw=randrw', '--direct=1', '--ioengine=io_uring', '--iodepth=8', '--numjobs=2', '--bs=4k', '--io_size=4M', '--size=256M', '--cpus_allowed=0,1', '--cpus_allowed_policy=split');
+    ok(
+      'fio',
+      '--name=h',
+      '--filename=/dev/ublkb0',
+      '--rw=randrw',
+      '--direct=1',
+      '--ioengine=io_uring',
+      '--iodepth=8',
+      '--numjobs=2',
+      '--bs=4k',
+      '--io_size=4M',
+      '--size=256M',
+      '--cpus_allowed=0,1',
+      '--cpus_allowed_policy=split',
+    );
     const queues = queueStats(0);
     expect(queues).toHaveLength(2);
     for (const queue of queues) {
       expect(queue['reads']).toBeGreaterThan(0); // both queues served: the counters are per queue
       expect(queue['writes']).toBeGreaterThan(0);
     }
-    expect(ok('sh', '-c', 'dd if=/dev/ublkb0 bs=64k count=1 iflag=direct status=none | tr -d "\\000" | wc -c').trim()).toBe('0');
+    expect(
+      ok('sh', '-c', 'dd if=/dev/ublkb0 bs=64k count=1 iflag=direct status=none | tr -d "\\000" | wc -c').trim(),
+    ).toBe('0');
   });
 
   it('delay-target: its own options are checked, and every request is held --delay_us over a file that keeps the data', () => {
@@ -43,9 +61,26 @@ describe('examples/', () => {
     const bad = tsublk('add', '-t', example('delay-target'), '--file', image, '--delay_us', '-1');
     expect(bad.stderr.trim()).toBe('tsublk: bad --delay_us -1: use --delay_us between 0 and 10000000 (10 s)');
     add('-t', example('delay-target'), '--file', image, '--delay_us', '20000', '-n', '1');
-    const fio = run('fio', ['--name=d', '--filename=/dev/ublkb1', '--rw=randwrite', '--direct=1', '--ioengine=io_uring', '--iodepth=1', '--bs=4k', '--io_size=400k', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json']);
+    const fio = run('fio', [
+      '--name=d',
+      '--filename=/dev/ublkb1',
+      '--rw=randwrite',
+      '--direct=1',
+      '--ioengine=io_uring',
+      '--iodepth=1',
+      '--bs=4k',
+      '--io_size=400k',
+      '--verify=crc32c',
+      '--do_verify=1',
+      '--verify_fatal=1',
+      '--output-format=json',
+    ]);
     expect(fio.status).toBe(0);
-    const job = (JSON.parse(fio.stdout.slice(fio.stdout.indexOf('{'))) as { jobs: Array<{ error: number; write: { clat_ns: { min: number } }; read: { io_bytes: number } }> }).jobs[0];
+    const job = (
+      JSON.parse(fio.stdout.slice(fio.stdout.indexOf('{'))) as {
+        jobs: Array<{ error: number; write: { clat_ns: { min: number } }; read: { io_bytes: number } }>;
+      }
+    ).jobs[0];
     expect(job?.error).toBe(0);
     expect(job?.read.io_bytes).toBe(400 * 1024); // every block verified
     // No write came back sooner than the delay (a floor: the example adds it, nothing can remove it).
@@ -57,7 +92,16 @@ describe('examples/', () => {
     const plain = randomBytes(2 ** 20);
     writeFileSync('/tmp/tsublk-plain', plain);
     add('-t', example('xor-cipher'), '--file', image, '--key', 'a passphrase', '-n', '2');
-    ok('dd', 'if=/tmp/tsublk-plain', 'of=/dev/ublkb2', 'bs=64k', 'seek=16', 'oflag=direct', 'conv=fsync', 'status=none');
+    ok(
+      'dd',
+      'if=/tmp/tsublk-plain',
+      'of=/dev/ublkb2',
+      'bs=64k',
+      'seek=16',
+      'oflag=direct',
+      'conv=fsync',
+      'status=none',
+    );
     expect(tsublk('del', '-n', '2').status).toBe(0);
     const stored = readFileSync(image).subarray(2 ** 20, 2 ** 21);
     const key = Buffer.from('a passphrase');

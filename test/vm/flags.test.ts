@@ -9,8 +9,24 @@ afterEach(() => {
 });
 
 function fioErrors(device: string): number {
-  const output = ok('fio', '--name=t', `--filename=${device}`, '--rw=randrw', '--bs=4k,64k', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--time_based', '--runtime=1', '--group_reporting', '--output-format=json');
-  const report = JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }> };
+  const output = ok(
+    'fio',
+    '--name=t',
+    `--filename=${device}`,
+    '--rw=randrw',
+    '--bs=4k,64k',
+    '--direct=1',
+    '--ioengine=io_uring',
+    '--iodepth=16',
+    '--numjobs=2',
+    '--time_based',
+    '--runtime=1',
+    '--group_reporting',
+    '--output-format=json',
+  );
+  const report = JSON.parse(output.slice(output.indexOf('{'))) as {
+    jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }>;
+  };
   const job = report.jobs[0];
   if (job === undefined || job.read.total_ios === 0 || job.write.total_ios === 0) throw new Error('fio did no I/O');
   return job.error;
@@ -46,11 +62,14 @@ describe('the data path', () => {
 
 describe('add --foreground', () => {
   it('serves in the calling process until SIGTERM, then stops, deletes and exits 0', async () => {
-    const child = spawn(tsublkBin, ['add', '-t', 'null', '-n', '2', '--size', '1G', '--foreground'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(tsublkBin, ['add', '-t', 'null', '-n', '2', '--size', '1G', '--foreground'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    for (let i = 0; i < 600 && !stdout.includes('target '); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 600 && !stdout.includes('target '); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stdout).toMatch(/^dev id 2: /);
     expect(existsSync('/dev/ublkb2')).toBe(true);
     expect(stdout).toContain(`daemon pid ${child.pid} state LIVE`);
@@ -65,7 +84,8 @@ describe('del', () => {
   it('--async returns at once and the device still goes away', async () => {
     expect(tsublk('add', '-t', 'null', '-n', '3', '--size', '1G').status).toBe(0);
     expect(tsublk('del', '-n', '3', '--async').status).toBe(0);
-    for (let i = 0; i < 300 && (existsSync('/dev/ublkb3') || leftovers().daemons.length > 0); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 300 && (existsSync('/dev/ublkb3') || leftovers().daemons.length > 0); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(existsSync('/dev/ublkb3')).toBe(false);
   });
 
@@ -74,7 +94,8 @@ describe('del', () => {
     expect(add.status).toBe(0);
     const pid = Number(/daemon pid (\d+)/.exec(add.stdout)?.[1]);
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 100 && leftovers().daemons.length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 100 && leftovers().daemons.length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     const del = tsublk('del', '-n', '4');
     expect(del.status, del.stderr).toBe(0);
     expect(existsSync('/dev/ublkb4')).toBe(false);

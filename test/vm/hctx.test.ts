@@ -10,7 +10,11 @@ function addProbe(env: Record<string, string>, ...args: string[]): ReturnType<ty
   return run(tsublkBin, ['add', '-t', probe, '--size', '1G', ...args], { env: { TSUBLK_PROBE_LOG: logFile, ...env } });
 }
 
-const events = (): string[][] => readFileSync(logFile, 'utf8').trim().split('\n').map((line) => line.split(' '));
+const events = (): string[][] =>
+  readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '));
 
 afterEach(() => {
   cleanUp();
@@ -20,7 +24,20 @@ afterEach(() => {
 describe('the hctx contract, watched through a target module', () => {
   it('runs initHctx once per queue before its first queueRq, which gets that same object; exitHctx once per queue on delete', () => {
     expect(addProbe({}, '-q', '2', '-n', '0', '--delay_us', '7').status).toBe(0);
-    ok('fio', '--name=t', '--filename=/dev/ublkb0', '--rw=randrw', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--bs=4k', '--size=64M', '--io_size=16M', '--group_reporting');
+    ok(
+      'fio',
+      '--name=t',
+      '--filename=/dev/ublkb0',
+      '--rw=randrw',
+      '--direct=1',
+      '--ioengine=io_uring',
+      '--iodepth=16',
+      '--numjobs=2',
+      '--bs=4k',
+      '--size=64M',
+      '--io_size=16M',
+      '--group_reporting',
+    );
     expect(run(tsublkBin, ['del', '-n', '0']).status).toBe(0);
 
     const lines = events();
@@ -41,7 +58,12 @@ describe('the hctx contract, watched through a target module', () => {
       expect(mine.indexOf(exit[0] ?? [])).toBe(mine.length - 1);
     }
     // The module's own option reached its plan, and through the configuration every queue.
-    expect(lines.filter((e) => e[0] === 'option').map((e) => e.join(' ')).sort()).toEqual(['option 0 delay_us 7', 'option 1 delay_us 7']);
+    expect(
+      lines
+        .filter((e) => e[0] === 'option')
+        .map((e) => e.join(' '))
+        .sort(),
+    ).toEqual(['option 0 delay_us 7', 'option 1 delay_us 7']);
     const served = lines.filter((e) => e[0] === 'exit').reduce((sum, e) => sum + Number(e[4]), 0);
     expect(served).toBeGreaterThan(0);
   });
@@ -56,32 +78,56 @@ describe('the hctx contract, watched through a target module', () => {
     expect(lines).not.toContain('exit 1');
   });
 
-  it("fails with EIO exactly the requests whose queueRq threw or left open, logs each with its stack, and serves on", () => {
-    expect(addProbe({ TSUBLK_PROBE_THROW_EVERY_WRITE: '100', TSUBLK_PROBE_ASYNC_AT_SECTOR: '8192' }, '-q', '1', '-n', '2').status).toBe(0);
+  it('fails with EIO exactly the requests whose queueRq threw or left open, logs each with its stack, and serves on', () => {
+    expect(
+      addProbe({ TSUBLK_PROBE_THROW_EVERY_WRITE: '100', TSUBLK_PROBE_ASYNC_AT_SECTOR: '8192' }, '-q', '1', '-n', '2')
+        .status,
+    ).toBe(0);
     // 900 sequential 4k writes at depth 1: write k goes to block k-1, one request each. Nine
     // throws and the open request below make ten failures: all of them logged (10 per 5 s).
-    const fio = run('fio', ['--name=w', '--filename=/dev/ublkb2', '--rw=write', '--bs=4k', '--size=3600k', '--direct=1', '--ioengine=io_uring', '--iodepth=1', '--continue_on_error=io', '--output-format=json']);
+    const fio = run('fio', [
+      '--name=w',
+      '--filename=/dev/ublkb2',
+      '--rw=write',
+      '--bs=4k',
+      '--size=3600k',
+      '--direct=1',
+      '--ioengine=io_uring',
+      '--iodepth=1',
+      '--continue_on_error=io',
+      '--output-format=json',
+    ]);
     const job = (JSON.parse(fio.stdout) as { jobs: Array<{ total_err: number }> }).jobs[0];
-    const threw = events().filter((e) => e[0] === 'threw').map((e) => Number(e[2]));
+    const threw = events()
+      .filter((e) => e[0] === 'threw')
+      .map((e) => Number(e[2]));
     expect(threw).toEqual(Array.from({ length: 9 }, (_, k) => (100 * (k + 1) - 1) * 8));
     expect(job?.total_err).toBe(threw.length);
     // A queueRq that returned a promise and left its request open: that read fails, nothing hangs.
-    const dd = run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct'], { timeoutMs: 30_000 });
+    const dd = run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct'], {
+      timeoutMs: 30_000,
+    });
     expect(dd.stderr).toMatch(/Input\/output error/);
 
     expect(listedDevice<{ state: string }>(2)?.state).toBe('LIVE');
-    const stats = JSON.parse(run(tsublkBin, ['stats', '-n', '2', '--json']).stdout) as { queues: Array<Record<string, number>> };
+    const stats = JSON.parse(run(tsublkBin, ['stats', '-n', '2', '--json']).stdout) as {
+      queues: Array<Record<string, number>>;
+    };
     expect(stats.queues[0]).toMatchObject({ errors: 10, target_failures: 10, in_flight: 0 });
     const log = run(tsublkBin, ['log', '-n', '2']);
     expect(log.status).toBe(0);
-    expect(log.stdout.match(/error queue 0: the target's queueRq threw .*; the request failed with EIO: Error: probe: queueRq throws on purpose for write \d+ at sector \d+\n\s+at .*probe-target\.mjs:\d+:\d+/g)).toHaveLength(9);
+    expect(
+      log.stdout.match(
+        /error queue 0: the target's queueRq threw .*; the request failed with EIO: Error: probe: queueRq throws on purpose for write \d+ at sector \d+\n\s+at .*probe-target\.mjs:\d+:\d+/g,
+      ),
+    ).toHaveLength(9);
     expect(log.stdout).toMatch(/queueRq returned a value \(an async function\?\) and left the request open/);
     expect(log.stdout).toMatch(/^\S+ info LIVE: target probe, 1 queue\(s\)/m);
     // It still serves: a clean read.
     expect(run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct']).status).toBe(0);
   });
 
-  it("stops the device when commitRqs throws (it serves no one request) and logs why with the stack", () => {
+  it('stops the device when commitRqs throws (it serves no one request) and logs why with the stack', () => {
     const deviceLog = '/run/tsublk/3.log';
     rmSync(deviceLog, { force: true });
     expect(addProbe({ TSUBLK_PROBE_COMMIT_THROW_AT_SECTOR: '8192' }, '-q', '1', '-n', '3').status).toBe(0);
@@ -94,7 +140,9 @@ describe('the hctx contract, watched through a target module', () => {
     expect(existsSync('/dev/ublkb3')).toBe(false);
     const log = readFileSync(deviceLog, 'utf8');
     rmSync(deviceLog, { force: true });
-    expect(log).toMatch(/error queue 0 failed: Error: probe: commitRqs throws on purpose\n\s+at .*probe-target\.mjs:\d+:\d+/);
+    expect(log).toMatch(
+      /error queue 0 failed: Error: probe: commitRqs throws on purpose\n\s+at .*probe-target\.mjs:\d+:\d+/,
+    );
     expect(log).toContain('error a queue stopped serving on its own: stopping the device');
   });
 });

@@ -27,8 +27,15 @@ export async function inProcessCyclesLeakNothing(cycles: number): Promise<void> 
   const { QueueWorkerPool } = (await import(`${dist}ublk/queue-workers.js`)) as typeof WorkersModule;
   const control = ControlDevice.open();
   const options = {
-    devId: 9, queues: 2, depth: 64, maxIoBufBytes: 65536, flags: 0x40, target: nullTarget, targetModule: 'null',
-    targetConfig: { sizeBytes: 2 ** 26, logicalBlockSize: 512 }, pinQueues: false,
+    devId: 9,
+    queues: 2,
+    depth: 64,
+    maxIoBufBytes: 65536,
+    flags: 0x40,
+    target: nullTarget,
+    targetModule: 'null',
+    targetConfig: { sizeBytes: 2 ** 26, logicalBlockSize: 512 },
+    pinQueues: false,
     workers: QueueWorkerPool.empty(new URL(`${dist}cli/queue-worker.js`)),
   };
   // One cycle first: it loads what stays loaded (modules, Koffi, the worker code cache).

@@ -14,8 +14,24 @@ const features = (): string[] => (JSON.parse(tsublk('features', '--json').stdout
 describe(`ublk features of this kernel`, () => {
   it('serves a null device with fio and 0 errors', () => {
     expect(tsublk('add', '-t', 'null', '-n', '0', '--size', '1G').status).toBe(0);
-    const output = ok('fio', '--name=t', '--filename=/dev/ublkb0', '--rw=randrw', '--bs=4k', '--direct=1', '--ioengine=io_uring', '--iodepth=16', '--numjobs=2', '--time_based', '--runtime=3', '--group_reporting', '--output-format=json');
-    const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number } }> }).jobs[0];
+    const output = ok(
+      'fio',
+      '--name=t',
+      '--filename=/dev/ublkb0',
+      '--rw=randrw',
+      '--bs=4k',
+      '--direct=1',
+      '--ioengine=io_uring',
+      '--iodepth=16',
+      '--numjobs=2',
+      '--time_based',
+      '--runtime=3',
+      '--group_reporting',
+      '--output-format=json',
+    );
+    const job = (
+      JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number } }> }
+    ).jobs[0];
     expect(job?.error).toBe(0);
     expect(job?.read.total_ios).toBeGreaterThan(0);
   });
@@ -27,7 +43,8 @@ describe(`ublk features of this kernel`, () => {
       expect((add.stdout.split('\n')[2] ?? '').split(/[[\] ]+/)).toContain('USER_RECOVERY_FAIL_IO');
       expect(existsSync('/dev/ublkb1')).toBe(true);
       // The daemon dies: I/O fails at once with EIO (FAIL_IO), and works again after recover.
-      const pid = (JSON.parse(tsublk('list', '-n', '1', '--json').stdout) as Array<{ daemon_pid: number }>)[0]?.daemon_pid ?? 0;
+      const pid =
+        (JSON.parse(tsublk('list', '-n', '1', '--json').stdout) as Array<{ daemon_pid: number }>)[0]?.daemon_pid ?? 0;
       process.kill(pid, 'SIGKILL');
       let state = '';
       for (let waited = 0; waited < 5000 && state !== 'FAIL_IO'; waited += 100) {

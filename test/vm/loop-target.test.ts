@@ -53,9 +53,26 @@ interface FioJob {
 /** Random writes and a verify pass (crc32c in every block), QD32, `jobs` jobs on disjoint ranges, 4k then mixed sizes. */
 function fioVerify(device: string, jobs: number, span: string): FioJob[] {
   const args = [
-    `--filename=${device}`, '--ioengine=io_uring', '--direct=1', '--iodepth=32', `--numjobs=${jobs}`, '--rw=randwrite',
-    `--size=${span}`, `--offset_increment=${span}`, '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
-    '--name=bs4k', '--bs=4k', '--io_size=8M', '--stonewall', '--name=bssplit', '--bssplit=4k/50:64k/30:1M/20', '--io_size=16M', '--stonewall',
+    `--filename=${device}`,
+    '--ioengine=io_uring',
+    '--direct=1',
+    '--iodepth=32',
+    `--numjobs=${jobs}`,
+    '--rw=randwrite',
+    `--size=${span}`,
+    `--offset_increment=${span}`,
+    '--verify=crc32c',
+    '--do_verify=1',
+    '--verify_fatal=1',
+    '--output-format=json',
+    '--name=bs4k',
+    '--bs=4k',
+    '--io_size=8M',
+    '--stonewall',
+    '--name=bssplit',
+    '--bssplit=4k/50:64k/30:1M/20',
+    '--io_size=16M',
+    '--stonewall',
   ];
   const result = run('fio', args, { timeoutMs: 300_000 });
   if (result.status !== 0) throw new Error(`fio exited ${result.status}: ${result.stderr.trim()}`);
@@ -82,15 +99,25 @@ function counter(devId: number, name: string): number {
 }
 
 describe('tsublk add -t loop', () => {
-  it.each([1, 2])('keeps every byte of a file on ext4 (O_DIRECT, fixed buffers): fio crc32c verify, %i queue(s)', (queues) => {
-    makeImage(128);
-    add('-f', image, '-q', String(queues), '-n', '0');
-    const config = listedDevice<Listed>(0, '-v')?.target.config;
-    expect(config).toMatchObject({ file: image, sizeBytes: 128 * 2 ** 20, directIo: true, blockDevice: false, discard: true, logicalBlockSize: 512 });
-    expectVerified(fioVerify('/dev/ublkb0', queues, `${64 / queues}M`));
-    expect(counter(0, 'fixed_buffers')).toBe(queues);
-    expect(counter(0, 'errors')).toBe(0);
-  });
+  it.each([1, 2])(
+    'keeps every byte of a file on ext4 (O_DIRECT, fixed buffers): fio crc32c verify, %i queue(s)',
+    (queues) => {
+      makeImage(128);
+      add('-f', image, '-q', String(queues), '-n', '0');
+      const config = listedDevice<Listed>(0, '-v')?.target.config;
+      expect(config).toMatchObject({
+        file: image,
+        sizeBytes: 128 * 2 ** 20,
+        directIo: true,
+        blockDevice: false,
+        discard: true,
+        logicalBlockSize: 512,
+      });
+      expectVerified(fioVerify('/dev/ublkb0', queues, `${64 / queues}M`));
+      expect(counter(0, 'fixed_buffers')).toBe(queues);
+      expect(counter(0, 'errors')).toBe(0);
+    },
+  );
 
   it('keeps every byte of a block device (brd), taking its size', () => {
     add('-f', '/dev/ram1', '-q', '2', '-n', '1');
@@ -180,12 +207,23 @@ describe('tsublk add -t loop refuses bad input in one line, leaving nothing', ()
     refused(['-f', `${fsDir}/nope.img`], `${fsDir}/nope.img does not exist: give -f an existing file or block device`);
     refused(['-f', fsDir], `${fsDir} is a directory: give -f a regular file or a block device`);
     makeImage(16);
-    refused(['-f', image, '--size', '32M'], `--size 33554432 is larger than ${image} (16777216 bytes): leave --size out to use the whole file, or give a smaller one`);
-    refused(['-f', image, '--offset', '1000'], 'bad --offset 1000: use --offset in bytes, 0 or a multiple of 512 (of the block size, with O_DIRECT)');
-    refused(['-f', image, '--offset', '512', '--bs', '4096'], '--offset 512 is not a multiple of the block size (4096): use a multiple of it');
+    refused(
+      ['-f', image, '--size', '32M'],
+      `--size 33554432 is larger than ${image} (16777216 bytes): leave --size out to use the whole file, or give a smaller one`,
+    );
+    refused(
+      ['-f', image, '--offset', '1000'],
+      'bad --offset 1000: use --offset in bytes, 0 or a multiple of 512 (of the block size, with O_DIRECT)',
+    );
+    refused(
+      ['-f', image, '--offset', '512', '--bs', '4096'],
+      '--offset 512 is not a multiple of the block size (4096): use a multiple of it',
+    );
     add('-f', image, '-n', '6');
     const again = tsublk('add', '-t', 'loop', '-f', image);
-    expect(again.stderr.trim()).toBe(`tsublk: ${image} is served by another tsublk device: pick another file, or delete that device first`);
+    expect(again.stderr.trim()).toBe(
+      `tsublk: ${image} is served by another tsublk device: pick another file, or delete that device first`,
+    );
     expect(tsublk('del', '-n', '6').status).toBe(0);
   });
 
@@ -196,7 +234,10 @@ describe('tsublk add -t loop refuses bad input in one line, leaving nothing', ()
     try {
       ok('truncate', '-s', '8M', `${roDir}/ro.img`);
       ok('mount', '-o', 'remount,ro', roDir);
-      refused(['-f', `${roDir}/ro.img`], `${roDir}/ro.img is read-only (EROFS): add --read_only to serve it as a read-only disk`);
+      refused(
+        ['-f', `${roDir}/ro.img`],
+        `${roDir}/ro.img is read-only (EROFS): add --read_only to serve it as a read-only disk`,
+      );
       add('-f', `${roDir}/ro.img`, '-n', '7', '--read_only');
       expect(tsublk('del', '-n', '7').status).toBe(0);
     } finally {
@@ -209,11 +250,31 @@ describe('tsublk add -t loop refuses bad input in one line, leaving nothing', ()
     chmodSync(image, 0o600);
     const controlMode = statSync('/dev/ublk-control').mode & 0o777;
     chmodSync('/dev/ublk-control', 0o666); // what tsublk's udev rule does
-    const watcher: ChildProcess = spawn(process.execPath, [tsublkBin, 'udev', '--watch'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const watcher: ChildProcess = spawn(process.execPath, [tsublkBin, 'udev', '--watch'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     try {
-      const result = run('setpriv', ['--reuid=2001', '--regid=2001', '--clear-groups', process.execPath, tsublkBin, 'add', '-t', 'loop', '-f', image, '--unprivileged'], { env: { HOME: '/tmp', TMPDIR: '/tmp' } });
+      const result = run(
+        'setpriv',
+        [
+          '--reuid=2001',
+          '--regid=2001',
+          '--clear-groups',
+          process.execPath,
+          tsublkBin,
+          'add',
+          '-t',
+          'loop',
+          '-f',
+          image,
+          '--unprivileged',
+        ],
+        { env: { HOME: '/tmp', TMPDIR: '/tmp' } },
+      );
       expect(result.status).toBe(1);
-      expect(result.stderr.trim()).toBe(`tsublk: the daemon (uid 2001) may not open ${image} (EACCES): give it access, or serve a file it may open`);
+      expect(result.stderr.trim()).toBe(
+        `tsublk: the daemon (uid 2001) may not open ${image} (EACCES): give it access, or serve a file it may open`,
+      );
     } finally {
       watcher.kill('SIGTERM');
       await new Promise((resolve) => watcher.once('exit', resolve));

@@ -1,6 +1,16 @@
 // The memory target: a RAM disk that keeps every byte, on both data paths, under real tools.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
 
@@ -45,8 +55,18 @@ function fioVerify(device: string): FioJob[] {
     ['bssplit', '--bssplit=4k/50:64k/30:1M/20', '24M'],
   ];
   const args = [
-    `--filename=${device}`, '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--numjobs=2', '--rw=randwrite',
-    '--size=512M', '--offset_increment=512M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
+    `--filename=${device}`,
+    '--ioengine=io_uring',
+    '--direct=1',
+    '--iodepth=32',
+    '--numjobs=2',
+    '--rw=randwrite',
+    '--size=512M',
+    '--offset_increment=512M',
+    '--verify=crc32c',
+    '--do_verify=1',
+    '--verify_fatal=1',
+    '--output-format=json',
   ];
   for (const [name, bs, ioSize] of shapes) args.push(`--name=${name}`, bs, `--io_size=${ioSize}`, '--stonewall');
   const result = run('fio', args, { timeoutMs: 300_000 });
@@ -57,11 +77,29 @@ function fioVerify(device: string): FioJob[] {
 describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath) => {
   it('keeps every byte: fio writes with crc32c and verifies them, 4k/64k/1M/mixed, QD32, 2 jobs', () => {
     add('--size', '1G', '-n', '0', dataPath);
-    const record = JSON.parse(ok('cat', '/run/tsublk/0.json')) as { dataPath: string; target: { config: Record<string, unknown> } };
+    const record = JSON.parse(ok('cat', '/run/tsublk/0.json')) as {
+      dataPath: string;
+      target: { config: Record<string, unknown> };
+    };
     expect(record.dataPath).toBe(dataPath.slice(2));
-    expect(record.target.config).toEqual({ sizeBytes: 2 ** 30, logicalBlockSize: 512, backing: '/dev/shm/tsublk-0', ownsBacking: true, persistent: false });
+    expect(record.target.config).toEqual({
+      sizeBytes: 2 ** 30,
+      logicalBlockSize: 512,
+      backing: '/dev/shm/tsublk-0',
+      ownsBacking: true,
+      persistent: false,
+    });
     const jobs = fioVerify('/dev/ublkb0');
-    expect(jobs.map((job) => job.jobname)).toEqual(['bs4k', 'bs4k', 'bs64k', 'bs64k', 'bs1m', 'bs1m', 'bssplit', 'bssplit']);
+    expect(jobs.map((job) => job.jobname)).toEqual([
+      'bs4k',
+      'bs4k',
+      'bs64k',
+      'bs64k',
+      'bs1m',
+      'bs1m',
+      'bssplit',
+      'bssplit',
+    ]);
     for (const job of jobs) {
       expect(job.error).toBe(0);
       expect(job.write.io_bytes).toBeGreaterThan(0);
@@ -155,10 +193,25 @@ describe('memory devices with a --backing file', () => {
     tmpfs('16G'); // a limit, not a reservation
     const image = `${dir}/big.img`;
     add('--size', '8G', '-n', '4', '--backing', image);
-    const result = run('fio', [
-      '--name=spread', '--filename=/dev/ublkb4', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=64k',
-      '--size=8G', '--io_size=256M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
-    ], { timeoutMs: 300_000 });
+    const result = run(
+      'fio',
+      [
+        '--name=spread',
+        '--filename=/dev/ublkb4',
+        '--ioengine=io_uring',
+        '--direct=1',
+        '--iodepth=32',
+        '--rw=randwrite',
+        '--bs=64k',
+        '--size=8G',
+        '--io_size=256M',
+        '--verify=crc32c',
+        '--do_verify=1',
+        '--verify_fatal=1',
+        '--output-format=json',
+      ],
+      { timeoutMs: 300_000 },
+    );
     expect(result.status).toBe(0);
     const job = fioJobs(result.stdout)[0];
     expect(job?.error).toBe(0);
@@ -170,9 +223,21 @@ describe('memory devices with a --backing file', () => {
 
   it.each<[string, () => string[], RegExp]>([
     ['size 0', () => ['--size', '0'], /^tsublk: bad size 0: it must be a positive multiple of the block size \(512\)$/],
-    ['a size not a multiple of the block size', () => ['--size', '4097', '--bs', '4096'], /^tsublk: bad size 4097: it must be a positive multiple of the block size \(4096\)$/],
-    ['more than /dev/shm can ever hold', () => ['--size', '100T'], /^tsublk: [\d.]+ GiB is more than \/dev\/shm can ever hold \([\d.]+ GiB\): use a smaller --size, or --backing on a larger filesystem$/],
-    ['a backing file of the wrong size', () => ['--size', '64M', '--backing', `${dir}/other.img`], /^tsublk: \/mnt\/tsublk-backing\/other.img is 1048576 bytes but the device would be 67108864: use --size 1048576, or another file$/],
+    [
+      'a size not a multiple of the block size',
+      () => ['--size', '4097', '--bs', '4096'],
+      /^tsublk: bad size 4097: it must be a positive multiple of the block size \(4096\)$/,
+    ],
+    [
+      'more than /dev/shm can ever hold',
+      () => ['--size', '100T'],
+      /^tsublk: [\d.]+ GiB is more than \/dev\/shm can ever hold \([\d.]+ GiB\): use a smaller --size, or --backing on a larger filesystem$/,
+    ],
+    [
+      'a backing file of the wrong size',
+      () => ['--size', '64M', '--backing', `${dir}/other.img`],
+      /^tsublk: \/mnt\/tsublk-backing\/other.img is 1048576 bytes but the device would be 67108864: use --size 1048576, or another file$/,
+    ],
   ])('refuses %s in one line, creating nothing', (_what, args, message) => {
     tmpfs('64M');
     ok('truncate', '-s', '1M', `${dir}/other.img`);
@@ -187,7 +252,9 @@ describe('memory devices with a --backing file', () => {
     tmpfs('64M');
     add('--size', '16M', '-n', '5', '--backing', `${dir}/shared.img`);
     const second = tsublk('add', '-t', 'memory', '-n', '6', '--backing', `${dir}/shared.img`);
-    expect(second.stderr.trim()).toBe(`tsublk: ${dir}/shared.img is in use by another tsublk device: pick another --backing, or delete that device first`);
+    expect(second.stderr.trim()).toBe(
+      `tsublk: ${dir}/shared.img is in use by another tsublk device: pick another --backing, or delete that device first`,
+    );
     expect(second.status).toBe(1);
     expect(leftovers().devices.sort()).toEqual(['ublkb5', 'ublkc5']);
   });

@@ -23,8 +23,25 @@ function listed(devId: number, verbose = false): Listed {
 
 /** Mean completion latency (µs) of 4k random reads at QD1 for `seconds`. */
 function qd1LatencyUs(device: string, seconds: number, extra: string[] = []): { meanUs: number; ios: number } {
-  const output = ok('fio', '--name=lat', `--filename=${device}`, '--rw=randread', '--bs=4k', '--iodepth=1', '--direct=1', '--ioengine=io_uring', '--time_based', `--runtime=${seconds}`, '--output-format=json', ...extra);
-  const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number; lat_ns: { mean: number } } }> }).jobs[0];
+  const output = ok(
+    'fio',
+    '--name=lat',
+    `--filename=${device}`,
+    '--rw=randread',
+    '--bs=4k',
+    '--iodepth=1',
+    '--direct=1',
+    '--ioengine=io_uring',
+    '--time_based',
+    `--runtime=${seconds}`,
+    '--output-format=json',
+    ...extra,
+  );
+  const job = (
+    JSON.parse(output.slice(output.indexOf('{'))) as {
+      jobs: Array<{ error: number; read: { total_ios: number; lat_ns: { mean: number } } }>;
+    }
+  ).jobs[0];
   expect(job?.error).toBe(0);
   return { meanUs: (job?.read.lat_ns.mean ?? 0) / 1000, ios: job?.read.total_ios ?? 0 };
 }
@@ -32,25 +49,48 @@ function qd1LatencyUs(device: string, seconds: number, extra: string[] = []): { 
 /** CPU seconds the device's queue threads have run so far (schedstat: exact, not tick-sampled). */
 function queueCpuSeconds(devId: number): number {
   const view = listed(devId);
-  return view.queues.reduce((sum, queue) => sum + Number(readFileSync(`/proc/${view.daemon_pid}/task/${queue.tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9, 0);
+  return view.queues.reduce(
+    (sum, queue) =>
+      sum + Number(readFileSync(`/proc/${view.daemon_pid}/task/${queue.tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9,
+    0,
+  );
 }
 
 /** Runs 1 s of QD32 random reads: the server's JavaScript is compiled hot, as it is in steady state. */
 function warmUp(device: string): void {
-  ok('fio', '--name=warm', `--filename=${device}`, '--rw=randread', '--bs=4k', '--iodepth=32', '--direct=1', '--ioengine=io_uring', '--time_based', '--runtime=1');
+  ok(
+    'fio',
+    '--name=warm',
+    `--filename=${device}`,
+    '--rw=randread',
+    '--bs=4k',
+    '--iodepth=32',
+    '--direct=1',
+    '--ioengine=io_uring',
+    '--time_based',
+    '--runtime=1',
+  );
 }
 
 describe('irqmode and completion_nsec', () => {
   it('irqmode 2 adds completion_nsec to each request (1 ms more at QD1 than irqmode 0) and sleeps in between', () => {
-    const devices = [[], ['--irqmode', '2', '--completion_nsec', '1000000'], ['--irqmode', '2', '--completion_nsec', '100000']];
-    devices.forEach((options, devId) => expect(tsublk('add', '-t', 'null', '-n', String(devId), '-q', '1', '--size', '1G', ...options).status).toBe(0));
+    const devices = [
+      [],
+      ['--irqmode', '2', '--completion_nsec', '1000000'],
+      ['--irqmode', '2', '--completion_nsec', '100000'],
+    ];
+    devices.forEach((options, devId) =>
+      expect(tsublk('add', '-t', 'null', '-n', String(devId), '-q', '1', '--size', '1G', ...options).status).toBe(0),
+    );
     expect(listed(1).target.config).toMatchObject({ irqmode: 2, completionNsec: 1_000_000 });
     for (const devId of [0, 1, 2]) warmUp(`/dev/ublkb${devId}`);
 
     const immediate = qd1LatencyUs('/dev/ublkb0', 3);
     const timed = qd1LatencyUs('/dev/ublkb1', 3);
     const addedMs = (timed.meanUs - immediate.meanUs) / 1000;
-    process.stdout.write(`irqmode 0: ${immediate.meanUs.toFixed(1)} µs, irqmode 2 with 1 ms: ${timed.meanUs.toFixed(1)} µs, added ${addedMs.toFixed(3)} ms\n`);
+    process.stdout.write(
+      `irqmode 0: ${immediate.meanUs.toFixed(1)} µs, irqmode 2 with 1 ms: ${timed.meanUs.toFixed(1)} µs, added ${addedMs.toFixed(3)} ms\n`,
+    );
     expect(addedMs).toBeGreaterThanOrEqual(1.0); // never early
     // How close to null_blk's 1.2 ms it lands is a measurement, not a test: 1.12-1.20 ms on a
     // quiet host, 1.355 ms once on a busy one, 2.02 ms on a host running 10x slow. The bound
@@ -67,7 +107,9 @@ describe('irqmode and completion_nsec', () => {
     };
     const timedShare = cpuShare(2);
     const immediateShare = cpuShare(0);
-    process.stdout.write(`50 IOPS at QD1: queue CPU irqmode 2 (100 µs) ${(timedShare * 100).toFixed(1)} %, irqmode 0 ${(immediateShare * 100).toFixed(1)} %\n`);
+    process.stdout.write(
+      `50 IOPS at QD1: queue CPU irqmode 2 (100 µs) ${(timedShare * 100).toFixed(1)} %, irqmode 0 ${(immediateShare * 100).toFixed(1)} %\n`,
+    );
     expect(timedShare).toBeLessThan(0.25);
     // Per request, irqmode 2 wakes twice (arrival, then its timer) where irqmode 0 wakes once, and
     // may check again at once for up to the 100 µs delay: 1.6x irqmode 0 on a quiet host, 3.6x on
@@ -76,10 +118,29 @@ describe('irqmode and completion_nsec', () => {
   });
 
   it('irqmode 1 completes at the end of each batch, and every mode serves fio randrw with no error', () => {
-    for (const [devId, irqmode] of [[3, '1'], [4, '2']] as const) {
+    for (const [devId, irqmode] of [
+      [3, '1'],
+      [4, '2'],
+    ] as const) {
       expect(tsublk('add', '-t', 'null', '-n', String(devId), '--size', '1G', '--irqmode', irqmode).status).toBe(0);
-      const output = ok('fio', '--name=t', `--filename=/dev/ublkb${devId}`, '--rw=randrw', '--bs=4k', '--iodepth=32', '--numjobs=2', '--direct=1', '--ioengine=io_uring', '--time_based', '--runtime=1', '--group_reporting', '--output-format=json');
-      const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number } }> }).jobs[0];
+      const output = ok(
+        'fio',
+        '--name=t',
+        `--filename=/dev/ublkb${devId}`,
+        '--rw=randrw',
+        '--bs=4k',
+        '--iodepth=32',
+        '--numjobs=2',
+        '--direct=1',
+        '--ioengine=io_uring',
+        '--time_based',
+        '--runtime=1',
+        '--group_reporting',
+        '--output-format=json',
+      );
+      const job = (
+        JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number } }> }
+      ).jobs[0];
       expect(job?.error).toBe(0);
       expect(job?.read.total_ios).toBeGreaterThan(100);
       // stats: each queue's HwData counters, every request ended, none in flight once fio is done.
@@ -92,7 +153,9 @@ describe('irqmode and completion_nsec', () => {
       expect(total('completed')).toBe(total('requests'));
       expect(total('in_flight')).toBe(0);
       expect(total('errors')).toBe(0);
-      expect(tsublk('stats', '-n', String(devId)).stdout).toMatch(/^\tqueue 1: requests \d+ completed \d+ in_flight 0 errors 0 target_failures 0 enters \d+ reads \d+/m);
+      expect(tsublk('stats', '-n', String(devId)).stdout).toMatch(
+        /^\tqueue 1: requests \d+ completed \d+ in_flight 0 errors 0 target_failures 0 enters \d+ reads \d+/m,
+      );
     }
   });
 });
@@ -101,7 +164,9 @@ describe('init_hctx_fail', () => {
   it('fails add in one line and leaves no device, no daemon, and every queue set up torn down', () => {
     const trace = '/tmp/tsublk-hctx.trace';
     rmSync(trace, { force: true });
-    const add = run(tsublkBin, ['add', '-t', 'null', '-n', '5', '-q', '2', '--size', '1G', '--init_hctx_fail', '1'], { env: { TSUBLK_HCTX_TRACE: trace } });
+    const add = run(tsublkBin, ['add', '-t', 'null', '-n', '5', '-q', '2', '--size', '1G', '--init_hctx_fail', '1'], {
+      env: { TSUBLK_HCTX_TRACE: trace },
+    });
     expect(add.status).toBe(1);
     expect(add.stderr.trim()).toBe('tsublk: queue 1: initHctx of queue 1 fails on purpose (--init_hctx_fail 1)');
     const events = readFileSync(trace, 'utf8').trim().split('\n').sort();
@@ -116,9 +181,23 @@ describe('init_hctx_fail', () => {
   it('refuses a queue the kernel did not give the device (at most one per CPU), leaving nothing', () => {
     const cpus = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim(); // e.g. 0-1
     const queues = Number(/(\d+)$/.exec(cpus)?.[1]) + 1;
-    const add = tsublk('add', '-t', 'null', '-n', '6', '-q', String(queues + 2), '--size', '1G', '--init_hctx_fail', String(queues));
+    const add = tsublk(
+      'add',
+      '-t',
+      'null',
+      '-n',
+      '6',
+      '-q',
+      String(queues + 2),
+      '--size',
+      '1G',
+      '--init_hctx_fail',
+      String(queues),
+    );
     expect(add.status).toBe(1);
-    expect(add.stderr.trim()).toBe(`tsublk: bad --init_hctx_fail ${queues}: the device has ${queues} queue(s) (the kernel gives at most one per CPU); use an index below ${queues}`);
+    expect(add.stderr.trim()).toBe(
+      `tsublk: bad --init_hctx_fail ${queues}: the device has ${queues} queue(s) (the kernel gives at most one per CPU); use an index below ${queues}`,
+    );
     expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
   });
 });

@@ -20,14 +20,24 @@ function set(devId: number, ...options: string[]): void {
 
 /** The sum of one stats counter over the device's queues. */
 function counter(devId: number, name: string): number {
-  const stats = JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as { queues: Array<Record<string, number>> };
+  const stats = JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as {
+    queues: Array<Record<string, number>>;
+  };
   return stats.queues.reduce((sum, q) => sum + (q[name] ?? 0), 0);
 }
 
 /** Reads 4 KiB with O_DIRECT at a 4 KiB block. */
 function directRead(devId: number, block: number): { status: number | null; stderr: string; ms: number } {
   const started = Date.now();
-  const dd = run('dd', [`if=/dev/ublkb${devId}`, 'of=/dev/null', 'bs=4096', 'count=1', `skip=${block}`, 'iflag=direct', 'status=none']);
+  const dd = run('dd', [
+    `if=/dev/ublkb${devId}`,
+    'of=/dev/null',
+    'bs=4096',
+    'count=1',
+    `skip=${block}`,
+    'iflag=direct',
+    'status=none',
+  ]);
   return { status: dd.status, stderr: dd.stderr, ms: Date.now() - started };
 }
 
@@ -41,7 +51,9 @@ describe('timeout_inject', () => {
     expect(tsublk('list', '-n', '40', '--json').stdout).toMatch(/"timeoutInject": 100/);
 
     const held = directRead(40, 8);
-    process.stdout.write(`timeout_inject 100, io_timeout 1500 ms: dd exited ${held.status} after ${held.ms} ms: ${held.stderr.trim()}\n`);
+    process.stdout.write(
+      `timeout_inject 100, io_timeout 1500 ms: dd exited ${held.status} after ${held.ms} ms: ${held.stderr.trim()}\n`,
+    );
     expect(held.status).not.toBe(0);
     expect(held.stderr).toMatch(/Connection timed out/);
     expect(held.ms).toBeGreaterThanOrEqual(1500);
@@ -58,9 +70,27 @@ describe('requeue_inject', () => {
   it('serves every requeued request again: fio verify finds no error', () => {
     add(41, '--size', '256M', '-q', '2', '--memory_backed', '1', '--requeue_inject', '50');
     expect(tsublk('list', '-n', '41', '--json').stdout).toMatch(/"requeueInject": 50/);
-    const output = ok('fio', '--name=rq', '--filename=/dev/ublkb41', '--ioengine=io_uring', '--direct=1', '--output-format=json', '--rw=randwrite', '--bs=4k',
-      '--iodepth=8', '--size=16M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--verify_state_save=0');
-    const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { io_bytes: number }; write: { io_bytes: number } }> }).jobs[0];
+    const output = ok(
+      'fio',
+      '--name=rq',
+      '--filename=/dev/ublkb41',
+      '--ioengine=io_uring',
+      '--direct=1',
+      '--output-format=json',
+      '--rw=randwrite',
+      '--bs=4k',
+      '--iodepth=8',
+      '--size=16M',
+      '--verify=crc32c',
+      '--do_verify=1',
+      '--verify_fatal=1',
+      '--verify_state_save=0',
+    );
+    const job = (
+      JSON.parse(output.slice(output.indexOf('{'))) as {
+        jobs: Array<{ error: number; read: { io_bytes: number }; write: { io_bytes: number } }>;
+      }
+    ).jobs[0];
     expect(job?.error).toBe(0);
     expect(job?.read.io_bytes).toBe(16 * 2 ** 20);
     const requeues = counter(41, 'requeues');

@@ -16,26 +16,47 @@ const MiB = 2 ** 20;
 function writeAt(devId: number, at: number, data: Buffer, flags = '', fsync = false): void {
   const file = `/tmp/tsublk-power-${at}`;
   writeFileSync(file, data);
-  const dd = run('dd', [`if=${file}`, `of=/dev/ublkb${devId}`, 'bs=1M', `seek=${at}`, `oflag=direct${flags}`, 'status=none', ...(fsync ? ['conv=fsync'] : [])]);
+  const dd = run('dd', [
+    `if=${file}`,
+    `of=/dev/ublkb${devId}`,
+    'bs=1M',
+    `seek=${at}`,
+    `oflag=direct${flags}`,
+    'status=none',
+    ...(fsync ? ['conv=fsync'] : []),
+  ]);
   expect(dd.status, dd.stderr).toBe(0);
 }
 
 /** The MiB at `at`, read with O_DIRECT (null when the read fails). */
 function readAt(devId: number, at: number): Buffer | null {
   const file = '/tmp/tsublk-power-read';
-  const dd = run('dd', [`if=/dev/ublkb${devId}`, `of=${file}`, 'bs=1M', 'count=1', `skip=${at}`, 'iflag=direct', 'status=none']);
+  const dd = run('dd', [
+    `if=/dev/ublkb${devId}`,
+    `of=${file}`,
+    'bs=1M',
+    'count=1',
+    `skip=${at}`,
+    'iflag=direct',
+    'status=none',
+  ]);
   return dd.status === 0 ? readFileSync(file) : null;
 }
 
 function total(devId: number, name: string): number {
   const shown = tsublk('stats', '-n', String(devId), '--json');
   expect(shown.status, shown.stderr).toBe(0);
-  return (JSON.parse(shown.stdout) as { queues: Array<Record<string, number>> }).queues.reduce((sum, q) => sum + (q[name] ?? 0), 0);
+  return (JSON.parse(shown.stdout) as { queues: Array<Record<string, number>> }).queues.reduce(
+    (sum, q) => sum + (q[name] ?? 0),
+    0,
+  );
 }
 
 describe('cache_size, fua and power', () => {
   it('a power cut keeps what was flushed and loses what was not; a FUA write survives; off fails all I/O', () => {
-    expect(tsublk('add', '-t', 'null', '-n', '20', '--size', '64M', '--memory_backed', '1', '--cache_size', '16').status).toBe(0);
+    expect(
+      tsublk('add', '-t', 'null', '-n', '20', '--size', '64M', '--memory_backed', '1', '--cache_size', '16').status,
+    ).toBe(0);
     expect(readFileSync('/sys/block/ublkb20/queue/write_cache', 'utf8').trim()).toBe('write back');
     expect(readFileSync('/sys/block/ublkb20/queue/fua', 'utf8').trim()).toBe('1');
     const [a, b, c] = [randomBytes(MiB), randomBytes(MiB), randomBytes(MiB)];
@@ -65,7 +86,23 @@ describe('cache_size, fua and power', () => {
   });
 
   it('with --fua 0 the device advertises no FUA, and the kernel flushes instead: a dsync write still survives', () => {
-    expect(tsublk('add', '-t', 'null', '-n', '21', '--size', '64M', '--memory_backed', '1', '--cache_size', '4', '--fua', '0').status).toBe(0);
+    expect(
+      tsublk(
+        'add',
+        '-t',
+        'null',
+        '-n',
+        '21',
+        '--size',
+        '64M',
+        '--memory_backed',
+        '1',
+        '--cache_size',
+        '4',
+        '--fua',
+        '0',
+      ).status,
+    ).toBe(0);
     expect(readFileSync('/sys/block/ublkb21/queue/fua', 'utf8').trim()).toBe('0');
     const data = randomBytes(MiB);
     writeAt(21, 3, data, ',dsync');
@@ -76,7 +113,9 @@ describe('cache_size, fua and power', () => {
   });
 
   it('ext4 on a cached device survives power cuts under fio with fsync: fsck.ext4 -fn is clean after each', async () => {
-    expect(tsublk('add', '-t', 'null', '-n', '22', '--size', '256M', '--memory_backed', '1', '--cache_size', '32').status).toBe(0);
+    expect(
+      tsublk('add', '-t', 'null', '-n', '22', '--size', '256M', '--memory_backed', '1', '--cache_size', '32').status,
+    ).toBe(0);
     const cycles = await ext4PowerCuts(22, 2); // test:stress runs 20
     process.stdout.write(`ext4 power cuts: ${cycles.map((c) => c.fsck).join(' | ')}\n`);
     expect(cycles).toHaveLength(2);
@@ -87,15 +126,37 @@ describe('cache_size, fua and power', () => {
     expect(tsublk('add', '-t', 'null', '-n', '23', '--size', '64M').status).toBe(0);
     const fixed = tsublk('set', '-n', '23', '--mbps', '10', '--badblocks', '+1-x');
     expect(fixed.status).toBe(1);
-    expect(fixed.stderr.trim()).toBe("tsublk: bad --badblocks item '+1-x': use +START-END (add) or -START-END (clear), 512-byte sectors, END included, e.g. +2048-2055");
+    expect(fixed.stderr.trim()).toBe(
+      "tsublk: bad --badblocks item '+1-x': use +START-END (add) or -START-END (clear), 512-byte sectors, END included, e.g. +2048-2055",
+    );
     expect(tsublk('list', '-n', '23', '--json').stdout).toMatch(/"mbps": 0/); // nothing changed
     const none = tsublk('set', '-n', '23');
-    expect(none.stderr.trim()).toBe('tsublk: name a setting to change: e.g. tsublk set -n 0 --mbps 50 (see tsublk set --help)');
+    expect(none.stderr.trim()).toBe(
+      'tsublk: name a setting to change: e.g. tsublk set -n 0 --mbps 50 (see tsublk set --help)',
+    );
     const missing = tsublk('power', '-n', '24', 'off');
     expect(missing.status).toBe(1);
-    expect(missing.stderr.trim()).toBe('tsublk: device 24 has no control socket (/run/tsublk/24.sock): is its daemon running? see tsublk list -n 24');
-    const recoverable = tsublk('add', '-t', 'null', '-n', '24', '--size', '64M', '--memory_backed', '1', '--cache_size', '4', '-r', '1');
+    expect(missing.stderr.trim()).toBe(
+      'tsublk: device 24 has no control socket (/run/tsublk/24.sock): is its daemon running? see tsublk list -n 24',
+    );
+    const recoverable = tsublk(
+      'add',
+      '-t',
+      'null',
+      '-n',
+      '24',
+      '--size',
+      '64M',
+      '--memory_backed',
+      '1',
+      '--cache_size',
+      '4',
+      '-r',
+      '1',
+    );
     expect(recoverable.status).toBe(1);
-    expect(recoverable.stderr.trim()).toBe('tsublk: --cache_size and -r/-e/-i exclude each other: the write cache lives in the daemon and dies with it, so the device could not be recovered');
+    expect(recoverable.stderr.trim()).toBe(
+      'tsublk: --cache_size and -r/-e/-i exclude each other: the write cache lives in the daemon and dies with it, so the device could not be recovered',
+    );
   });
 });

@@ -8,11 +8,27 @@ afterEach(() => {
 });
 
 function fio(device: string, rw: string, seconds: number): string {
-  return ok('fio', '--name=t', `--filename=${device}`, `--rw=${rw}`, '--direct=1', '--ioengine=io_uring', '--iodepth=32', '--numjobs=2', '--bs=4k', '--time_based', `--runtime=${seconds}`, '--group_reporting', '--output-format=json');
+  return ok(
+    'fio',
+    '--name=t',
+    `--filename=${device}`,
+    `--rw=${rw}`,
+    '--direct=1',
+    '--ioengine=io_uring',
+    '--iodepth=32',
+    '--numjobs=2',
+    '--bs=4k',
+    '--time_based',
+    `--runtime=${seconds}`,
+    '--group_reporting',
+    '--output-format=json',
+  );
 }
 
 function fioErrors(output: string, kind: 'read' | 'write'): { errors: number; ios: number } {
-  const report = JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }> };
+  const report = JSON.parse(output.slice(output.indexOf('{'))) as {
+    jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }>;
+  };
   const job = report.jobs[0];
   if (job === undefined) throw new Error('fio reported no job');
   return { errors: job.error, ios: job[kind].total_ios };
@@ -60,10 +76,19 @@ describe('tsublk add -t null', () => {
       expect(queue.slice(0, 3)).toEqual(['queue', `${q}:`, 'tid']);
       expect(existsTask(pid, Number(queue[3]))).toBe(true); // field 4: a thread of the daemon
       // The queue's thread runs on the CPUs the kernel gives the queue (GET_QUEUE_AFFINITY).
-      const affinity = /affinity\(([\d ]*)\)/.exec(lines[4 + q] ?? '')?.[1]?.trim().split(' ').map(Number) ?? [];
+      const affinity =
+        /affinity\(([\d ]*)\)/
+          .exec(lines[4 + q] ?? '')?.[1]
+          ?.trim()
+          .split(' ')
+          .map(Number) ?? [];
       expect(allowedCpus(pid, Number(queue[3]))).toEqual(affinity);
     }
-    expect(JSON.parse((lines[6] ?? '').replace(/^\ttarget /, ''))).toEqual({ dev_size: 268435456000, name: 'null', type: 0 });
+    expect(JSON.parse((lines[6] ?? '').replace(/^\ttarget /, ''))).toEqual({
+      dev_size: 268435456000,
+      name: 'null',
+      type: 0,
+    });
     // -v: each queue's live counters, kept by the null target in its HwData.
     ok('dd', 'if=/dev/ublkb3', 'of=/dev/null', 'bs=4k', 'count=256', 'iflag=direct');
     const verbose = tsublk('list', '-v').stdout;
@@ -75,7 +100,11 @@ describe('tsublk add -t null', () => {
     expect(stats.reduce((sum, line) => sum + field(line, 'read_bytes'), 0)).toBeGreaterThanOrEqual(256 * 4096);
     expect(stats.every((line) => field(line, 'enters') > 0)).toBe(true);
 
-    const json = JSON.parse(tsublk('list', '--json').stdout) as Array<{ dev_id: number; state: string; queues: unknown[] }>;
+    const json = JSON.parse(tsublk('list', '--json').stdout) as Array<{
+      dev_id: number;
+      state: string;
+      queues: unknown[];
+    }>;
     expect(json.map((d) => [d.dev_id, d.state, d.queues.length])).toEqual([[3, 'LIVE', 2]]);
 
     const features = JSON.parse(tsublk('features', '--json').stdout) as { names: string[] };
@@ -124,9 +153,20 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
   });
 
   it('a user who may not use /dev/ublk-control', () => {
-    const result = run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, tsublkLocation(), 'add', '-t', 'null']);
+    const result = run('setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      tsublkLocation(),
+      'add',
+      '-t',
+      'null',
+    ]);
     expect(result.status).toBe(1);
-    expect(result.stderr.trim()).toMatch(/cannot open \/dev\/ublk-control \(EACCES\): run as root, or use --unprivileged/);
+    expect(result.stderr.trim()).toMatch(
+      /cannot open \/dev\/ublk-control \(EACCES\): run as root, or use --unprivileged/,
+    );
   });
 });
 

@@ -27,10 +27,23 @@ export async function ext4PowerCuts(devId: number, cycles: number): Promise<Powe
   try {
     for (let cycle = 0; cycle < cycles; cycle++) {
       ok('mount', device, mountPoint);
-      const fio = spawn('fio', [
-        '--name=pc', `--directory=${mountPoint}`, '--rw=randwrite', '--bs=4k', '--size=16M', '--numjobs=2', '--fsync=4',
-        '--ioengine=psync', '--time_based', '--runtime=60', '--verify_state_save=0',
-      ], { stdio: 'ignore', cwd: os.tmpdir() });
+      const fio = spawn(
+        'fio',
+        [
+          '--name=pc',
+          `--directory=${mountPoint}`,
+          '--rw=randwrite',
+          '--bs=4k',
+          '--size=16M',
+          '--numjobs=2',
+          '--fsync=4',
+          '--ioengine=psync',
+          '--time_based',
+          '--runtime=60',
+          '--verify_state_save=0',
+        ],
+        { stdio: 'ignore', cwd: os.tmpdir() },
+      );
       const exited = new Promise<number | null>((resolve) => fio.once('exit', (code) => resolve(code)));
       // The cut lands at a different moment of the run each cycle.
       await new Promise((resolve) => setTimeout(resolve, 2000 + (cycle % 4) * 500));

@@ -31,7 +31,16 @@ function sha256(bytes: Buffer): string {
 
 /** Reads a range of a device with O_DIRECT (from the device, not a page cache). */
 function readRange(device: string, offsetMiB: number, mib: number): Buffer {
-  ok('dd', `if=${device}`, 'of=/tmp/tsublk-range', 'bs=1M', `skip=${offsetMiB}`, `count=${mib}`, 'iflag=direct', 'status=none');
+  ok(
+    'dd',
+    `if=${device}`,
+    'of=/tmp/tsublk-range',
+    'bs=1M',
+    `skip=${offsetMiB}`,
+    `count=${mib}`,
+    'iflag=direct',
+    'status=none',
+  );
   const bytes = readFileSync('/tmp/tsublk-range');
   rmSync('/tmp/tsublk-range');
   return bytes;
@@ -71,17 +80,36 @@ describe('tsublk recover', () => {
 
   it('with -i 1, fio writing and verifying through a kill -9 and recover sees no error at all', async () => {
     expect(tsublk('add', '-t', 'memory', '--size', '256M', '-n', '1', '-q', '2', '-i', '1').status).toBe(0);
-    const fio = spawn('fio', [
-      '--name=crash', '--filename=/dev/ublkb1', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k',
-      '--size=256M', '--io_size=96M', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
-    ], { cwd: tmpdir() }); // fio's verify state files go there
+    const fio = spawn(
+      'fio',
+      [
+        '--name=crash',
+        '--filename=/dev/ublkb1',
+        '--ioengine=io_uring',
+        '--direct=1',
+        '--iodepth=32',
+        '--rw=randwrite',
+        '--bs=4k',
+        '--size=256M',
+        '--io_size=96M',
+        '--verify=crc32c',
+        '--do_verify=1',
+        '--verify_fatal=1',
+        '--output-format=json',
+      ],
+      { cwd: tmpdir() },
+    ); // fio's verify state files go there
     const finished = fioJson(fio);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // mid-run
     process.kill(daemonPid(1), 'SIGKILL');
     await waitForState(1, 'QUIESCED', 5000);
     expect(tsublk('recover', '-n', '1').status).toBe(0);
     const { status, output } = await finished;
-    const job = (JSON.parse(output.slice(output.indexOf('{'))) as { jobs: Array<{ error: number; write: { io_bytes: number }; read: { io_bytes: number } }> }).jobs[0];
+    const job = (
+      JSON.parse(output.slice(output.indexOf('{'))) as {
+        jobs: Array<{ error: number; write: { io_bytes: number }; read: { io_bytes: number } }>;
+      }
+    ).jobs[0];
     expect(status).toBe(0);
     expect(job?.error).toBe(0);
     expect(job?.write.io_bytes).toBe(96 * 2 ** 20);
@@ -90,7 +118,18 @@ describe('tsublk recover', () => {
 
   it('without recovery flags, a killed daemon leaves a DEAD device that fails I/O promptly and del removes', async () => {
     expect(tsublk('add', '-t', 'null', '-n', '2').status).toBe(0);
-    const fio = spawn('fio', ['--name=dead', '--filename=/dev/ublkb2', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randread', '--bs=4k', '--time_based', '--runtime=60', '--output-format=json']);
+    const fio = spawn('fio', [
+      '--name=dead',
+      '--filename=/dev/ublkb2',
+      '--ioengine=io_uring',
+      '--direct=1',
+      '--iodepth=32',
+      '--rw=randread',
+      '--bs=4k',
+      '--time_based',
+      '--runtime=60',
+      '--output-format=json',
+    ]);
     const finished = fioJson(fio);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     process.kill(daemonPid(2), 'SIGKILL');
@@ -101,12 +140,19 @@ describe('tsublk recover', () => {
     expect(await waitForState(2, 'DEAD', 5000)).toBeLessThan(5000);
     const again = tsublk('recover', '-n', '2');
     expect(again.status).toBe(1);
-    expect(again.stderr.trim()).toBe('tsublk: device 2 is DEAD: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n 2');
+    expect(again.stderr.trim()).toBe(
+      'tsublk: device 2 is DEAD: only a device added with -r 1 or -e 1 whose daemon died can be recovered; delete it with tsublk del -n 2',
+    );
     expect(tsublk('del', '-n', '2').status).toBe(0);
   });
 
   it('del -a removes several devices at once, whether their daemons live, died QUIESCED or died DEAD', async () => {
-    for (const [id, flags] of [['5', []], ['6', ['-r', '1']], ['7', []]] as const) expect(tsublk('add', '-t', 'null', '-n', id, ...flags).status).toBe(0);
+    for (const [id, flags] of [
+      ['5', []],
+      ['6', ['-r', '1']],
+      ['7', []],
+    ] as const)
+      expect(tsublk('add', '-t', 'null', '-n', id, ...flags).status).toBe(0);
     process.kill(daemonPid(6), 'SIGKILL');
     process.kill(daemonPid(7), 'SIGKILL');
     await waitForState(6, 'QUIESCED', 5000);
@@ -118,10 +164,32 @@ describe('tsublk recover', () => {
   });
 
   it('add --foreground with I/O in flight: SIGINT stops, drains, deletes, and it exits 0', async () => {
-    const daemon = spawn(process.execPath, [tsublkBin, 'add', '-t', 'memory', '--size', '64M', '-n', '8', '--foreground']);
+    const daemon = spawn(process.execPath, [
+      tsublkBin,
+      'add',
+      '-t',
+      'memory',
+      '--size',
+      '64M',
+      '-n',
+      '8',
+      '--foreground',
+    ]);
     const daemonExit = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) => daemon.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('state LIVE') && resolve()));
-    const fio = spawn('fio', ['--name=load', '--filename=/dev/ublkb8', '--ioengine=io_uring', '--direct=1', '--iodepth=32', '--rw=randwrite', '--bs=4k', '--time_based', '--runtime=60']);
+    await new Promise<void>((resolve) =>
+      daemon.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('state LIVE') && resolve()),
+    );
+    const fio = spawn('fio', [
+      '--name=load',
+      '--filename=/dev/ublkb8',
+      '--ioengine=io_uring',
+      '--direct=1',
+      '--iodepth=32',
+      '--rw=randwrite',
+      '--bs=4k',
+      '--time_based',
+      '--runtime=60',
+    ]);
     const fioDone = fioJson(fio);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     daemon.kill('SIGINT');
@@ -136,10 +204,15 @@ describe('tsublk recover', () => {
     const holder = createServer().listen({ path: deviceLockName(4) });
     await new Promise((resolve) => holder.once('listening', resolve));
     try {
-      for (const command of [['del', '-n', '4'], ['recover', '-n', '4']]) {
+      for (const command of [
+        ['del', '-n', '4'],
+        ['recover', '-n', '4'],
+      ]) {
         const result = tsublk(...command);
         expect(result.status).toBe(1);
-        expect(result.stderr.trim()).toBe('tsublk: device 4 is busy: another tsublk add, recover or del is working on it; try again when it has finished');
+        expect(result.stderr.trim()).toBe(
+          'tsublk: device 4 is busy: another tsublk add, recover or del is working on it; try again when it has finished',
+        );
       }
       expect(listed(4).state).toBe('LIVE');
     } finally {
@@ -158,10 +231,14 @@ describe('tsublk recover', () => {
     writeFileSync('/run/tsublk/3.json', '{"devId": 3, "pid"');
     const corrupt = tsublk('recover', '-n', '3');
     expect(corrupt.status).toBe(1);
-    expect(corrupt.stderr.trim()).toMatch(/^tsublk: \/run\/tsublk\/3.json is corrupt \(.*\): recover cannot rebuild the device's target from it; delete the device with tsublk del -n 3$/);
+    expect(corrupt.stderr.trim()).toMatch(
+      /^tsublk: \/run\/tsublk\/3.json is corrupt \(.*\): recover cannot rebuild the device's target from it; delete the device with tsublk del -n 3$/,
+    );
     rmSync('/run/tsublk/3.json');
     const missing = tsublk('recover', '-n', '3');
-    expect(missing.stderr.trim()).toBe("tsublk: /run/tsublk/3.json is missing: recover needs it to rebuild the device's target; delete the device with tsublk del -n 3");
+    expect(missing.stderr.trim()).toBe(
+      "tsublk: /run/tsublk/3.json is missing: recover needs it to rebuild the device's target; delete the device with tsublk del -n 3",
+    );
     expect(listed(3).state).toBe('QUIESCED'); // list still lists it, from the kernel's own information
     expect(tsublk('del', '-n', '3').status).toBe(0);
   });

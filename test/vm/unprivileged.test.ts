@@ -10,12 +10,15 @@ const bob = 2002;
 
 /** Runs tsublk as an ordinary user (no capabilities, no supplementary groups). */
 function as(uid: number, ...args: string[]): Run {
-  return run('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, tsublkBin, ...args], { env: { HOME: '/tmp', TMPDIR: '/tmp' } });
+  return run('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, tsublkBin, ...args], {
+    env: { HOME: '/tmp', TMPDIR: '/tmp' },
+  });
 }
 
 function asOk(uid: number, ...args: string[]): string {
   const result = as(uid, ...args);
-  if (result.status !== 0) throw new Error(`uid ${uid}: tsublk ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  if (result.status !== 0)
+    throw new Error(`uid ${uid}: tsublk ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
   return result.stdout;
 }
 
@@ -37,18 +40,30 @@ afterAll(async () => {
 });
 
 describe('tsublk add --unprivileged', () => {
-  it("gives each user their own device, which the other can neither use, see nor delete", () => {
+  it('gives each user their own device, which the other can neither use, see nor delete', () => {
     const add = as(alice, 'add', '-t', 'null', '--unprivileged', '-n', '3', '--size', '64M', '--json');
     expect(add.stderr).toBe('');
     expect(add.status).toBe(0);
-    const device = (JSON.parse(add.stdout) as Array<{ owner: { uid: number }; flag_names: string[]; state: string }>)[0];
+    const device = (
+      JSON.parse(add.stdout) as Array<{ owner: { uid: number }; flag_names: string[]; state: string }>
+    )[0];
     expect(device?.owner.uid).toBe(alice);
     expect(device?.flag_names).toContain('UNPRIVILEGED_DEV');
     expect(device?.state).toBe('LIVE');
     expect(statSync('/dev/ublkb3').uid).toBe(alice);
 
     // Alice's I/O goes through her own daemon, which runs as her.
-    const write = run('setpriv', [`--reuid=${alice}`, `--regid=${alice}`, '--clear-groups', 'dd', 'if=/dev/zero', 'of=/dev/ublkb3', 'bs=64k', 'count=16', 'oflag=direct']);
+    const write = run('setpriv', [
+      `--reuid=${alice}`,
+      `--regid=${alice}`,
+      '--clear-groups',
+      'dd',
+      'if=/dev/zero',
+      'of=/dev/ublkb3',
+      'bs=64k',
+      'count=16',
+      'oflag=direct',
+    ]);
     expect(write.stderr).toMatch(/1048576 bytes/);
     expect(write.status).toBe(0);
     const pid = Number(/daemon pid (\d+)/.exec(asOk(alice, 'list', '-n', '3'))?.[1]);
@@ -56,7 +71,15 @@ describe('tsublk add --unprivileged', () => {
     expect(readdirSync(`/tmp/tsublk-${alice}`)).toContain('3.json');
 
     // Bob: no access to her disk, her device is not in his list, and he cannot delete it.
-    const read = run('setpriv', [`--reuid=${bob}`, `--regid=${bob}`, '--clear-groups', 'dd', 'if=/dev/ublkb3', 'of=/dev/null', 'count=1']);
+    const read = run('setpriv', [
+      `--reuid=${bob}`,
+      `--regid=${bob}`,
+      '--clear-groups',
+      'dd',
+      'if=/dev/ublkb3',
+      'of=/dev/null',
+      'count=1',
+    ]);
     expect(read.status).not.toBe(0);
     expect(read.stderr).toMatch(/Permission denied/);
     expect(asOk(bob, 'list')).not.toMatch(/dev id 3:/);
@@ -83,10 +106,12 @@ describe('tsublk add --unprivileged', () => {
   it('refuses user copy and recovery flags, which the kernel withholds from unprivileged devices', () => {
     const result = as(alice, 'add', '-t', 'null', '--unprivileged', '-r', '1');
     expect(result.status).toBe(1);
-    expect(result.stderr.trim()).toBe('tsublk: -r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root');
+    expect(result.stderr.trim()).toBe(
+      'tsublk: -r, -e and -i need a privileged device: the kernel gives unprivileged devices no recovery; leave them out or run as root',
+    );
   });
 
-  it('root can delete a user\'s device', () => {
+  it("root can delete a user's device", () => {
     expect(as(alice, 'add', '-t', 'null', '--unprivileged', '-n', '5', '--size', '64M').status).toBe(0);
     expect(tsublk('del', '-n', '5').status).toBe(0);
     expect(leftovers().devices).toEqual([]);

@@ -55,7 +55,11 @@ export function openLoopBacking(config: LoopConfig, devId: number, recorded: boo
     }
   } catch (error) {
     const why = code(error);
-    if (why === 'ENOENT') throw new UserError(`${file} does not exist${recorded ? `, and with it the device's data: delete the device with tsublk del -n ${devId}` : ': give -f an existing file or block device'}`, 'not-found');
+    if (why === 'ENOENT')
+      throw new UserError(
+        `${file} does not exist${recorded ? `, and with it the device's data: delete the device with tsublk del -n ${devId}` : ': give -f an existing file or block device'}`,
+        'not-found',
+      );
     if (why === 'EISDIR') throw new UserError(`${file} is a directory: give -f a regular file or a block device`);
     if ((why === 'EACCES' || why === 'EROFS' || why === 'EPERM') && !config.readOnly) {
       let readable = false;
@@ -65,22 +69,35 @@ export function openLoopBacking(config: LoopConfig, devId: number, recorded: boo
       } catch {
         // Not even for reading.
       }
-      if (readable) throw new UserError(`${file} is read-only (${why}): add --read_only to serve it as a read-only disk`);
+      if (readable)
+        throw new UserError(`${file} is read-only (${why}): add --read_only to serve it as a read-only disk`);
     }
-    if (why === 'EACCES' || why === 'EPERM') throw new UserError(`the daemon (uid ${process.geteuid?.() ?? '?'}) may not open ${file} (${why}): give it access, or serve a file it may open`);
-    if (why === 'EBUSY') throw new UserError(`${file} is in use (mounted, or held by another driver): unmount it or pick another`, 'in-use');
+    if (why === 'EACCES' || why === 'EPERM')
+      throw new UserError(
+        `the daemon (uid ${process.geteuid?.() ?? '?'}) may not open ${file} (${why}): give it access, or serve a file it may open`,
+      );
+    if (why === 'EBUSY')
+      throw new UserError(
+        `${file} is in use (mounted, or held by another driver): unmount it or pick another`,
+        'in-use',
+      );
     throw error;
   }
   try {
     try {
       flock(fd, LOCK.EX | LOCK.NB);
     } catch (error) {
-      if (code(error) === 'EAGAIN' || code(error) === 'EWOULDBLOCK') throw new UserError(`${file} is served by another tsublk device: pick another file, or delete that device first`, 'in-use');
+      if (code(error) === 'EAGAIN' || code(error) === 'EWOULDBLOCK')
+        throw new UserError(
+          `${file} is served by another tsublk device: pick another file, or delete that device first`,
+          'in-use',
+        );
       throw error;
     }
     const stat = fstatSync(fd);
     const blockDevice = stat.isBlockDevice();
-    if (!blockDevice && !stat.isFile()) throw new UserError(`${file} is neither a regular file nor a block device: give -f one of those`);
+    if (!blockDevice && !stat.isFile())
+      throw new UserError(`${file} is neither a regular file nor a block device: give -f one of those`);
     const [major, minor] = majorMinor(blockDevice ? stat.rdev : stat.dev);
     // A block device's own size; a file's from its inode.
     const fileBytes = blockDevice ? (sysfsNumber(major, minor, 'size') ?? 0) * 512 : stat.size;
@@ -89,21 +106,41 @@ export function openLoopBacking(config: LoopConfig, devId: number, recorded: boo
     let logicalBlockSize = config.logicalBlockSize;
     if (!config.blockSizeGiven && !recorded) logicalBlockSize = Math.min(4096, Math.max(512, backingBlock));
     if (directIo && logicalBlockSize < backingBlock) {
-      throw new UserError(`--bs ${logicalBlockSize} is smaller than ${file}'s block size (${backingBlock}), which O_DIRECT needs: use --bs ${backingBlock}, or --buffered_io`);
+      throw new UserError(
+        `--bs ${logicalBlockSize} is smaller than ${file}'s block size (${backingBlock}), which O_DIRECT needs: use --bs ${backingBlock}, or --buffered_io`,
+      );
     }
-    if (config.offset % logicalBlockSize !== 0) throw new UserError(`--offset ${config.offset} is not a multiple of the block size (${logicalBlockSize}): use a multiple of it`);
-    if (config.offset >= fileBytes && fileBytes > 0) throw new UserError(`--offset ${config.offset} is at or past the end of ${file} (${fileBytes} bytes): use a smaller one`);
+    if (config.offset % logicalBlockSize !== 0)
+      throw new UserError(
+        `--offset ${config.offset} is not a multiple of the block size (${logicalBlockSize}): use a multiple of it`,
+      );
+    if (config.offset >= fileBytes && fileBytes > 0)
+      throw new UserError(
+        `--offset ${config.offset} is at or past the end of ${file} (${fileBytes} bytes): use a smaller one`,
+      );
     const room = fileBytes - config.offset;
     let sizeBytes = config.sizeBytes;
     if (sizeBytes === 0) {
       sizeBytes = Math.floor(room / logicalBlockSize) * logicalBlockSize;
-      if (sizeBytes === 0) throw new UserError(`${file} holds no whole block${config.offset > 0 ? ` past --offset ${config.offset}` : ''} (${fileBytes} bytes): give a larger file`);
+      if (sizeBytes === 0)
+        throw new UserError(
+          `${file} holds no whole block${config.offset > 0 ? ` past --offset ${config.offset}` : ''} (${fileBytes} bytes): give a larger file`,
+        );
     } else if (sizeBytes > room) {
-      if (recorded) throw new UserError(`${file} is ${fileBytes} bytes now, too small for the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`);
-      throw new UserError(`--size ${sizeBytes} is larger than ${file} (${room} bytes${config.offset > 0 ? ` past --offset ${config.offset}` : ''}): leave --size out to use the whole file, or give a smaller one`);
+      if (recorded)
+        throw new UserError(
+          `${file} is ${fileBytes} bytes now, too small for the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`,
+        );
+      throw new UserError(
+        `--size ${sizeBytes} is larger than ${file} (${room} bytes${config.offset > 0 ? ` past --offset ${config.offset}` : ''}): leave --size out to use the whole file, or give a smaller one`,
+      );
     }
     // Discard: a file punches holes; a block device zeroes where it can (as the C loop target).
-    const discard = config.readOnly ? false : blockDevice ? (sysfsNumber(major, minor, 'queue/write_zeroes_max_bytes') ?? 0) > 0 : true;
+    const discard = config.readOnly
+      ? false
+      : blockDevice
+        ? (sysfsNumber(major, minor, 'queue/write_zeroes_max_bytes') ?? 0) > 0
+        : true;
     const opened = fd;
     return {
       config: { ...config, sizeBytes, logicalBlockSize, directIo, blockDevice, discard, runtime: { fd } },

@@ -51,7 +51,8 @@ function startTransfer(hw: LoopQueue, rq: Request<LoopRequest>): void {
 const operations: Operations<LoopConfig, undefined, LoopQueue, LoopRequest> = {
   newRequestData: () => new LoopRequest(),
   initHctx(config, _hctxIdx, io) {
-    if (config.runtime === undefined) throw new Error('loop target: the file was not opened (open() runs in the daemon first)');
+    if (config.runtime === undefined)
+      throw new Error('loop target: the file was not opened (open() runs in the daemon first)');
     return new LoopQueue(io, config.runtime.fd, config.offset, io.useFixedRequestBuffers());
   },
   exitHctx: () => undefined,
@@ -82,7 +83,15 @@ const operations: Operations<LoopConfig, undefined, LoopQueue, LoopRequest> = {
       case ReqOp.WriteZeroes:
         hw.writeZeroes++;
         // NOUNMAP: the range must stay allocated (zero it); otherwise a hole reads as zeros too.
-        hw.io.fallocateFile(rq, hw.fd, (rq.flags & ReqFlag.NoUnmap) !== 0 ? FALLOC_FL.ZERO_RANGE | FALLOC_FL.KEEP_SIZE : FALLOC_FL.PUNCH_HOLE | FALLOC_FL.KEEP_SIZE, position, rq.bytes);
+        hw.io.fallocateFile(
+          rq,
+          hw.fd,
+          (rq.flags & ReqFlag.NoUnmap) !== 0
+            ? FALLOC_FL.ZERO_RANGE | FALLOC_FL.KEEP_SIZE
+            : FALLOC_FL.PUNCH_HOLE | FALLOC_FL.KEEP_SIZE,
+          position,
+          rq.bytes,
+        );
         return;
       default:
         rq.end(-EOPNOTSUPP);
@@ -123,7 +132,19 @@ const operations: Operations<LoopConfig, undefined, LoopQueue, LoopRequest> = {
 };
 
 /** The counters `stats` and `list -v` show for each queue. */
-const loopCounters = counterTable(['reads', 'writes', 'flushes', 'discards', 'write_zeroes', 'fua_writes', 'errors', 'short_ios', 'read_bytes', 'write_bytes', 'fixed_buffers']);
+const loopCounters = counterTable([
+  'reads',
+  'writes',
+  'flushes',
+  'discards',
+  'write_zeroes',
+  'fua_writes',
+  'errors',
+  'short_ios',
+  'read_bytes',
+  'write_bytes',
+  'fixed_buffers',
+]);
 
 export const loopTarget: Target<LoopConfig, LoopConfig, undefined, LoopQueue, LoopRequest> = {
   name: 'loop',
@@ -140,7 +161,16 @@ export const loopTarget: Target<LoopConfig, LoopConfig, undefined, LoopQueue, Lo
     // medium: filesystems send FLUSH and FUA, which reach the backing as fdatasync and RWF_DSYNC.
     volatileCache: true,
     fua: true,
-    ...(config.discard === true ? { discard: { granularity: config.logicalBlockSize, maxSectors: 2 ** 21, maxWriteZeroesSectors: 2 ** 21, maxSegments: 1 } } : {}),
+    ...(config.discard === true
+      ? {
+          discard: {
+            granularity: config.logicalBlockSize,
+            maxSectors: 2 ** 21,
+            maxWriteZeroesSectors: 2 ** 21,
+            maxSegments: 1,
+          },
+        }
+      : {}),
   }),
   tagSetData: (config) => config,
   queueData: () => undefined,

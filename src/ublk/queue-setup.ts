@@ -1,0 +1,31 @@
+import { appendFileSync } from 'node:fs';
+
+/** Everything a queue's worker needs, as plain data (it crosses postMessage). */
+export interface QueueSetup {
+  readonly devId: number;
+  readonly queueId: number;
+  readonly depth: number;
+  /** /dev/ublkcN, opened once by the daemon (fds are process-wide; a second open is EBUSY). */
+  readonly charFd: number;
+  readonly maxIoBufBytes: number;
+  /** UBLK_F_USER_COPY: no per-tag buffers; data moves by pread/pwrite on /dev/ublkcN. */
+  readonly userCopy: boolean;
+  readonly target: string;
+  readonly targetConfig: unknown;
+  /** CPUs to pin the worker to (empty: leave it alone). */
+  readonly cpus: readonly number[];
+  /** Int32 flags shared with the daemon: [0] started, [1] stop. */
+  readonly flags: SharedArrayBuffer;
+  /** The device's stats file (see stats.ts), or -1 for none. */
+  readonly statsFd: number;
+  readonly queues: number;
+}
+
+export const QueueFlag = { Started: 0, Stop: 1 } as const;
+
+/** TSUBLK_HCTX_TRACE=FILE: a line per initHctx and exitHctx ("init 0", "exit 0"), for tests that count them. */
+const hctxTrace = process.env['TSUBLK_HCTX_TRACE'];
+
+export function traceHctx(event: 'init' | 'exit', queueId: number): void {
+  if (hctxTrace !== undefined && hctxTrace !== '') appendFileSync(hctxTrace, `${event} ${queueId}\n`);
+}
