@@ -55,4 +55,15 @@ describe('target modules (-t ./x.js)', () => {
       },
     );
   });
+
+  it("gives each built-in target its own help: add -t loop --help lists loop's options and no other target's", () => {
+    const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
+    const help = String(spawnSync(process.execPath, [bin, 'add', '-t', 'loop', '--help'], { encoding: 'utf8' }).stdout);
+    expect(help).toMatch(
+      /loop target \(a file or block device.*\):\n\s+-f, --file\s+the regular file or block device to serve/,
+    );
+    for (const option of ['--buffered_io', '--offset', '--read_only']) expect(help).toContain(option);
+    expect(help).not.toContain('--irqmode');
+    expect(help).not.toContain('--backing');
+  });
 });
