@@ -3,6 +3,7 @@ import { deviceLogPath } from '../ublk/device-log.js';
 import { UblkError } from '../ublk/errors.js';
 import { runFilePath } from '../ublk/run-file.js';
 import { printErr, printOut } from './output.js';
+import { everyInterval } from './watch.js';
 
 const FOLLOW_INTERVAL_MS = 250;
 
@@ -34,21 +35,15 @@ export async function showLog(devId: number, follow: boolean): Promise<void> {
     );
   let offset = printFrom(file, 0);
   if (!follow) return;
-  let stopped = false;
-  const stop = (): void => {
-    stopped = true;
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  while (!stopped) {
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
+  await everyInterval(FOLLOW_INTERVAL_MS, () => {
     if (!existsSync(runFilePath(devId))) {
       if (existsSync(file)) printFrom(file, offset); // its last words
       printErr(`tsublk: device ${devId} is gone\n`);
-      return;
+      return false;
     }
-    if (!existsSync(file)) continue;
+    if (!existsSync(file)) return true;
     if (statSync(file).size < offset) offset = 0; // rotated: the new file starts over
     offset = printFrom(file, offset);
-  }
+    return true;
+  });
 }

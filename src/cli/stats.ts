@@ -3,6 +3,7 @@ import { readRunRecord } from '../ublk/run-file.js';
 import { readCounters, statsPath } from '../ublk/stats-file.js';
 import { existsSync } from 'node:fs';
 import { printOut, printErr } from './output.js';
+import { everyInterval } from './watch.js';
 
 /** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
 function queueRows(devId: number): Array<Record<string, number>> {
@@ -61,19 +62,12 @@ export async function stats(devId: number, json: boolean, watch: boolean, interv
   };
   print();
   if (!watch) return;
-  let stopped = false;
-  const stop = (): void => {
-    stopped = true;
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  while (!stopped) {
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    if (stopped) break;
+  await everyInterval(intervalMs, () => {
     if (!existsSync(statsPath(devId))) {
       printErr(`tsublk: device ${devId} is gone\n`);
-      break;
+      return false;
     }
     print();
-  }
+    return true;
+  });
 }
