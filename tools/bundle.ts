@@ -5,7 +5,7 @@
 // CommonJS starts a queue worker 0.5 s sooner than ESM (Node 20's ESM loader, and Koffi's ESM
 // entry, cost that much in a fresh isolate); whitespace minifying halves what a start reads.
 import { type BuildOptions, type Plugin, build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -79,9 +79,15 @@ await Promise.all([
     entryPoints: {
       ...Object.fromEntries(commandModules.map((name) => [name, `src/cli/${name}.ts`])),
       'daemon-main': 'src/cli/daemon-main.ts',
+      // Required before any bundle above is loaded: it compiles them through V8's code cache.
+      'code-cache-install': 'src/cli/code-cache-install.ts',
       'queue-worker': 'src/cli/queue-worker.ts',
     },
   }),
 ]);
+// The code caches of the bundles just replaced would be refused (their header names the old
+// build); removed so that the folder holds no stale files.
+for (const name of readdirSync(`${root}${outdir}`))
+  if (name.endsWith('.v8cache')) rmSync(`${root}${outdir}/${name}`, { force: true });
 // The package is ESM ("type": "module"): this folder's .js files are CommonJS.
 writeFileSync(`${root}${outdir}/../package.json`, '{ "type": "commonjs" }\n');

@@ -9,6 +9,7 @@ import { UblkQueue } from '../ublk/queue.js';
 import type { QueueSetup } from '../ublk/queue-setup.js';
 import type { QueueMessage } from '../ublk/queue-messages.js';
 import { markStart } from '../start-trace.js';
+import { saveCodeCache } from './code-cache.js';
 
 markStart('worker: modules evaluated (Koffi loaded and bound)');
 
@@ -34,6 +35,8 @@ async function serveQueue(): Promise<void> {
     queue = new UblkQueue(setup, target, (detail) => post({ type: 'target-failure', queueId: setup.queueId, detail }));
     markStart('worker: queue set up (initHctx, every tag fetched)');
     post({ type: 'ready', queueId: setup.queueId, tid: gettid() });
+    saveCodeCache(); // what this start compiled, kept for the next one (code-cache.ts); then the loop never yields
+
     queue.run();
     queue.teardown();
     post({ type: 'stopped', queueId: setup.queueId });

@@ -8,6 +8,7 @@ import type { AddPlan } from './plan.js';
 import { recordForRecovery } from './recovery-record.js';
 import { type ServeStatus, serve } from './serve.js';
 import { processAlive } from './system.js';
+import { saveCodeCache } from './code-cache.js';
 import type { QueueWorkerPool } from '../ublk/queue-workers.js';
 
 /** Checks that device `devId` is one to recover: it exists, is ours, and its daemon died. */
@@ -31,7 +32,8 @@ export async function serveDaemon(
   const statusStream = createWriteStream('', { fd: 3 });
   const report = (status: ServeStatus): void => {
     workers.release(); // LIVE or failed, a worker no queue took has nothing to serve
-    statusStream.end(JSON.stringify(status) + '\n');
+    // Once the report is out, what this start compiled is kept for the next (code-cache.ts).
+    statusStream.end(JSON.stringify(status) + '\n', saveCodeCache);
   };
   if (recoverId === null) return serve(plan as AddPlan, report, null, workers);
   let record;

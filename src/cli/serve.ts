@@ -13,7 +13,7 @@ import { controlSocketPath, listenControl } from './control-socket.js';
 import type { AddPlan } from './plan.js';
 import { kernelRelease } from './system.js';
 import { QueueWorkerPool } from '../ublk/queue-workers.js';
-import { queueWorkerUrl } from './queue-worker-url.js';
+import { startQueueWorker } from './queue-worker-entry.js';
 import type { UblkParams } from '../ublk/params.js';
 import { describeDevice, deviceJson, formatDevice } from './devices.js';
 import type { DeviceDescription } from './device-description.js';
@@ -90,7 +90,7 @@ export async function serve(
       target,
       targetModule: plan.target,
       targetConfig: recovery?.targetConfig ?? plan.targetConfig,
-      workers: workers ?? QueueWorkerPool.empty(queueWorkerUrl),
+      workers: workers ?? QueueWorkerPool.empty(startQueueWorker),
     };
     const started = performance.now();
     device =

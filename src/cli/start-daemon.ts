@@ -2,6 +2,7 @@
 // Nothing here loads the FFI: the daemon checks the device and describes it in its report.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { codeCacheInstaller } from './code-cache.js';
 import { daemonArgs } from './daemon-args.js';
 import { withDeviceLock } from './device-lock.js';
 import type { AddPlan } from './plan.js';
@@ -14,7 +15,10 @@ const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
 
 /** Starts a detached daemon (`daemon-main.js serve …`), waits until its device is LIVE (or its error), prints it. */
 async function startDaemon(serveArgs: readonly string[], json: boolean): Promise<number> {
-  const child = spawn(process.execPath, [daemonPath, ...serveArgs], {
+  // The daemon compiles its bundle through the code cache where this command did (code-cache.ts).
+  const installer = codeCacheInstaller();
+  const preload = installer === null ? [] : ['--require', installer];
+  const child = spawn(process.execPath, [...preload, daemonPath, ...serveArgs], {
     detached: true, // its own session: it outlives this command and the terminal
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     cwd: '/',

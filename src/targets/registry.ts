@@ -6,6 +6,7 @@ import { loopPlanner } from './loop/options.js';
 import { memoryPlanner } from './memory-options.js';
 import { nullPlanner } from './null-options.js';
 import type { AnyTarget } from '../blk/target.js';
+import { importModule } from '../import-module.js';
 
 /** A target tsublk ships: its options and plan (light), and its code, loaded only when served. */
 interface BuiltinTarget {
@@ -82,7 +83,7 @@ function isTarget(value: unknown): value is AnyTarget {
 export async function loadTarget(name: string): Promise<AnyTarget> {
   const builtin = builtinTargets[name];
   if (builtin !== undefined) return builtin.load();
-  const module = (await import(pathToFileURL(resolveTargetName(name)).href)) as { default?: unknown };
+  const module = (await importModule(pathToFileURL(resolveTargetName(name)).href)) as { default?: unknown };
   // A module compiled to CommonJS (tsc's `export default` sets exports.default) arrives with its
   // exports object as the default: the Target is one level further down.
   const target = isTarget(module.default)

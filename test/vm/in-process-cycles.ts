@@ -6,6 +6,7 @@ import type * as NullModule from '../../src/targets/null.js';
 import type * as ControlModule from '../../src/ublk/control.js';
 import type * as DeviceModule from '../../src/ublk/device.js';
 import type * as WorkersModule from '../../src/ublk/queue-workers.js';
+import type * as WorkerEntryModule from '../../src/cli/queue-worker-entry.js';
 import { leftovers, ok } from './cli.js';
 
 // The built modules: queue workers are started from dist/, as in production.
@@ -25,6 +26,7 @@ export async function inProcessCyclesLeakNothing(cycles: number): Promise<void> 
   const { UblkDevice } = (await import(`${dist}ublk/device.js`)) as typeof DeviceModule;
   const { nullTarget } = (await import(`${dist}targets/null.js`)) as typeof NullModule;
   const { QueueWorkerPool } = (await import(`${dist}ublk/queue-workers.js`)) as typeof WorkersModule;
+  const { startQueueWorker } = (await import(`${dist}cli/queue-worker-entry.js`)) as typeof WorkerEntryModule;
   const control = ControlDevice.open();
   const options = {
     devId: 9,
@@ -36,7 +38,7 @@ export async function inProcessCyclesLeakNothing(cycles: number): Promise<void> 
     targetModule: 'null',
     targetConfig: { sizeBytes: 2 ** 26, logicalBlockSize: 512 },
     pinQueues: false,
-    workers: QueueWorkerPool.empty(new URL(`${dist}cli/queue-worker.js`)),
+    workers: QueueWorkerPool.empty(startQueueWorker),
   };
   // One cycle first: it loads what stays loaded (modules, Koffi, the worker code cache).
   await (await UblkDevice.create(control, options)).stop();
