@@ -1,17 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Request } from '../blk/request.js';
 
-/** null_blk's irqmode: when a request the null target served is ended. */
-export const IrqMode = {
-  /** In queueRq, at once (null_blk's "none"). */
-  None: 0,
-  /** At the end of its batch, in commitRqs (null_blk's "softirq": after the submitter returns). */
-  Batch: 1,
-  /** completion_nsec after it arrived, from the queue's timer (null_blk's "timer"). */
-  Timer: 2,
-} as const;
-export type IrqMode = (typeof IrqMode)[keyof typeof IrqMode];
-
 /**
  * Nanoseconds since an arbitrary start, as a double (no BigInt on the hot path). perf_hooks'
  * `performance`, not the global one: the global is a lazy getter, 4.5x the cost per call (3.8 µs

@@ -1,5 +1,15 @@
-import { IrqMode } from './null-completions.js';
 import type { ZoneGeometry } from './null-zones.js';
+
+/** null_blk's irqmode: when a request the null target served is ended. */
+export const IrqMode = {
+  /** In queueRq, at once (null_blk's "none"). */
+  None: 0,
+  /** At the end of its batch, in commitRqs (null_blk's "softirq": after the submitter returns). */
+  Batch: 1,
+  /** completion_nsec after it arrived, from the queue's timer (null_blk's "timer"). */
+  Timer: 2,
+} as const;
+export type IrqMode = (typeof IrqMode)[keyof typeof IrqMode];
 
 /** The null target's configuration: a disk of `sizeBytes` that stores nothing unless memory_backed (null_blk's attributes). */
 export interface NullConfig {

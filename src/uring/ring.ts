@@ -1,5 +1,4 @@
 // perf_hooks' performance, not the global lazy getter: 0.83 µs a call in the TCG guest, not 3.8.
-import { performance } from 'node:perf_hooks';
 import {
   IORING_ENTER,
   IORING_FEAT,
@@ -48,6 +47,15 @@ export interface RingOptions {
 
 /** Called once per completion. Create it once, outside any loop: the hot path makes no closures. */
 export type CompletionHandler = (userData: number, result: number, flags: number) => void;
+
+/** perf_hooks' clock, fetched at the first timed wait: importing perf_hooks loads ~35 of Node's modules, which a `tsublk list` (this ring, no timed wait) need not pay. */
+let clock: { now(): number } | undefined;
+
+/** Milliseconds since an arbitrary start (perf_hooks' performance.now(): 4.5x cheaper per call than the global's getter). */
+function nowMs(): number {
+  clock ??= process.getBuiltinModule('node:perf_hooks').performance;
+  return clock.now();
+}
 
 const EINTR = 4;
 const EAGAIN = 11;
@@ -420,7 +428,7 @@ export class Ring {
     if ((this.features & IORING_FEAT.EXT_ARG) === 0)
       throw new Error('io_uring: this kernel lacks IORING_FEAT_EXT_ARG (5.11+), needed for a wait with a timeout');
     let toSubmit = this.publish();
-    const deadline = performance.now() + timeoutNanoseconds / 1e6;
+    const deadline = nowMs() + timeoutNanoseconds / 1e6;
     this.prepareWaitArgument(timeoutNanoseconds);
     const flags = IORING_ENTER.GETEVENTS | IORING_ENTER.EXT_ARG;
     let submitted = 0;
@@ -439,7 +447,7 @@ export class Ring {
       if (this.completionsReady() >= waitFor) return submitted;
       // Having submitted something, the kernel returns that count even when the wait timed out
       // or did not happen: wait again, for what is left of the timeout.
-      const remaining = (deadline - performance.now()) * 1e6;
+      const remaining = (deadline - nowMs()) * 1e6;
       if (remaining <= 0) return submitted;
       this.prepareWaitArgument(remaining);
     }

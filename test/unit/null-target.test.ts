@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Request, type RequestCompleter } from '../../src/blk/request.js';
 import type { QueueIo } from '../../src/blk/queue-io.js';
 import { type AddArguments, planAdd } from '../../src/cli/plan.js';
-import { IrqMode, PendingCompletions, nowNs } from '../../src/targets/null-completions.js';
+import { PendingCompletions, nowNs } from '../../src/targets/null-completions.js';
+import { IrqMode } from '../../src/targets/null-config.js';
 import { type NullConfig, nullSettings, nullTarget } from '../../src/targets/null.js';
 
 /** Records what each tag was ended with, in order. */
