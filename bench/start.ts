@@ -158,7 +158,9 @@ function main(): void {
   const rows = measure(runs);
   if (json) process.stdout.write(JSON.stringify({ kernel, runs, rows }) + '\n');
   else {
-    console.log(`start-up, median of ${runs} after a warm-up round, Linux ${kernel}; ratios to a bare node -e 0 in the same boot`);
+    console.log(
+      `start-up, median of ${runs} after a warm-up round, Linux ${kernel}; ratios to a bare node -e 0 in the same boot`,
+    );
     console.log('what                              ms    ratio  limit     ');
     for (const r of rows)
       console.log(
