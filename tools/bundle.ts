@@ -49,6 +49,7 @@ const commandModules = [
   'features',
   'udev',
   'log',
+  'restart',
 ];
 
 /** main.ts's `import('./x.js')` of a command's module stays a reference to that bundle beside it. */

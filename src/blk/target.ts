@@ -26,6 +26,14 @@ export interface OpenedTarget<Config> {
    * after its first failure), so the record and `list -v` stay true; close() stops it.
    */
   watch?(listener: (config: Config) => void): void;
+  /**
+   * `tsublk resize`: makes what backs the disk `sizeBytes` long (a whole number of logical
+   * blocks), in the daemon, before the kernel's capacity changes; returns the configuration as it
+   * now stands, to be recorded. Data below the smaller of the two sizes is kept. A shrink that
+   * would destroy data the target cannot give back is refused unless `truncate`. Throws a
+   * one-line error for a size it cannot take, changing nothing. Absent: the target cannot be resized.
+   */
+  resize?(sizeBytes: number, truncate: boolean): Config;
 }
 
 /** The queues the kernel gave the device (it may give fewer than asked: at most one per CPU). */

@@ -7,16 +7,22 @@ import { runDir } from '../ublk/run-file.js';
 /**
  * The daemon's control channel: a Unix socket in the run directory, mode 0600 (root or the
  * device's owner only), one JSON line asked, one answered. `tsublk set` and `tsublk power` use it
- * to change a running device's settings, as null_blk's configfs attributes change while powered.
+ * to change a running device's settings, as null_blk's configfs attributes change while powered,
+ * and `tsublk resize` to change its size.
  */
 export function controlSocketPath(devId: number): string {
   return path.join(runDir, `${devId}.sock`);
 }
 
-export interface ControlRequest {
-  /** Settings by `add` option name; `power` 0 or 1. */
-  readonly change: Readonly<Record<string, number | string>>;
-}
+export type ControlRequest =
+  | {
+      /** Settings by `add` option name; `power` 0 or 1. */
+      readonly change: Readonly<Record<string, number | string>>;
+    }
+  | {
+      /** tsublk resize: the disk's new size in bytes, and whether a loop file may be cut to it. */
+      readonly resize: { readonly sizeBytes: number; readonly truncate: boolean };
+    };
 
 export type ControlReply =
   { readonly ok: true; readonly config: unknown } | { readonly ok: false; readonly error: string };

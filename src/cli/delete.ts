@@ -1,11 +1,41 @@
 import { readFileSync } from 'node:fs';
+import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
 import { ControlCommandError, ControlDevice } from '../ublk/control.js';
 import { UblkError } from '../ublk/errors.js';
 import { removeRunRecord } from '../ublk/run-file.js';
 import { NotYoursError, deviceInfoFor } from './control-access.js';
 import { deviceIds } from './devices.js';
 import { withDeviceLock } from './device-lock.js';
-import { processAlive, processRunning } from './system.js';
+import { kernelRelease, processAlive, processRunning } from './system.js';
+
+/** del --safe found the device's disk open: nothing was changed. */
+class DeviceInUseError extends UblkError {
+  constructor(readonly devId: number) {
+    super(
+      `device ${devId} is in use (mounted, or open by a process): unmount or close it, then del --safe again`,
+      'EBUSY',
+    );
+  }
+}
+
+/**
+ * del --safe: TRY_STOP_DEV stops the device only while nobody has its disk open (the kernel
+ * checks and stops under one lock, so no opener slips in between). Its daemon then sees its
+ * queues end and deletes the device, as after SIGTERM.
+ */
+function stopIfUnused(control: ControlDevice, devId: number): void {
+  if ((control.features & UBLK_F.SAFE_STOP_DEV) === 0)
+    throw new UblkError(
+      `del --safe needs UBLK_F_SAFE_STOP_DEV, which Linux 7.0 brought; this kernel (${kernelRelease()}) lacks it: check that nothing has /dev/ublkb${devId} open, then del without --safe`,
+    );
+  try {
+    control.tryStopDevice(devId);
+  } catch (error) {
+    if (error instanceof ControlCommandError && error.code === 'EBUSY') throw new DeviceInUseError(devId);
+    // ENODEV: no disk (never started, or already stopped): nothing is open, delete as usual.
+    if (!(error instanceof ControlCommandError && error.code === 'ENODEV')) throw error;
+  }
+}
 
 async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -45,8 +75,9 @@ function ioTimeoutMs(devId: number): number {
  * Deletes one device: through its daemon if it lives (SIGTERM, then wait until the kernel no
  * longer knows the device, unless `async`), else directly (DEL_DEV_ASYNC with `async`).
  */
-async function deleteOne(control: ControlDevice, devId: number, async: boolean): Promise<void> {
+async function deleteOne(control: ControlDevice, devId: number, async: boolean, safe: boolean): Promise<void> {
   const info = deviceInfoFor(control, devId, 'delete');
+  if (safe) stopIfUnused(control, devId);
   if (processAlive(info.ublksrvPid)) {
     process.kill(info.ublksrvPid, 'SIGTERM');
     if (async) return; // the daemon finishes the deletion and removes its record
@@ -72,20 +103,30 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean):
   removeRunRecord(devId);
 }
 
-/** `del -n ID` or `del -a`, with `--async`: do not wait for the deletion to finish. */
-export async function del(devId: number, all: boolean, async = false): Promise<void> {
+/**
+ * `del -n ID` or `del -a`, with `--async`: do not wait for the deletion to finish; with `--safe`:
+ * leave a device whose disk is open as it is (`del -a --safe` deletes the others, then says which).
+ */
+export async function del(devId: number, all: boolean, async = false, safe = false): Promise<void> {
   const control = ControlDevice.open();
+  const inUse: number[] = [];
   try {
     const ids = all ? deviceIds() : [devId];
     for (const id of ids) {
       try {
-        await withDeviceLock(id, () => deleteOne(control, id, async));
+        await withDeviceLock(id, () => deleteOne(control, id, async, safe));
       } catch (error) {
+        if (all && error instanceof DeviceInUseError) inUse.push(id);
         // `del -a` deletes what is ours to delete: a user's own devices, or everything for root.
-        if (!(all && error instanceof NotYoursError)) throw error;
+        else if (!(all && error instanceof NotYoursError)) throw error;
       }
     }
   } finally {
     control.close();
   }
+  if (inUse.length > 0)
+    throw new UblkError(
+      `device${inUse.length > 1 ? 's' : ''} ${inUse.join(', ')} in use (mounted, or open by a process), left as they are: unmount or close them, then del --safe again`,
+      'EBUSY',
+    );
 }

@@ -23,6 +23,7 @@ const modules = {
   features: () => import('./features.js'),
   udev: () => import('./udev.js'),
   logging: () => import('./log.js'),
+  restarting: () => import('./restart.js'),
 };
 
 async function command<K extends keyof typeof modules>(name: K): Promise<Awaited<ReturnType<(typeof modules)[K]>>> {
@@ -152,6 +153,12 @@ const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): 
       describe:
         'UBLK_F_UNPRIVILEGED_DEV: a device owned by the calling user (needs access to /dev/ublk-control and the udev rule: tsublk udev-rules)',
     },
+    {
+      name: 'no_auto_part_scan',
+      type: 'boolean',
+      default: false,
+      describe: 'UBLK_F_NO_AUTO_PART_SCAN (Linux 7.0): read no partition table when the device starts',
+    },
     { name: 'max_io_buf_bytes', type: 'number', default: 524288, describe: 'largest request in bytes' },
     { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" },
     { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },
@@ -191,13 +198,24 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
         default: false,
         describe: 'return without waiting for the deletion to finish (DEL_DEV_ASYNC)',
       },
+      {
+        name: 'safe',
+        type: 'boolean',
+        default: false,
+        describe: 'refuse while the disk is open: mounted or in use (TRY_STOP_DEV, Linux 7.0)',
+      },
     ],
     check: (a) => {
       if (a['all'] !== true && a['number'] === undefined)
         throw new UsageError('name a device: del -n ID, or del -a for all');
     },
     run: async (args) =>
-      (await command('deleting')).del(Number(args['number'] ?? -1), args['all'] === true, args['async'] === true),
+      (await command('deleting')).del(
+        Number(args['number'] ?? -1),
+        args['all'] === true,
+        args['async'] === true,
+        args['safe'] === true,
+      ),
   },
   {
     name: 'list',
@@ -276,6 +294,32 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
       ),
   },
   {
+    name: 'resize',
+    describe:
+      "change a live device's size (UBLK_F_UPDATE_SIZE, Linux 6.16): null, memory and loop; data below the new end is kept",
+    options: [
+      deviceId('name the device: resize -n ID --size SIZE'),
+      { name: 'size', type: 'string', describe: 'the new size: 512, 4K, 1G, 250GiB…' },
+      {
+        name: 'truncate',
+        type: 'boolean',
+        default: false,
+        describe: 'loop: when shrinking, cut the file to the new end (what lies past it is lost)',
+      },
+      { ...json, describe: 'print the configuration as JSON' },
+    ],
+    check: (a) => {
+      if (a['size'] === undefined) throw new UsageError('give the new size: resize -n ID --size SIZE');
+    },
+    run: async (args) =>
+      (await command('change')).resizeDevice(
+        Number(args['number']),
+        String(args['size']),
+        args['truncate'] === true,
+        args['json'] === true,
+      ),
+  },
+  {
     name: 'features',
     describe: "the running kernel's ublk features",
     options: [json],
@@ -301,6 +345,21 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
       if (args['watch'] === true) await udevWatch();
       else udevOnce(String(args['name']));
     },
+  },
+  {
+    name: 'restart',
+    describe:
+      "replace a LIVE device's daemon with a new one (after an upgrade) without failing I/O: needs -r 1 at add and Linux 6.16 (QUIESCE)",
+    options: [deviceId('name the device: restart -n ID'), { ...json, describe: 'print the device as JSON' }],
+    run: async (args) => {
+      process.exitCode = await (await command('restarting')).restart(Number(args['number']), args['json'] === true);
+    },
+  },
+  {
+    name: 'quiesce',
+    describe: "stop a LIVE device's daemon with I/O held (QUIESCED) until tsublk recover: needs -r 1 and Linux 6.16",
+    options: [deviceId('name the device: quiesce -n ID')],
+    run: async (args) => (await command('restarting')).quiesce(Number(args['number'])),
   },
   {
     name: 'recover',

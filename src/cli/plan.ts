@@ -9,6 +9,7 @@ import {
 import { builtinPlanner, builtinPlanners, loadTarget, modulePlanner, resolveTargetName } from '../targets/registry.js';
 import { validLogicalBlockSizes } from '../blk/disk.js';
 import { UblkError } from '../ublk/errors.js';
+import { flagsCommandsUse } from '../ublk/features.js';
 import { parseSize } from './sizes.js';
 import { LOG_LEVELS, type LogLevel } from '../ublk/device-log.js';
 
@@ -55,6 +56,7 @@ export interface AddArguments {
   readonly usercopy: boolean;
   readonly copy: boolean;
   readonly unprivileged: boolean;
+  readonly no_auto_part_scan?: boolean;
   readonly max_io_buf_bytes: number;
   readonly pin: boolean;
   readonly 'log-level': string;
@@ -77,6 +79,8 @@ export const ADD_FLAGS = {
   /** --usercopy, and the daemon's default data path where the kernel offers it. */
   usercopy: UBLK_F.USER_COPY,
   unprivileged: UBLK_F.UNPRIVILEGED_DEV,
+  /** --no_auto_part_scan (7.0): the kernel reads no partition table at START_DEV. */
+  no_auto_part_scan: UBLK_F.NO_AUTO_PART_SCAN,
 } as const;
 
 function wholeNumberIn(value: number, low: number, high: number, what: string, fix: string): number {
@@ -179,6 +183,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   if (args.usercopy && args.g === 1)
     throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
   if (args.usercopy) flags |= ADD_FLAGS.usercopy;
+  if (args.no_auto_part_scan === true) flags |= ADD_FLAGS.no_auto_part_scan;
   if (args.unprivileged) {
     // The kernel refuses user copy to unprivileged devices and drops their recovery flags.
     if (args.usercopy)
@@ -251,8 +256,9 @@ export async function loadModulePlanner(name: string): Promise<TargetPlanner> {
 
 /** Every UBLK_F_* bit tsublk may ask the kernel for: add's options, the data paths, the built-in targets' plans. */
 export function flagsTsublkRequests(): number {
-  return [...Object.values(ADD_FLAGS), ...builtinPlanners().map((planner) => planner.requests ?? 0)].reduce(
-    (all, bits) => all | bits,
-    0,
-  );
+  return [
+    ...Object.values(ADD_FLAGS),
+    ...builtinPlanners().map((planner) => planner.requests ?? 0),
+    flagsCommandsUse(),
+  ].reduce((all, bits) => all | bits, 0);
 }

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { UBLK_F, UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
+import { UBLK_F, UBLK_F_BIT, UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
 import { loadTarget } from '../targets/registry.js';
 import type { AnyTarget } from '../blk/target.js';
 import { ControlDevice } from '../ublk/control.js';
@@ -31,7 +31,7 @@ function checkFeatures(control: ControlDevice, flags: number): void {
     if (Math.floor(flags / value) % 2 === 1 && Math.floor(control.features / value) % 2 === 0) {
       const since = featureSince[name as keyof typeof UBLK_F_BIT];
       throw new UblkError(
-        `this kernel (${kernelRelease()}) lacks UBLK_F_${name}${since === undefined ? '' : `, which Linux ${since} brought`}: leave the option out or use a newer kernel`,
+        `this kernel (${kernelRelease()}) lacks UBLK_F_${name}, which Linux ${since} brought: leave the option out or use a newer kernel`,
       );
     }
   }
@@ -80,6 +80,10 @@ export async function serve(
     // The default data path: user copy (one copy fewer, none at all for null) where offered.
     if (plan.dataPath === 'auto' && (control.features & UBLK_F.USER_COPY) !== 0)
       plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
+    // A recoverable device can also be quiesced where the kernel offers it (as the C utility
+    // does): tsublk restart then replaces its daemon without failing one I/O.
+    if ((plan.flags & UBLK_F.USER_RECOVERY) !== 0 && (control.features & UBLK_F.QUIESCE) !== 0)
+      plan = { ...plan, flags: plan.flags | UBLK_F.QUIESCE };
   } catch (error) {
     report({ ok: false, error: (error as Error).message });
     return 1;
@@ -140,10 +144,25 @@ export async function serve(
     return recorded;
   };
   device.watchTarget(rerecord); // a bad range that healed: list -v shows it gone
+  /** tsublk resize: the target's backing, then the kernel's capacity, then the record. */
+  const resize = (sizeBytes: number, truncate: boolean): unknown => {
+    const before = record.target.devSize;
+    const logicalBlockSize = 2 ** (record.params?.logicalBlockShift ?? 9);
+    const config = device.resize(sizeBytes, logicalBlockSize, truncate);
+    record = {
+      ...record,
+      target: { ...record.target, devSize: sizeBytes },
+      ...(record.params === undefined ? {} : { params: { ...record.params, devSectors: sizeBytes / 512 } }),
+    };
+    const recorded = rerecord(config);
+    log.info(`resized from ${before} to ${sizeBytes} bytes${truncate ? ' (--truncate)' : ''}`);
+    return recorded;
+  };
   let controlServer: Server | null = null;
   try {
     // tsublk set / power: the target changes, the record shows what it now is.
     controlServer = await listenControl(devId, (request) => {
+      if ('resize' in request) return { ok: true, config: resize(request.resize.sizeBytes, request.resize.truncate) };
       const config = rerecord(device.changeTarget(request.change));
       log.info(`changed ${JSON.stringify(request.change)}`);
       return { ok: true, config };
@@ -196,9 +215,37 @@ export async function serve(
     };
     process.once('SIGTERM', () => shutdown(0, 'SIGTERM: stopping'));
     process.once('SIGINT', () => shutdown(0, 'SIGINT: stopping'));
+    /** QUIESCE_DEV (tsublk restart, quiesce): leave the device QUIESCED, with I/O held, for a new daemon. */
+    const quiesced = (): void => {
+      stopping = true;
+      log.info('quiesced (tsublk restart or quiesce): I/O is held for the daemon that recovers the device');
+      controlServer?.close();
+      device
+        .release()
+        .catch((error: unknown) => log.error(`release failed: ${(error as Error).message}`))
+        .finally(() => {
+          control.close();
+          resolve(0);
+        });
+    };
     void device.whenQueuesExit().then((failures) => {
       for (const failure of failures) log.error(failure);
-      shutdown(stopping ? 0 : 1, 'a queue stopped serving on its own: stopping the device');
+      if (failures.length > 0 || stopping) {
+        shutdown(stopping ? 0 : 1, 'a queue stopped serving on its own: stopping the device');
+        return;
+      }
+      // Every queue ended without a failure: the kernel aborted their fetches. A stop from
+      // outside (del --safe's TRY_STOP_DEV) marks the device DEAD first: finish deleting it, as
+      // for SIGTERM. QUIESCE_DEV (restart) leaves it LIVE until this daemon lets go of
+      // /dev/ublkcN, which makes it QUIESCED.
+      let state: number = UBLK_S_DEV.DEAD;
+      try {
+        state = control.getDeviceInfo(devId).state;
+      } catch {
+        // Gone already: stop() finds nothing left to do.
+      }
+      if (state === UBLK_S_DEV.DEAD) shutdown(0, 'the device was stopped (del --safe): deleting it');
+      else quiesced();
     });
   });
 }

@@ -14,7 +14,7 @@ import { printErr } from './output.js';
 const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
 
 /** Starts a detached daemon (`daemon-main.js serve …`), waits until its device is LIVE (or its error), prints it. */
-async function startDaemon(serveArgs: readonly string[], json: boolean): Promise<number> {
+export async function startDaemon(serveArgs: readonly string[], json: boolean): Promise<number> {
   // The daemon compiles its bundle through the code cache where this command did (code-cache.ts).
   const installer = codeCacheInstaller();
   const preload = installer === null ? [] : ['--require', installer];

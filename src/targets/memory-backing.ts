@@ -1,6 +1,17 @@
 import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { LOCK, MAP, type Mapping, PROT, flock, ftruncate, mmap, munmap } from '../../native-bindings/libc.js';
+import {
+  FALLOC_FL,
+  LOCK,
+  MAP,
+  type Mapping,
+  PROT,
+  fallocate,
+  flock,
+  ftruncate,
+  mmap,
+  munmap,
+} from '../../native-bindings/libc.js';
 import { UserError } from '../errors.js';
 
 /** statfs f_type of tmpfs: memory, where flushing has nothing to make durable. */
@@ -13,6 +24,11 @@ export interface Backing {
   /** Where the whole file is mapped (MAP_SHARED): user copy moves data straight to and from it. */
   readonly address: number;
   readonly sizeBytes: number;
+  /**
+   * How much address space the mapping spans from `address`: the file's size and room to grow
+   * (resize). Only the file's own bytes are ever touched: the kernel keeps requests inside the disk.
+   */
+  readonly mappedBytes: number;
   /** tsublk made it (the /dev/shm default) and removes it with the device. */
   readonly owned: boolean;
   /** On a filesystem that outlives memory (not tmpfs): FLUSH and FUA must reach it. */
@@ -22,6 +38,21 @@ export interface Backing {
 export interface OpenBacking {
   readonly backing: Backing;
   close(deleted: boolean): void;
+  /**
+   * Makes the store `sizeBytes` long (tsublk resize), before the kernel's capacity changes. A
+   * grow extends the file (sparse) inside the mapped room. A shrink punches the tail out (its
+   * memory goes back at once) but truncates the file only at close: a request still in flight
+   * past the new end must find mapped file pages, not SIGBUS. Returns the backing as it now is.
+   */
+  resize(sizeBytes: number): Backing;
+}
+
+/**
+ * The address space mapped for a store of `sizeBytes`: room to grow to 4x, at least 64 GiB, at
+ * most 16 TiB (of the 128 TiB a process has; MAP_NORESERVE, so only written pages cost memory).
+ */
+export function mappedRoom(sizeBytes: number): number {
+  return Math.max(sizeBytes, Math.min(Math.max(4 * sizeBytes, 2 ** 36), 2 ** 44));
 }
 
 function bytes(n: number): string {
@@ -75,8 +106,9 @@ export function openBacking(
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new UserError(`${where} is not a regular file: give --backing a file path`);
     if (reattach !== null) {
-      // Recovery: the dead daemon's store, exactly as it left it.
-      if (stat.size !== sizeBytes)
+      // Recovery: the dead daemon's store, exactly as it left it (longer after a shrink, whose
+      // tail the dead daemon had punched out but not yet truncated).
+      if (stat.size < sizeBytes)
         throw new UserError(
           `${where} is ${stat.size} bytes, not the device's ${sizeBytes}: it was changed; delete the device with tsublk del -n ${devId}`,
         );
@@ -93,30 +125,53 @@ export function openBacking(
         `${where} is ${stat.size} bytes but the device would be ${sizeBytes}: use --size ${stat.size}, or another file`,
       );
     }
-    mapping = mmap(sizeBytes, PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
+    mapping = mmap(mappedRoom(sizeBytes), PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
   } catch (error) {
     if (fd >= 0) closeSync(fd);
     if (!existed && reattach === null) rmSync(where, { force: true });
     throw error;
   }
-  const backing: Backing = {
+  let backing: Backing = {
     path: where,
     fd,
     address: mapping.address,
     sizeBytes,
+    mappedBytes: mapping.length,
     owned,
     persistent: fs.type !== TMPFS_MAGIC,
   };
   const map = mapping;
   let closed = false;
   return {
-    backing,
+    get backing(): Backing {
+      return backing;
+    },
     close(deleted: boolean): void {
       if (closed) return;
       closed = true;
       munmap(map);
+      // The queues are gone: a shrunk store's file becomes as long as the disk.
+      if (!(deleted && owned) && fstatSync(fd).size > backing.sizeBytes) ftruncate(fd, backing.sizeBytes);
       closeSync(fd); // drops the lock
       if (deleted && owned) rmSync(where, { force: true });
+    },
+    resize(newBytes: number): Backing {
+      if (newBytes > backing.mappedBytes)
+        throw new UserError(
+          `${bytes(newBytes)} is more than this daemon mapped for the store (${bytes(backing.mappedBytes)}: 4x its size when it started): resize to at most that, or in steps with a recover between them`,
+        );
+      const room = statfsSync(path.dirname(where));
+      if (newBytes > room.bsize * room.blocks)
+        throw new UserError(
+          `${bytes(newBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(room.bsize * room.blocks)}): resize to less`,
+        );
+      const fileBytes = fstatSync(fd).size;
+      if (newBytes > fileBytes)
+        ftruncate(fd, newBytes); // sparse: no memory until written
+      else if (newBytes < backing.sizeBytes)
+        fallocate(fd, FALLOC_FL.PUNCH_HOLE | FALLOC_FL.KEEP_SIZE, newBytes, backing.sizeBytes - newBytes);
+      backing = { ...backing, sizeBytes: newBytes };
+      return backing;
     },
   };
 }

@@ -17,8 +17,12 @@ export interface MemoryConfig {
   readonly ownsBacking?: boolean;
   /** Set by open: the backing is on a filesystem (not tmpfs), so FLUSH and FUA reach it. */
   readonly persistent?: boolean;
-  /** Set by open, for the queues of this process only (never recorded). */
-  readonly runtime?: { readonly fd: number; readonly address: number };
+  /**
+   * Set by open, for the queues of this process only (never recorded): the store's fd and
+   * mapping, and `limit[0]`, the disk's size now, shared by the daemon (tsublk resize) and every
+   * queue: no request touches the mapping past it.
+   */
+  readonly runtime?: { readonly fd: number; readonly address: number; readonly limit: Float64Array };
 }
 
 /** Per queue (hctx): its I/O channel, the shared backing's fd and address, and counters. */
@@ -35,9 +39,14 @@ export class MemoryQueue implements MappedStore {
     readonly io: QueueIo,
     readonly fd: number,
     readonly address: number,
-    readonly sizeBytes: number,
+    /** The disk's size now (config.runtime.limit): resize changes it while the queues serve. */
+    private readonly limit: Float64Array,
     readonly persistent: boolean,
   ) {}
+
+  get sizeBytes(): number {
+    return this.limit[0] ?? 0;
+  }
 }
 
 /** Per request: what it ends with once its sync (FLUSH, or FUA after the write) completes. */
@@ -58,7 +67,8 @@ const operations: Operations<MemoryConfig, undefined, MemoryQueue, MemoryRequest
   initHctx(config, _hctxIdx, io) {
     if (config.runtime === undefined)
       throw new Error('memory target: the backing was not opened (open() runs in the daemon first)');
-    return new MemoryQueue(io, config.runtime.fd, config.runtime.address, config.sizeBytes, config.persistent === true);
+    const { fd, address, limit } = config.runtime;
+    return new MemoryQueue(io, fd, address, limit, config.persistent === true);
   },
   exitHctx: () => undefined,
   queueRq(hw, _queue, rq) {
@@ -121,17 +131,37 @@ export const memoryTarget: Target<MemoryConfig, MemoryConfig, undefined, MemoryQ
       reattach ? { owned: config.ownsBacking === true } : null,
     );
     const { backing } = opened;
+    // A SharedArrayBuffer: the queues get it with their setup (postMessage shares, never copies,
+    // it). An aligned 8-byte store is one instruction on x86-64 and arm64, so no thread reads a
+    // torn size; Atomics has no Float64Array.
+    const limit = new Float64Array(new SharedArrayBuffer(8));
+    limit[0] = backing.sizeBytes;
+    let current: MemoryConfig = {
+      ...config,
+      sizeBytes: backing.sizeBytes,
+      backing: backing.path,
+      ownsBacking: backing.owned,
+      persistent: backing.persistent,
+      runtime: { fd: backing.fd, address: backing.address, limit },
+    };
     return {
-      config: {
-        ...config,
-        sizeBytes: backing.sizeBytes,
-        backing: backing.path,
-        ownsBacking: backing.owned,
-        persistent: backing.persistent,
-        runtime: { fd: backing.fd, address: backing.address },
-      },
+      config: current,
       ownedFiles: backing.owned ? [backing.path] : [],
       close: (deleted) => opened.close(deleted),
+      // Whatever the direction, the store keeps every byte below the new end. The queues' limit
+      // rises after the file grew, and falls before its tail is punched out.
+      resize(sizeBytes) {
+        if (sizeBytes < current.sizeBytes) limit[0] = sizeBytes;
+        try {
+          opened.resize(sizeBytes);
+        } catch (error) {
+          limit[0] = current.sizeBytes;
+          throw error;
+        }
+        limit[0] = sizeBytes;
+        current = { ...current, sizeBytes };
+        return current;
+      },
     };
   },
   disk: (config) => ({

@@ -32,7 +32,7 @@ export function openNull(
   reattach: boolean,
   shape: DeviceShape,
 ): OpenedTarget<NullConfig> {
-  const settings = nullSettings(config);
+  let settings = nullSettings(config);
   if (settings.initHctxFail >= shape.queues)
     throw new Error(
       `bad --init_hctx_fail ${settings.initHctxFail}: the device has ${shape.queues} queue(s) (the kernel gives at most one per CPU); use an index below ${shape.queues}`,
@@ -111,6 +111,16 @@ export function openNull(
         state.powered = false;
         cache?.powerCut();
       } else if (power === 1) state.powered = true;
+      return recorded(settings, state);
+    },
+    // A plain null device stores nothing: its size is a number. A store, a cache or zones are
+    // laid out for the size the device started with.
+    resize(sizeBytes) {
+      if (settings.memoryBacked === 1 || settings.zoned === 1)
+        throw new UserError(
+          `device ${devId} is a ${settings.zoned === 1 ? 'zoned' : 'memory_backed'} null device, laid out for its size: only a plain null device (or a memory or loop device) can be resized`,
+        );
+      settings = { ...settings, sizeBytes };
       return recorded(settings, state);
     },
   };

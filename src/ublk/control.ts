@@ -1,27 +1,43 @@
 import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { errnoName } from '../../native-bindings/errors.js';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { markStart } from '../start-trace.js';
-import { UBLK_CMD, UBLK_F, UBLK_U_CMD, UblksrvCtrlCmd, UblksrvCtrlDevInfo } from '../../native-bindings/ublk_cmd.js';
+import {
+  UBLK_CMD,
+  UBLK_F,
+  UBLK_F_BIT,
+  UBLK_U_CMD,
+  UblksrvCtrlCmd,
+  UblksrvCtrlDevInfo,
+} from '../../native-bindings/ublk_cmd.js';
 import { getU64, high32 } from '../../native-bindings/u64.js';
 import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { charDevicePath } from './device-nodes.js';
 import { type DeviceInfo, decodeDeviceInfo, encodeDeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
+import { commandFeatures, featureSince } from './features.js';
 import { type UblkParams, decodeParams, encodeParams, paramsBufferSize } from './params.js';
 
 export const controlPath = '/dev/ublk-control';
 const ANY_QUEUE = 0xffff;
 
-type ControlCommand = keyof typeof UBLK_CMD | 'GET_FEATURES' | 'DEL_DEV_ASYNC';
+/** The commands that exist only in the ioctl encoding (6.5 and later). */
+type IoctlOnlyCommand = Exclude<keyof typeof UBLK_U_CMD, keyof typeof UBLK_CMD>;
+export type ControlCommand = keyof typeof UBLK_U_CMD;
+
+function ioctlOnly(command: ControlCommand): command is IoctlOnlyCommand {
+  return !(command in UBLK_CMD);
+}
 
 /**
  * The opcode of a control command: ioctl-encoded (UBLK_U_CMD_*, Linux 6.4+) or the legacy number
- * that older kernels know. GET_FEATURES and DEL_DEV_ASYNC exist only in the ioctl encoding.
+ * that older kernels know. GET_FEATURES, DEL_DEV_ASYNC and every later command exist only in the
+ * ioctl encoding.
  */
 export function controlOpcode(command: ControlCommand, ioctlEncoding: boolean): number {
-  if (ioctlEncoding || command === 'GET_FEATURES' || command === 'DEL_DEV_ASYNC') return UBLK_U_CMD[command];
+  if (ioctlEncoding || ioctlOnly(command)) return UBLK_U_CMD[command];
   return UBLK_CMD[command];
 }
 
@@ -102,6 +118,7 @@ export class ControlDevice {
     devId: number,
     options: { queueId?: number; length?: number; data?: number; payload?: Uint8Array; opcodeOverride?: number } = {},
   ): number {
+    this.assertSupported(name);
     const path = this.wantsPath(name, devId) ? charDevicePath(devId) : '';
     const pathBytes = new TextEncoder().encode(path);
     this.replyOffset = pathBytes.length;
@@ -131,6 +148,16 @@ export class ControlDevice {
     while (this.ring.drainCompletions((_userData, res) => (result = res)) === 0) this.ring.submitAndWait(1);
     if (result < 0) throw new ControlCommandError(name, devId, -result);
     return result;
+  }
+
+  /** A command of a newer feature (commandFeatures) is refused by name where this kernel lacks it. */
+  assertSupported(name: ControlCommand): void {
+    const feature = (commandFeatures as Partial<Record<ControlCommand, keyof typeof UBLK_F_BIT>>)[name];
+    if (feature === undefined || Math.floor(this.features / 2 ** UBLK_F_BIT[feature]) % 2 === 1) return;
+    throw new UblkError(
+      `this kernel (${release()}) lacks UBLK_F_${feature}, which Linux ${featureSince[feature]} brought: ${name} needs it`,
+      'not-supported',
+    );
   }
 
   private reply(length: number): Uint8Array {
@@ -207,6 +234,28 @@ export class ControlDevice {
 
   stopDevice(devId: number): void {
     this.command('STOP_DEV', devId);
+  }
+
+  /**
+   * TRY_STOP_DEV (UBLK_F_SAFE_STOP_DEV, 7.0): stops the device only if nobody has its disk open;
+   * EBUSY (and nothing changed) while a mount or a process holds it.
+   */
+  tryStopDevice(devId: number): void {
+    this.command('TRY_STOP_DEV', devId);
+  }
+
+  /**
+   * QUIESCE_DEV (UBLK_F_QUIESCE, 6.16; the device needs that flag and USER_RECOVERY): new I/O is
+   * held, the daemon finishes what it has, then its fetches end with ABORT and the device waits
+   * QUIESCED for a new daemon. EBUSY when that takes longer than `timeoutMs`.
+   */
+  quiesceDevice(devId: number, timeoutMs: number): void {
+    this.command('QUIESCE_DEV', devId, { data: timeoutMs });
+  }
+
+  /** UPDATE_SIZE (UBLK_F_UPDATE_SIZE, 6.16): the live disk's capacity becomes `sectors` (512-byte). */
+  updateSize(devId: number, sectors: number): void {
+    this.command('UPDATE_SIZE', devId, { data: sectors });
   }
 
   /** DEL_DEV: waits until /dev/ublkcN and /dev/ublkbN are closed by everyone. */

@@ -247,6 +247,20 @@ export class UblkDevice {
   }
 
   /**
+   * The queues ended because the kernel quiesced the device (QUIESCE_DEV: tsublk restart or
+   * quiesce): lets it go without stopping it. The queues are gone, /dev/ublkcN is closed (so a
+   * new daemon can START_USER_RECOVERY) and the target is closed as for a crash, keeping what it
+   * owns (a memory target's store) for the daemon that recovers the device.
+   */
+  async release(): Promise<void> {
+    Atomics.store(this.queueFlags, QueueFlag.Stop, 1);
+    await this.exited;
+    close(this.charFd);
+    close(this.statsFd);
+    this.opened?.close(false);
+  }
+
+  /**
    * Changes the running target's settings (`tsublk set` / `tsublk power`); returns its
    * configuration as it now stands. Throws a one-line error when the target changes nothing.
    */
@@ -254,6 +268,25 @@ export class UblkDevice {
     if (this.opened?.change === undefined)
       throw new UblkError(`device ${this.devId}'s target has no settings that change while it runs`);
     return this.opened.change(values);
+  }
+
+  /**
+   * `tsublk resize`: the target makes its backing `sizeBytes` long, then UPDATE_SIZE gives the
+   * disk that capacity (so the disk never outgrows what backs it); returns the target's
+   * configuration as it now stands. Refused, changing nothing, where the kernel or the target
+   * cannot do it.
+   */
+  resize(sizeBytes: number, logicalBlockSize: number, truncate: boolean): unknown {
+    this.control.assertSupported('UPDATE_SIZE');
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % logicalBlockSize !== 0)
+      throw new UblkError(
+        `bad size ${sizeBytes}: give a whole number of the device's ${logicalBlockSize}-byte blocks, above 0`,
+      );
+    if (this.opened?.resize === undefined)
+      throw new UblkError(`device ${this.devId}'s target cannot be resized: it has no resize()`);
+    const config = this.opened.resize(sizeBytes, truncate);
+    this.control.updateSize(this.devId, sizeBytes / 512);
+    return config;
   }
 
   /** The target's own changes of its configuration (see OpenedTarget.watch). */

@@ -136,8 +136,8 @@ describe('planAdd', () => {
   });
 });
 
-describe('what tsublk asks the kernel for (tsublk features: "used by tsublk")', () => {
-  it("is derived from add's options, the data paths and the targets' requests: ZONED (null's) included", () => {
+describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
+  it("is derived from add's options, the data paths, the targets' requests and the control commands: ZONED (null's) and SAFE_STOP_DEV (del --safe's) included", () => {
     expect(featureNames(flagsTsublkRequests())).toEqual([
       'URING_CMD_COMP_IN_TASK',
       'NEED_GET_DATA',
@@ -148,6 +148,10 @@ describe('what tsublk asks the kernel for (tsublk features: "used by tsublk")', 
       'USER_COPY',
       'ZONED',
       'USER_RECOVERY_FAIL_IO',
+      'UPDATE_SIZE',
+      'QUIESCE',
+      'SAFE_STOP_DEV',
+      'NO_AUTO_PART_SCAN',
     ]);
   });
 

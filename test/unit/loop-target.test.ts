@@ -194,3 +194,23 @@ describe('the loop target over a real file and ring', () => {
     expect(statSync(file).size).toBe(1 << 20);
   });
 });
+
+describe('resize (the daemon side of tsublk resize)', () => {
+  it('grows the file past its end, and shrinks below it only with --truncate', () => {
+    const file = path.join(scratchDir(), 'disk.img');
+    writeFileSync(file, Buffer.alloc(1 << 20));
+    const opened = loopTarget.open!(loopPlanner.plan({ file }, common).config as LoopConfig, 0, false, {
+      queues: 1,
+      depth: 4,
+    });
+    cleanup.push(() => opened.close(true));
+    expect(opened.resize!(2 << 20, false).sizeBytes).toBe(2 << 20);
+    expect(statSync(file).size).toBe(2 << 20);
+    expect(() => opened.resize!(1 << 19, false)).toThrow(
+      `${file} is 2097152 bytes: a 524288-byte disk would leave 1572864 of them unserved: add --truncate to cut the file there (what lies past it is lost)`,
+    );
+    expect(statSync(file).size).toBe(2 << 20);
+    expect(opened.resize!(1 << 19, true).sizeBytes).toBe(1 << 19);
+    expect(statSync(file).size).toBe(1 << 19);
+  });
+});

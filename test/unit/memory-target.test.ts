@@ -1,6 +1,6 @@
 // The memory target's copy path and backing rules, on the host: real files, a real io_uring,
 // the target's own queueRq/complete pumped by a minimal queue loop (user copy needs ublk: VM).
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,6 +59,32 @@ describe('openBacking', () => {
       /does not exist, so it has no size to take: add --size/,
     );
     expect(() => statSync(path.join(dir, 'huge.img'))).toThrow(); // nothing created by a refusal
+  });
+});
+
+describe('resize (the daemon side of tsublk resize)', () => {
+  it('grows the file sparse and shrinks by punching its tail, keeping the data below the end; truncates it at close', () => {
+    const file = path.join(scratchDir(), 'disk.img');
+    writeFileSync(file, Buffer.alloc(8192, 0x5a));
+    const opened = memoryTarget.open!({ sizeBytes: 0, logicalBlockSize: 512, backing: file }, 0, false, {
+      queues: 1,
+      depth: 4,
+    });
+    const limit = opened.config.runtime!.limit;
+    expect(limit[0]).toBe(8192);
+    expect(opened.resize!(65536, false).sizeBytes).toBe(65536);
+    expect([statSync(file).size, limit[0]]).toEqual([65536, 65536]);
+    expect(opened.resize!(4096, false).sizeBytes).toBe(4096);
+    expect(limit[0]).toBe(4096); // the queues fail anything past it with EIO
+    // The file keeps its length while queues may still read past the end (no SIGBUS), zeros there.
+    const bytes = readFileSync(file);
+    expect(bytes.length).toBe(65536);
+    expect(bytes.subarray(0, 4096).every((b) => b === 0x5a)).toBe(true);
+    expect(bytes.subarray(4096).every((b) => b === 0)).toBe(true);
+    expect(() => opened.resize!(2 ** 50, false)).toThrow(/more than this daemon mapped for the store/);
+    expect(limit[0]).toBe(4096); // a refused resize changes nothing
+    opened.close(false);
+    expect(statSync(file).size).toBe(4096);
   });
 });
 

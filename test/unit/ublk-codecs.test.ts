@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UBLK_F, UBLK_PARAM_TYPE } from '../../native-bindings/ublk_cmd.js';
 import { controlOpcode } from '../../src/ublk/control.js';
 import { decodeDeviceInfo, encodeDeviceInfo } from '../../src/ublk/device-info.js';
-import { featureNames } from '../../src/ublk/features.js';
+import { featureNames, featureSince, unknownFeatureBits } from '../../src/ublk/features.js';
 import { decodeParams, encodeParams, paramsForDisk } from '../../src/ublk/params.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag, userDataValue } from '../../src/ublk/user-data.js';
 
@@ -79,6 +79,15 @@ describe('struct codecs', () => {
   it('name feature flags', () => {
     expect(featureNames(0x42)).toEqual(['URING_CMD_COMP_IN_TASK', 'CMD_IOCTL_ENCODE']);
     expect(featureNames(0x1fe)).toHaveLength(8);
+  });
+
+  it('names the release of every bit, and keeps the bits it has no name for (a newer kernel) by number', () => {
+    expect(featureSince.USER_RECOVERY_FAIL_IO).toBe('6.13');
+    expect(featureSince.BATCH_IO).toBe('7.0');
+    // sid's 7.2 reports bits 0-19 (0xfffff): all named. 7.3's IO_DESC_SIZE is bit 20.
+    expect(unknownFeatureBits(0xfffff)).toEqual([]);
+    expect(featureNames(0xfffff)).toHaveLength(20);
+    expect(unknownFeatureBits(0xfffff + 2 ** 20 + 2 ** 40)).toEqual([20, 40]);
   });
 });
 

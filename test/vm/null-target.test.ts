@@ -109,7 +109,7 @@ describe('tsublk add -t null', () => {
 
     const features = JSON.parse(tsublk('features', '--json').stdout) as { names: string[] };
     expect(features.names).toContain('USER_COPY');
-    expect(tsublk('features').stdout).toMatch(/USER_COPY\s+yes/);
+    expect(tsublk('features').stdout).toMatch(/USER_COPY\s+6\.5\s+yes\s+used\n/);
   });
 
   it('deletes every device with del -a, leaving no daemon or run file', () => {

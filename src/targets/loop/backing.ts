@@ -1,5 +1,5 @@
 import { closeSync, constants as fs, fstatSync, openSync, readFileSync } from 'node:fs';
-import { LOCK, flock } from '../../../native-bindings/libc.js';
+import { LOCK, flock, ftruncate } from '../../../native-bindings/libc.js';
 import { UserError } from '../../errors.js';
 import type { LoopConfig } from './config.js';
 
@@ -150,4 +150,30 @@ export function openLoopBacking(config: LoopConfig, devId: number, recorded: boo
     closeSync(fd);
     throw error;
   }
+}
+
+/**
+ * `tsublk resize` of a loop device: a grow past the file's end extends the file (sparse); a
+ * shrink that would leave the file longer than the disk cuts it only with `truncate` (what lies
+ * past the new end is lost), else is refused. A block device's size is its own: refused.
+ */
+export function resizeLoopBacking(config: LoopConfig, sizeBytes: number, truncate: boolean): LoopConfig {
+  const fd = config.runtime?.fd;
+  if (fd === undefined) throw new Error('loop target: resize before the file was opened');
+  if (config.blockDevice === true)
+    throw new UserError(
+      `${config.file} is a block device, whose size is its own: a loop device on it cannot be resized`,
+    );
+  if (config.readOnly) throw new UserError(`the device serves ${config.file} read-only: it cannot be resized`);
+  const fileBytes = fstatSync(fd).size;
+  const end = config.offset + sizeBytes;
+  if (end > fileBytes) ftruncate(fd, end);
+  else if (sizeBytes < config.sizeBytes && end < fileBytes) {
+    if (!truncate)
+      throw new UserError(
+        `${config.file} is ${fileBytes} bytes: a ${sizeBytes}-byte disk${config.offset > 0 ? ` at --offset ${config.offset}` : ''} would leave ${fileBytes - end} of them unserved: add --truncate to cut the file there (what lies past it is lost)`,
+      );
+    ftruncate(fd, end);
+  }
+  return { ...config, sizeBytes };
 }

@@ -4,7 +4,7 @@ import type { Operations } from '../../blk/operations.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import { ReqFlag, ReqOp, type Request } from '../../blk/request.js';
 import type { Target } from '../../blk/target.js';
-import { openLoopBacking } from './backing.js';
+import { openLoopBacking, resizeLoopBacking } from './backing.js';
 import type { LoopConfig } from './config.js';
 
 const SECTOR = 512;
@@ -151,7 +151,16 @@ export const loopTarget: Target<LoopConfig, LoopConfig, undefined, LoopQueue, Lo
   type: 2,
   open(config, devId, reattach) {
     const opened = openLoopBacking(config, devId, reattach);
-    return { config: opened.config, ownedFiles: [], close: () => opened.close() };
+    let current = opened.config;
+    return {
+      config: current,
+      ownedFiles: [],
+      close: () => opened.close(),
+      resize(sizeBytes, truncate) {
+        current = resizeLoopBacking(current, sizeBytes, truncate);
+        return current;
+      },
+    };
   },
   disk: (config) => ({
     sizeBytes: config.sizeBytes,

@@ -1,0 +1,290 @@
+// The newest ublk's control features: resize (UPDATE_SIZE, 6.16), del --safe (SAFE_STOP_DEV,
+// 7.0), --no_auto_part_scan (7.0), and `features` naming every bit with its release. Runs on
+// every guest kernel: where the kernel has a feature, it is driven for real; where it lacks it,
+// tsublk must refuse by name (feature and release) and change nothing, and the test says so.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanUp, leftovers, listedDevice, ok, run, tsublk } from './cli.js';
+
+afterEach(() => {
+  cleanUp();
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+interface FeatureRow {
+  name: string;
+  since: string;
+  supported: boolean;
+  used: boolean;
+}
+const report = JSON.parse(tsublk('features', '--json').stdout) as {
+  kernel: string;
+  names: string[];
+  unknownBits: number[];
+  rows: FeatureRow[];
+};
+const has = (name: string): boolean => report.names.includes(name);
+/** Says in the test output which branch this kernel takes. */
+const branch = (feature: string): string =>
+  has(feature) ? `${report.kernel} has ${feature}` : `${report.kernel} lacks ${feature}: refused by name`;
+
+const MiB = 2 ** 20;
+
+function add(...args: string[]): void {
+  const result = tsublk('add', ...args);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+}
+
+function sizeOf(device: string): number {
+  return Number(ok('blockdev', '--getsize64', device).trim());
+}
+
+/**
+ * sha256 of `bytes` of a device from `skip` on, read with O_DIRECT (what the disk holds, not the
+ * page cache), through a pipe (megabytes overflow a spawn's output buffer).
+ */
+function digest(device: string, bytes: number, skip = 0): string {
+  const dd = `dd if=${device} bs=1M skip=${skip / MiB} count=${bytes / MiB} iflag=direct status=none`;
+  return ok('sh', '-c', `${dd} | sha256sum`).split(' ')[0] ?? '';
+}
+
+function zerosDigest(bytes: number): string {
+  return createHash('sha256').update(Buffer.alloc(bytes)).digest('hex');
+}
+
+describe('features', () => {
+  it('names every bit this kernel reports, with the release that brought it, and marks what tsublk uses', () => {
+    expect(report.unknownBits).toEqual([]);
+    for (const row of report.rows) expect(row.since, row.name).toMatch(/^[67]\.\d+$/);
+    const used = report.rows.filter((row) => row.used).map((row) => row.name);
+    expect(used).toEqual(
+      expect.arrayContaining(['USER_COPY', 'UPDATE_SIZE', 'QUIESCE', 'SAFE_STOP_DEV', 'NO_AUTO_PART_SCAN']),
+    );
+    expect(tsublk('features').stdout).toMatch(/\tUPDATE_SIZE\s+6\.16\s+(yes|no)\s+used\n/);
+  });
+});
+
+describe('resize (UPDATE_SIZE, Linux 6.16)', () => {
+  it(`memory: grows and shrinks, keeping the data below the new end (${branch('UPDATE_SIZE')})`, () => {
+    add('-t', 'memory', '-n', '0', '--size', '64M');
+    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb0', 'bs=1M', 'count=64', 'oflag=direct', 'status=none');
+    const first32 = digest('/dev/ublkb0', 32 * MiB);
+    const all64 = digest('/dev/ublkb0', 64 * MiB);
+    const grow = tsublk('resize', '-n', '0', '--size', '128M');
+    if (!has('UPDATE_SIZE')) {
+      expect(grow.status).toBe(1);
+      expect(grow.stderr).toMatch(/lacks UBLK_F_UPDATE_SIZE, which Linux 6\.16 brought/);
+      expect(sizeOf('/dev/ublkb0')).toBe(64 * MiB); // nothing changed
+      expect(digest('/dev/ublkb0', 64 * MiB)).toBe(all64);
+      return;
+    }
+    expect(grow.stderr).toBe('');
+    expect(grow.status).toBe(0);
+    expect(sizeOf('/dev/ublkb0')).toBe(128 * MiB);
+    expect(digest('/dev/ublkb0', 64 * MiB)).toBe(all64);
+    expect(digest('/dev/ublkb0', 64 * MiB, 64 * MiB)).toBe(zerosDigest(64 * MiB)); // the new half reads zeros
+    expect(tsublk('resize', '-n', '0', '--size', '32M').status).toBe(0);
+    expect(sizeOf('/dev/ublkb0')).toBe(32 * MiB);
+    expect(digest('/dev/ublkb0', 32 * MiB)).toBe(first32);
+    // list shows the new size, from the record.
+    const listed = tsublk('list', '-n', '0').stdout;
+    expect(listed).toContain('dev_capacity 65536');
+    expect(listed).toContain('"dev_size":33554432');
+    // Bad sizes: one line each, nothing changed.
+    expect(tsublk('resize', '-n', '0', '--size', '1000').stderr).toMatch(/bad size 1000: give a whole number/);
+    expect(tsublk('resize', '-n', '0', '--size', 'big').stderr).toMatch(/bad size 'big'/);
+    expect(sizeOf('/dev/ublkb0')).toBe(32 * MiB);
+  });
+
+  it(`ext4 grows online with resize2fs after a grow; loop grows its file and shrinks it only with --truncate (${branch('UPDATE_SIZE')})`, () => {
+    if (!has('UPDATE_SIZE')) {
+      add('-t', 'null', '-n', '1', '--size', '1G');
+      const refused = tsublk('resize', '-n', '1', '--size', '2G');
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/lacks UBLK_F_UPDATE_SIZE, which Linux 6\.16 brought/);
+      return;
+    }
+    add('-t', 'memory', '-n', '0', '--size', '64M');
+    ok('mkfs.ext4', '-q', '/dev/ublkb0');
+    ok('mkdir', '-p', '/mnt/resize');
+    ok('mount', '/dev/ublkb0', '/mnt/resize');
+    try {
+      ok('dd', 'if=/dev/urandom', 'of=/mnt/resize/data', 'bs=1M', 'count=8', 'status=none');
+      const before = createHash('sha256').update(readFileSync('/mnt/resize/data')).digest('hex');
+      const blocksBefore = Number(ok('stat', '-f', '-c', '%b', '/mnt/resize').trim());
+      expect(tsublk('resize', '-n', '0', '--size', '128M').status).toBe(0);
+      ok('resize2fs', '/dev/ublkb0');
+      const blocksAfter = Number(ok('stat', '-f', '-c', '%b', '/mnt/resize').trim());
+      expect(blocksAfter).toBeGreaterThan(blocksBefore * 1.8);
+      expect(createHash('sha256').update(readFileSync('/mnt/resize/data')).digest('hex')).toBe(before);
+    } finally {
+      run('umount', ['/mnt/resize']);
+    }
+    ok('e2fsck', '-fn', '/dev/ublkb0');
+
+    // loop: the file follows a grow; a shrink below it needs --truncate.
+    const file = '/var/tmp/tsublk-resize.img';
+    rmSync(file, { force: true });
+    ok('truncate', '-s', '32M', file);
+    add('-t', 'loop', '-n', '1', '-f', file);
+    expect(tsublk('resize', '-n', '1', '--size', '64M').status).toBe(0);
+    expect(statSync(file).size).toBe(64 * MiB);
+    expect(sizeOf('/dev/ublkb1')).toBe(64 * MiB);
+    const refused = tsublk('resize', '-n', '1', '--size', '16M');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/add --truncate to cut the file there/);
+    expect(sizeOf('/dev/ublkb1')).toBe(64 * MiB);
+    expect(tsublk('resize', '-n', '1', '--size', '16M', '--truncate').status).toBe(0);
+    expect(statSync(file).size).toBe(16 * MiB);
+    expect(sizeOf('/dev/ublkb1')).toBe(16 * MiB);
+
+    // null: its size is a number; a zoned one is refused by name.
+    add('-t', 'null', '-n', '2', '--size', '1G');
+    expect(tsublk('resize', '-n', '2', '--size', '2G').status).toBe(0);
+    expect(sizeOf('/dev/ublkb2')).toBe(2 * 2 ** 30);
+    tsublk('del', '-n', '1');
+    rmSync(file, { force: true });
+  });
+});
+
+describe('del --safe (TRY_STOP_DEV, Linux 7.0)', () => {
+  it(`refuses while the disk is mounted, changing nothing, and deletes once it is not (${branch('SAFE_STOP_DEV')})`, () => {
+    add('-t', 'memory', '-n', '0', '--size', '32M');
+    ok('mkfs.ext4', '-q', '/dev/ublkb0');
+    ok('mkdir', '-p', '/mnt/safe');
+    ok('mount', '/dev/ublkb0', '/mnt/safe');
+    let refused;
+    try {
+      refused = tsublk('del', '-n', '0', '--safe');
+      expect(refused.status).toBe(1);
+      ok('dd', 'if=/dev/zero', 'of=/mnt/safe/after', 'bs=1M', 'count=1', 'conv=fsync', 'status=none');
+    } finally {
+      run('umount', ['/mnt/safe']);
+    }
+    if (!has('SAFE_STOP_DEV')) {
+      expect(refused.stderr).toMatch(/del --safe needs UBLK_F_SAFE_STOP_DEV, which Linux 7\.0 brought/);
+      expect(existsSync('/dev/ublkb0')).toBe(true);
+      return;
+    }
+    expect(refused.stderr).toBe(
+      'tsublk: device 0 is in use (mounted, or open by a process): unmount or close it, then del --safe again\n',
+    );
+    expect(existsSync('/dev/ublkb0')).toBe(true); // still served: the write above went through
+    const deleted = tsublk('del', '-n', '0', '--safe');
+    expect(deleted.stderr).toBe('');
+    expect(deleted.status).toBe(0);
+    expect(existsSync('/dev/ublkb0')).toBe(false);
+    // The daemon stopped cleanly: its log says why, and nothing is left (afterEach).
+  });
+});
+
+describe('--no_auto_part_scan (NO_AUTO_PART_SCAN, Linux 7.0)', () => {
+  it(`starts without reading the partition table, which a rescan then finds (${branch('NO_AUTO_PART_SCAN')})`, () => {
+    const backing = '/var/tmp/tsublk-parts.img';
+    rmSync(backing, { force: true });
+    ok('truncate', '-s', '16M', backing);
+    // An MBR with one Linux partition at sector 2048, 8192 sectors long.
+    const mbr = Buffer.alloc(512);
+    mbr[446 + 4] = 0x83;
+    mbr.writeUInt32LE(2048, 446 + 8);
+    mbr.writeUInt32LE(8192, 446 + 12);
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    const fd = openSync(backing, 'r+');
+    writeSync(fd, mbr, 0, 512, 0);
+    closeSync(fd);
+    const added = tsublk('add', '-t', 'memory', '-n', '0', '--backing', backing, '--no_auto_part_scan');
+    if (!has('NO_AUTO_PART_SCAN')) {
+      expect(added.status).toBe(1);
+      expect(added.stderr).toMatch(/lacks UBLK_F_NO_AUTO_PART_SCAN, which Linux 7\.0 brought/);
+      rmSync(backing, { force: true });
+      return;
+    }
+    expect(added.status, added.stderr).toBe(0);
+    expect(existsSync('/sys/block/ublkb0/ublkb0p1')).toBe(false);
+    ok('blockdev', '--rereadpt', '/dev/ublkb0');
+    expect(existsSync('/sys/block/ublkb0/ublkb0p1')).toBe(true);
+    expect(tsublk('del', '-n', '0').status).toBe(0);
+    // Without the flag the kernel scans at start.
+    add('-t', 'memory', '-n', '0', '--backing', backing);
+    expect(existsSync('/sys/block/ublkb0/ublkb0p1')).toBe(true);
+    expect(tsublk('del', '-n', '0').status).toBe(0);
+    rmSync(backing, { force: true });
+  });
+});
+
+describe('restart and quiesce (QUIESCE_DEV, Linux 6.16)', () => {
+  it(`replaces a LIVE daemon twice under fio write+verify with 0 errors (${branch('QUIESCE')})`, async () => {
+    add('-t', 'memory', '-n', '0', '--size', '128M', '-q', '2', '-r', '1');
+    const pid = (): number => listedDevice<{ daemon_pid: number }>(0)?.daemon_pid ?? 0;
+    const first = pid();
+    if (!has('QUIESCE')) {
+      const refused = tsublk('restart', '-n', '0');
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/lacks UBLK_F_QUIESCE, which Linux 6\.16 brought/);
+      expect(pid()).toBe(first); // the daemon serves on
+      return;
+    }
+    expect(tsublk('list', '-n', '0').stdout).toMatch(/\bQUIESCE\b/); // asked for with -r 1
+    const fio = spawn(
+      'fio',
+      [
+        '--name=restart',
+        '--filename=/dev/ublkb0',
+        '--ioengine=io_uring',
+        '--direct=1',
+        '--iodepth=16',
+        '--rw=randwrite',
+        '--bs=4k',
+        '--size=128M',
+        '--io_size=48M',
+        '--rate_iops=1500', // ~8 s of writes: both restarts happen while fio writes
+        '--verify=crc32c',
+        '--do_verify=1',
+        '--verify_fatal=1',
+        '--output-format=json',
+      ],
+      { cwd: tmpdir() },
+    );
+    let output = '';
+    fio.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const finished = new Promise<number | null>((resolve) => fio.once('exit', resolve));
+    const pids = [first];
+    for (let restart = 0; restart < 2; restart++) {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const result = tsublk('restart', '-n', '0');
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      pids.push(pid());
+    }
+    expect(await finished).toBe(0);
+    const job = (
+      JSON.parse(output.slice(output.indexOf('{'))) as {
+        jobs: Array<{ error: number; write: { io_bytes: number }; read: { io_bytes: number } }>;
+      }
+    ).jobs[0];
+    expect(job?.error).toBe(0);
+    expect(job?.write.io_bytes).toBe(48 * MiB);
+    expect(job?.read.io_bytes).toBe(48 * MiB); // every block written was verified
+    expect(new Set(pids).size).toBe(3); // three daemons served it in turn
+    expect(readFileSync('/run/tsublk/0.log', 'utf8')).toContain('quiesced (tsublk restart or quiesce)');
+
+    // quiesce alone: the device waits QUIESCED with no daemon until recover.
+    expect(tsublk('quiesce', '-n', '0').status).toBe(0);
+    expect(listedDevice<{ state: string }>(0)?.state).toBe('QUIESCED');
+    expect(tsublk('recover', '-n', '0').status).toBe(0);
+    expect(listedDevice<{ state: string }>(0)?.state).toBe('LIVE');
+
+    // A device added without recovery cannot be quiesced: one line, and it serves on.
+    add('-t', 'null', '-n', '1', '--size', '1G');
+    const refused = tsublk('restart', '-n', '1');
+    expect(refused.stderr).toBe(
+      'tsublk: device 1 was added without recovery (-r 1), so it cannot be quiesced: its daemon can only be stopped (del)\n',
+    );
+    expect(listedDevice<{ state: string }>(1)?.state).toBe('LIVE');
+  });
+});
