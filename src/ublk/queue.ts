@@ -31,6 +31,13 @@ const EIO = 5;
 const ENODEV = 19;
 /** While the device is not started, the kernel cannot abort fetches: wake up to check the flags. */
 const IDLE_WAIT_NS = 100e6;
+/**
+ * Once some fetches came back aborted (the device stops or is quiesced), how long the queue waits
+ * for the rest. A fetch issued as the kernel was cancelling (COMMIT_AND_FETCH racing QUIESCE_DEV)
+ * may never come back: when nothing arrives in this time and no request is left to serve, the
+ * queue ends, and closing its ring cancels what is still fetching.
+ */
+const DRAIN_WAIT_NS = 50e6;
 /** How long a busy queue waits for its batch to fill before serving what it has. */
 const BATCH_WAIT_NS = 20_000;
 
@@ -256,7 +263,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const batching = new BatchPolicy(Date.now());
     while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
-      const idle = Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : -1;
+      const idle =
+        Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : this.abortedTags > 0 ? DRAIN_WAIT_NS : -1;
       let waitNs = pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle);
       // Batching: when the last round brought several requests, wait a moment for more of them
       // to arrive together (one wake-up for many) rather than waking for the first, where
@@ -269,7 +277,10 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       counters[QueueCounter.Enters] = (counters[QueueCounter.Enters] ?? 0) + 1;
       const end = ring.completionEnd();
       let at = ring.completionStart();
-      if (at === end) continue;
+      if (at === end) {
+        if (this.abortedTags > 0 && !this.anyServing()) break; // the device is going (DRAIN_WAIT_NS)
+        continue;
+      }
       for (; at !== end; at = (at + 1) >>> 0) {
         const userData = ring.cqeUserDataLow(at);
         const result = ring.cqeResult(at);
@@ -321,6 +332,11 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       if (ops.commitRqs !== undefined) ops.commitRqs(hw, queueData);
       if (publish !== null) publish(hw, this.targetCounters);
     }
+  }
+
+  /** Whether a request is still with the target (rare: only while the device goes away). */
+  private anyServing(): boolean {
+    return this.tagStates.includes(TagState.Serving);
   }
 
   /** Releases everything, exitHctx first; safe to call twice (it acts once). */
