@@ -119,6 +119,29 @@ describe('tsublk add -t null', () => {
   });
 });
 
+/** This kernel's release and ublk features (the suite runs on 6.12 and on sid's newest). */
+const kernel = JSON.parse(tsublk('features', '--json').stdout) as { kernel: string; names: string[] };
+
+/** Flags add asks for by option, with the option and the release that brought each: oldest first. */
+const optionFeatures: Array<[string, string[], string]> = [
+  ['USER_RECOVERY_FAIL_IO', ['-e', '1'], '6.13'],
+  ['NO_AUTO_PART_SCAN', ['--no_auto_part_scan'], '7.0'],
+];
+
+/** The refusal of the oldest add flag this kernel lacks; none where it has them all (then the test below says so). */
+function lackingFeatureCase(): Array<[string, string[], RegExp]> {
+  const lacking = optionFeatures.find(([name]) => !kernel.names.includes(name));
+  if (lacking === undefined) return [];
+  const [name, args, since] = lacking;
+  return [
+    [
+      `a feature ${kernel.kernel} lacks (${name})`,
+      ['-t', 'null', ...args],
+      new RegExp(`lacks UBLK_F_${name}, which Linux ${since.replace('.', '\\.')} brought`),
+    ],
+  ];
+}
+
 describe('tsublk add refuses bad input in one line, leaving nothing behind', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['an unknown target', ['-t', 'nope'], /unknown target 'nope': use null/],
@@ -130,7 +153,7 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
     ['a bad block size', ['-t', 'null', '--bs', '1000'], /bad block size 1000: use --bs 512, 1024, 2048 or 4096/],
     ['zero copy', ['-t', 'null', '-z'], /-z \(zero copy\) is not supported yet/],
     ['batch I/O', ['-t', 'null', '-b'], /-b \(batch I\/O\) is not supported yet/],
-    ['a feature 6.12 lacks', ['-t', 'null', '-e', '1'], /lacks UBLK_F_USER_RECOVERY_FAIL_IO, which Linux 6.13 brought/],
+    ...lackingFeatureCase(),
   ];
   // None of them gets as far as a device: all run side by side first, then each is checked.
   const results = new Map<string, Run>();
@@ -143,6 +166,15 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  // Where the kernel has every flag add asks for, there is nothing to refuse: they all reach it.
+  if (lackingFeatureCase().length === 0)
+    it(`a feature this kernel lacks: none on ${kernel.kernel}, so add asks for them all and gets them`, () => {
+      const args = optionFeatures.flatMap(([, flagArgs]) => flagArgs);
+      expect(tsublk('add', '-t', 'null', '-n', '9', ...args).status).toBe(0);
+      const flags = tsublk('list', '-n', '9').stdout;
+      for (const [name] of optionFeatures) expect(flags).toMatch(new RegExp(`\\b${name}\\b`));
+    });
 
   it('an id in use', () => {
     expect(tsublk('add', '-t', 'null', '-n', '7').status).toBe(0);
