@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
 import { ControlCommandError, ControlDevice } from '../ublk/control.js';
 import { UblkError } from '../ublk/errors.js';
 import { removeRunRecord } from '../ublk/run-file.js';
 import { NotYoursError, deviceInfoFor } from './control-access.js';
 import { deviceIds } from './devices.js';
 import { withDeviceLock } from './device-lock.js';
-import { kernelRelease, processAlive, processRunning } from './system.js';
+import { processAlive, processRunning } from './system.js';
 
 /** del --safe found the device's disk open: nothing was changed. */
 class DeviceInUseError extends UblkError {
@@ -24,10 +23,10 @@ class DeviceInUseError extends UblkError {
  * queues end and deletes the device, as after SIGTERM.
  */
 function stopIfUnused(control: ControlDevice, devId: number): void {
-  if ((control.features & UBLK_F.SAFE_STOP_DEV) === 0)
-    throw new UblkError(
-      `del --safe needs UBLK_F_SAFE_STOP_DEV, which Linux 7.0 brought; this kernel (${kernelRelease()}) lacks it: check that nothing has /dev/ublkb${devId} open, then del without --safe`,
-    );
+  control.assertSupported(
+    'TRY_STOP_DEV',
+    `del --safe needs it; check that nothing has /dev/ublkb${devId} open, then del without --safe`,
+  );
   try {
     control.tryStopDevice(devId);
   } catch (error) {

@@ -5,13 +5,11 @@ import type { AnyTarget } from '../blk/target.js';
 import { ControlDevice } from '../ublk/control.js';
 import { UblkDevice } from '../ublk/device.js';
 import { blockDevicePath, waitForAccess } from '../ublk/device-nodes.js';
-import { UblkError } from '../ublk/errors.js';
-import { featureSince } from '../ublk/features.js';
+import { lacksFeature } from '../ublk/features.js';
 import { type RunRecord, removeRunRecord, runFilePath, writeRunRecord } from '../ublk/run-file.js';
 import type { Server } from 'node:net';
 import { controlSocketPath, listenControl } from './control-socket.js';
 import type { AddPlan } from './plan.js';
-import { kernelRelease } from './system.js';
 import { QueueWorkerPool } from '../ublk/queue-workers.js';
 import { startQueueWorker } from './queue-worker-entry.js';
 import type { UblkParams } from '../ublk/params.js';
@@ -29,10 +27,7 @@ function checkFeatures(control: ControlDevice, flags: number): void {
   for (const [name, bit] of Object.entries(UBLK_F_BIT)) {
     const value = 2 ** bit;
     if (Math.floor(flags / value) % 2 === 1 && Math.floor(control.features / value) % 2 === 0) {
-      const since = featureSince[name as keyof typeof UBLK_F_BIT];
-      throw new UblkError(
-        `this kernel (${kernelRelease()}) lacks UBLK_F_${name}, which Linux ${since} brought: leave the option out or use a newer kernel`,
-      );
+      throw lacksFeature(name as keyof typeof UBLK_F_BIT, 'leave the option out or use a newer kernel');
     }
   }
 }

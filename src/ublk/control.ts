@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { release } from 'node:os';
 import { errnoName } from '../../native-bindings/errors.js';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { markStart } from '../start-trace.js';
@@ -17,7 +16,7 @@ import { Ring } from '../uring/ring.js';
 import { charDevicePath } from './device-nodes.js';
 import { type DeviceInfo, decodeDeviceInfo, encodeDeviceInfo } from './device-info.js';
 import { UblkError } from './errors.js';
-import { commandFeatures, featureSince } from './features.js';
+import { commandFeatures, lacksFeature } from './features.js';
 import { type UblkParams, decodeParams, encodeParams, paramsBufferSize } from './params.js';
 
 export const controlPath = '/dev/ublk-control';
@@ -150,14 +149,14 @@ export class ControlDevice {
     return result;
   }
 
-  /** A command of a newer feature (commandFeatures) is refused by name where this kernel lacks it. */
-  assertSupported(name: ControlCommand): void {
+  /**
+   * A command of a newer feature (commandFeatures) is refused by name where this kernel lacks it;
+   * `fix` (what to do instead) defaults to naming the command.
+   */
+  assertSupported(name: ControlCommand, fix = `${name} needs it`): void {
     const feature = (commandFeatures as Partial<Record<ControlCommand, keyof typeof UBLK_F_BIT>>)[name];
     if (feature === undefined || Math.floor(this.features / 2 ** UBLK_F_BIT[feature]) % 2 === 1) return;
-    throw new UblkError(
-      `this kernel (${release()}) lacks UBLK_F_${feature}, which Linux ${featureSince[feature]} brought: ${name} needs it`,
-      'not-supported',
-    );
+    throw lacksFeature(feature, fix);
   }
 
   private reply(length: number): Uint8Array {

@@ -1,4 +1,6 @@
+import { release } from 'node:os';
 import { UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
+import { UserError } from '../errors.js';
 
 /** Names of the UBLK_F_* bits set in `flags`, lowest first. */
 export function featureNames(flags: number): string[] {
@@ -58,4 +60,15 @@ export const commandFeatures = {
 /** The UBLK_F_* bits of the features tsublk's control commands use (commandFeatures). */
 export function flagsCommandsUse(): number {
   return Object.values(commandFeatures).reduce((all, name) => all + 2 ** UBLK_F_BIT[name], 0);
+}
+
+/**
+ * The one refusal of a feature this kernel lacks, naming it and the release that brought it;
+ * `fix` says what to do instead.
+ */
+export function lacksFeature(feature: keyof typeof UBLK_F_BIT, fix: string): UserError {
+  return new UserError(
+    `this kernel (${release()}) lacks UBLK_F_${feature}, which Linux ${featureSince[feature]} brought: ${fix}`,
+    'not-supported',
+  );
 }

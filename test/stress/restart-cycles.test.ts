@@ -1,10 +1,8 @@
 // Soak loop for npm run test:stress: tsublk restart (QUIESCE_DEV, Linux 6.16) again and again
 // under fio write+verify; not one I/O may fail. The stress run boots sid for it; a kernel
 // without QUIESCE must refuse by name, and the test says which branch it took.
-import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, listedDevice, tsublk } from '../vm/cli.js';
+import { cleanUp, fioWriteVerify, leftovers, listedDevice, tsublk } from '../vm/cli.js';
 
 const cycles = Number(process.env['TSUBLK_STRESS_CYCLES'] ?? 20);
 const features = JSON.parse(tsublk('features', '--json').stdout) as { kernel: string; names: string[] };
@@ -22,31 +20,13 @@ describe(`tsublk restart on ${features.kernel} (${quiesce ? 'has QUIESCE' : 'lac
       expect(tsublk('restart', '-n', '0').stderr).toMatch(/lacks UBLK_F_QUIESCE, which Linux 6\.16 brought/);
       return;
     }
-    const fio = spawn(
-      'fio',
-      [
-        '--name=restarts',
-        '--filename=/dev/ublkb0',
-        '--ioengine=io_uring',
-        '--direct=1',
-        '--iodepth=32',
-        '--numjobs=1',
-        '--rw=randwrite',
-        '--bs=4k',
-        '--size=256M',
-        // Paced so that writing the 256 MiB once (what verify allows) outlasts 20 restarts of
-        // ~3 s each (each holds I/O for a second or two): ~80 s.
-        `--rate_iops=${Math.ceil(65536 / (cycles * 4))}`,
-        '--verify=crc32c',
-        '--do_verify=1',
-        '--verify_fatal=1',
-        '--output-format=json',
-      ],
-      { cwd: tmpdir() },
-    );
-    let output = '';
-    fio.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const finished = new Promise<number | null>((resolve) => fio.once('exit', resolve));
+    // Paced so that writing the 256 MiB once (what verify allows) outlasts 20 restarts of
+    // ~3 s each (each holds I/O for a second or two): ~80 s.
+    const finished = fioWriteVerify('/dev/ublkb0', {
+      iodepth: 32,
+      size: '256M',
+      rate_iops: Math.ceil(65536 / (cycles * 4)),
+    });
     const times: number[] = [];
     const pids = new Set<number>();
     for (let cycle = 0; cycle < cycles; cycle++) {
@@ -58,12 +38,8 @@ describe(`tsublk restart on ${features.kernel} (${quiesce ? 'has QUIESCE' : 'lac
       expect(result.status).toBe(0);
       pids.add(listedDevice<{ daemon_pid: number }>(0)?.daemon_pid ?? 0);
     }
-    expect(await finished).toBe(0); // it verifies every block it wrote, after the last write
-    const job = (
-      JSON.parse(output.slice(output.indexOf('{'))) as {
-        jobs: Array<{ error: number; write: { io_bytes: number }; read: { io_bytes: number } }>;
-      }
-    ).jobs[0];
+    const { status, job } = await finished; // fio verifies every block it wrote, after the last write
+    expect(status).toBe(0);
     const sorted = [...times].sort((a, b) => a - b);
     console.log(
       `${cycles} restarts: ms min ${sorted[0]} median ${sorted[sorted.length >> 1]} max ${sorted.at(-1)}; fio wrote ${job?.write.io_bytes} bytes and verified ${job?.read.io_bytes}, errors ${job?.error}`,

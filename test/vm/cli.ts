@@ -75,3 +75,47 @@ export function cleanUp(): void {
   const left = leftovers();
   if (left.devices.length > 0 || left.daemons.length > 0 || left.runFiles.length > 0) tsublk('del', '-a');
 }
+
+/** What a background fio write+verify run ended with: its exit status and its one job's totals. */
+export interface FioVerified {
+  readonly status: number | null;
+  readonly job: { error: number; write: { io_bytes: number }; read: { io_bytes: number } } | undefined;
+}
+
+/**
+ * Starts fio writing `device` at random in 4 KiB blocks with crc32c verify of every block it
+ * wrote, in the background (for tests that act on the device meanwhile); `options` are fio's
+ * own (size, io_size, iodepth, rate_iops…) without the leading dashes.
+ */
+export function fioWriteVerify(
+  device: string,
+  options: Readonly<Record<string, string | number>>,
+): Promise<FioVerified> {
+  const extra = Object.entries(options).map(([name, value]) => `--${name}=${value}`);
+  const fio = spawn(
+    'fio',
+    [
+      '--name=verify',
+      `--filename=${device}`,
+      '--ioengine=io_uring',
+      '--direct=1',
+      '--rw=randwrite',
+      '--bs=4k',
+      ...extra,
+      '--verify=crc32c',
+      '--do_verify=1',
+      '--verify_fatal=1',
+      '--output-format=json',
+    ],
+    { cwd: tmpdir() }, // fio's verify state files go there
+  );
+  let output = '';
+  fio.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) =>
+    fio.once('exit', (status) => {
+      const start = output.indexOf('{');
+      const job = start < 0 ? undefined : (JSON.parse(output.slice(start)) as { jobs: FioVerified['job'][] }).jobs[0];
+      resolve({ status, job });
+    }),
+  );
+}
