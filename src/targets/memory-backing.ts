@@ -1,4 +1,13 @@
-import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, rmSync, statfsSync } from 'node:fs';
+import {
+  type StatsFs,
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  openSync,
+  rmSync,
+  statfsSync,
+} from 'node:fs';
 import path from 'node:path';
 import {
   FALLOC_FL,
@@ -59,6 +68,17 @@ function bytes(n: number): string {
   return n >= 2 ** 30 ? `${+(n / 2 ** 30).toFixed(2)} GiB` : `${+(n / 2 ** 20).toFixed(2)} MiB`;
 }
 
+/** Refuses a store larger than its filesystem can ever hold (`fix`: what to do instead); the filesystem's statfs. */
+function checkRoom(where: string, sizeBytes: number, fix: string): StatsFs {
+  const fs = statfsSync(path.dirname(where));
+  const capacity = fs.bsize * fs.blocks;
+  if (sizeBytes > capacity)
+    throw new UserError(
+      `${bytes(sizeBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(capacity)}): ${fix}`,
+    );
+  return fs;
+}
+
 /**
  * Opens (or creates) a device's backing store and locks it against a second device: `file` is a
  * user's --backing (kept), or null for /dev/shm/`ownedName` (made fresh, removed on delete).
@@ -81,13 +101,7 @@ export function openBacking(
     );
   if (!existed && sizeBytes === 0)
     throw new UserError(`${where} does not exist, so it has no size to take: add --size`);
-  const fs = statfsSync(path.dirname(where));
-  const capacity = fs.bsize * fs.blocks;
-  if (sizeBytes > capacity) {
-    throw new UserError(
-      `${bytes(sizeBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(capacity)}): use a smaller --size${owned ? ', or --backing on a larger filesystem' : ''}`,
-    );
-  }
+  const fs = checkRoom(where, sizeBytes, `use a smaller --size${owned ? ', or --backing on a larger filesystem' : ''}`);
   let fd = -1;
   let mapping: Mapping;
   try {
@@ -160,11 +174,7 @@ export function openBacking(
         throw new UserError(
           `${bytes(newBytes)} is more than this daemon mapped for the store (${bytes(backing.mappedBytes)}: 4x its size when it started): resize to at most that, or in steps with a recover between them`,
         );
-      const room = statfsSync(path.dirname(where));
-      if (newBytes > room.bsize * room.blocks)
-        throw new UserError(
-          `${bytes(newBytes)} is more than ${path.dirname(where)} can ever hold (${bytes(room.bsize * room.blocks)}): resize to less`,
-        );
+      checkRoom(where, newBytes, 'resize to less');
       const fileBytes = fstatSync(fd).size;
       if (newBytes > fileBytes)
         ftruncate(fd, newBytes); // sparse: no memory until written
