@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { type CommandSpec, type OptionSpec, type ParsedArgs, type Program, UsageError, runProgram } from './args.js';
-import type { TargetOption, TargetPlanner } from '../blk/target-plan.js';
+import type { TargetPlanner } from '../blk/target-plan.js';
 import { builtinPlanner, builtinPlanners, isTargetModule } from '../targets/registry.js';
 import { markStart } from '../start-trace.js';
 import { printOut } from './output.js';
+import { addOptions, addTargetOptions, typeWord } from './add-options.js';
 
 markStart('cli: modules evaluated (parser, option tables)');
 
@@ -41,46 +42,6 @@ const deviceId = (demand: string): OptionSpec => ({
   describe: 'device id',
 });
 
-/** A target's options as `add` registers them, under the target's heading. */
-function targetOptionSpecs(planner: TargetPlanner, shown: boolean): OptionSpec[] {
-  return planner.options.map((option: TargetOption) => ({
-    name: option.name,
-    ...(option.alias === undefined ? {} : { alias: option.alias }),
-    type: option.kind,
-    // Another target's options stay known (to say whose they are) but out of this one's help.
-    ...(shown
-      ? {
-          describe:
-            option.defaultValue === undefined
-              ? option.describe
-              : `${option.describe} (default ${option.defaultValue === '' ? 'none' : String(option.defaultValue)})`,
-        }
-      : {}),
-    group: planner.heading,
-  }));
-}
-
-/** Every target's options, once each by name: the chosen target's shown, the others only known. */
-function addTargetOptions(chosen: TargetPlanner | null, module: TargetPlanner | null): OptionSpec[] {
-  const specs = new Map<string, OptionSpec>();
-  const planners = [...(chosen === null ? [] : [chosen]), ...builtinPlanners(), ...(module === null ? [] : [module])];
-  for (const planner of planners) {
-    for (const spec of targetOptionSpecs(planner, chosen === null || planner === chosen))
-      if (!specs.has(spec.name)) specs.set(spec.name, spec);
-  }
-  return [...specs.values()];
-}
-
-/** The value of add's -t/--type among the words, before parsing (its options join add's). */
-function typeWord(words: readonly string[]): string | undefined {
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i] ?? '';
-    if (word === '-t' || word === '--type') return words[i + 1];
-    if (word.startsWith('--type=') || word.startsWith('-t=')) return word.slice(word.indexOf('=') + 1);
-  }
-  return undefined;
-}
-
 /** The target `add -t X` names: a built-in's planner, or a module's (loaded here); null when none is named. */
 async function namedTarget(words: readonly string[]): Promise<{ planner: TargetPlanner; module: boolean } | null> {
   if (words[0] !== 'add') return null;
@@ -111,63 +72,7 @@ const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): 
   name: 'add',
   describe: 'create a device and serve it (a daemon, unless --foreground)',
   options: [
-    {
-      name: 'type',
-      alias: 't',
-      type: 'string',
-      demand: `name a target: ${builtinNames.map((name) => `-t ${name}`).join(', ')} or -t ./module.js`,
-      describe: `target: ${builtinNames.join(', ')}, or a module file (add -t NAME --help: its options)`,
-    },
-    { name: 'number', alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' },
-    { name: 'queues', alias: 'q', type: 'number', default: 2, describe: 'hardware queues' },
-    { name: 'depth', alias: 'd', type: 'number', default: 128, describe: 'queue depth' },
-    {
-      name: 'size',
-      type: 'string',
-      describe:
-        "device size (512, 4K, 1G, 250GiB…); left out: the target's default (null: 250GiB; memory and loop: the backing file's size)",
-    },
-    {
-      name: 'bs',
-      type: 'number',
-      describe: 'logical block size: 512, 1024, 2048 or 4096 (null_blk: blocksize; default 512)',
-    },
-    { name: 'u', type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' },
-    { name: 'g', type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' },
-    { name: 'r', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' },
-    { name: 'e', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_FAIL_IO' },
-    { name: 'i', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_REISSUE' },
-    { name: 'z', type: 'boolean', default: false, describe: 'zero copy (not supported yet)' },
-    { name: 'b', type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' },
-    {
-      name: 'usercopy',
-      type: 'boolean',
-      default: false,
-      describe: 'force the UBLK_F_USER_COPY data path (the default where the kernel has it)',
-    },
-    { name: 'copy', type: 'boolean', default: false, describe: 'force the per-tag buffer data path' },
-    {
-      name: 'unprivileged',
-      type: 'boolean',
-      default: false,
-      describe:
-        'UBLK_F_UNPRIVILEGED_DEV: a device owned by the calling user (needs access to /dev/ublk-control and the udev rule: tsublk udev-rules)',
-    },
-    {
-      name: 'no_auto_part_scan',
-      type: 'boolean',
-      default: false,
-      describe: 'UBLK_F_NO_AUTO_PART_SCAN (Linux 7.0): read no partition table when the device starts',
-    },
-    { name: 'max_io_buf_bytes', type: 'number', default: 524288, describe: 'largest request in bytes' },
-    { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" },
-    { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },
-    {
-      name: 'log-level',
-      type: 'string',
-      default: 'info',
-      describe: "what the device's log keeps (tsublk log -n ID): error, warn, info or debug",
-    },
+    ...addOptions(builtinNames),
     { ...json, describe: 'print the device as JSON' },
     ...addTargetOptions(named?.planner ?? null, named?.module === true ? named.planner : null),
   ],
