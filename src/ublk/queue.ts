@@ -19,7 +19,7 @@ import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { BatchPolicy } from './batch-policy.js';
 import { QueueFlag, type QueueSetup, traceHctx } from './queue-setup.js';
-import { FailureReports } from './failure-reports.js';
+import { FailureReports, LEFT_OPEN_BY_ASYNC_QUEUE_RQ } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
 import { MAX_TARGET_COUNTERS, QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
@@ -222,11 +222,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     counters[QueueCounter.TargetFailures] = (counters[QueueCounter.TargetFailures] ?? 0) + 1;
     const open = this.tagStates[rq.tag] === TagState.Serving;
     if (open) this.completeRequest(rq.tag, -EIO);
-    const what = `op ${rq.op} sector ${rq.startSector} sectors ${rq.sectors}`;
-    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    this.failureReports.report(
-      `queue ${this.queueId}: the target's ${callback} threw for tag ${rq.tag} (${what})${open ? '; the request failed with EIO' : ''}: ${stack}`,
-    );
+    this.failureReports.targetFailed(this.queueId, callback, rq, open, error);
   }
 
   /**
@@ -237,13 +233,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     if (typeof (returned as { then?: unknown }).then === 'function')
       (returned as Promise<unknown>).then(undefined, () => undefined); // its rejection is reported here, not as unhandled
     if (this.tagStates[rq.tag] !== TagState.Serving) return; // ended before it returned: no harm done
-    this.targetFailed(
-      'queueRq',
-      rq,
-      new Error(
-        'queueRq returned a value (an async function?) and left the request open: queue callbacks run synchronously in the queue thread; end the request with rq.end() or start I/O through QueueIo and end it in complete()',
-      ),
-    );
+    this.targetFailed('queueRq', rq, new Error(LEFT_OPEN_BY_ASYNC_QUEUE_RQ));
   }
 
   /** Serves requests until the device stops (every tag aborted) or the daemon says stop. */
