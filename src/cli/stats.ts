@@ -18,7 +18,16 @@ function queueRows(devId: number): Array<Record<string, number>> {
       `device ${devId} has no counters (${statsPath(devId)} is gone): its daemon is not running; see tsublk list -n ${devId}`,
     );
   return counters.map((queue, q) => {
-    const { enters = 0, requests = 0, completed = 0, errors = 0, target_failures = 0, ...target } = queue;
+    const {
+      enters = 0,
+      requests = 0,
+      completed = 0,
+      errors = 0,
+      target_failures = 0,
+      spins = 0,
+      spin_hits = 0,
+      ...target
+    } = queue;
     return {
       queue: q,
       requests,
@@ -27,6 +36,8 @@ function queueRows(devId: number): Array<Record<string, number>> {
       errors,
       target_failures,
       enters,
+      spins,
+      spin_hits,
       ...target,
     };
   });

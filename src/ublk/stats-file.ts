@@ -15,10 +15,20 @@ export const QueueCounter = {
   Completed: 2,
   Errors: 3,
   TargetFailures: 4,
-  TargetBase: 5,
+  Spins: 5,
+  SpinHits: 6,
+  TargetBase: 7,
 } as const;
 /** The queue's own counters by name, in slot order (the target's follow). */
-export const QUEUE_COUNTER_NAMES = ['enters', 'requests', 'completed', 'errors', 'target_failures'] as const;
+export const QUEUE_COUNTER_NAMES = [
+  'enters',
+  'requests',
+  'completed',
+  'errors',
+  'target_failures',
+  'spins',
+  'spin_hits',
+] as const;
 /** The most counters a target may publish per queue. */
 export const MAX_TARGET_COUNTERS = SLOT_FIELDS - QueueCounter.TargetBase;
 
@@ -43,7 +53,7 @@ export function readStatsFile(devId: number, queues: number): Float64Array | nul
   return counters;
 }
 
-/** Each queue's live counters, named: enters, requests, completed, errors, target_failures, then the target's own. */
+/** Each queue's live counters, named as QUEUE_COUNTER_NAMES, then the target's own. */
 export function readCounters(
   devId: number,
   queues: number,

@@ -424,6 +424,22 @@ export class Ring {
     return result >= 0 ? result : this.enterFailed(result, toSubmit, waitFor);
   }
 
+  /**
+   * Busy-polls: hands prepared SQEs to the kernel, then enters without waiting, up to `enters`
+   * times, until a completion is ready. Each enter also runs the task work that posts
+   * completions (COOP_TASKRUN defers it to the next kernel entry). Returns how many enters it
+   * made; completionsReady() says whether it caught one.
+   */
+  spinForCompletion(enters: number): number {
+    for (let i = 1; i <= enters; i++) {
+      const toSubmit = this.publish();
+      const result = ioUringEnter(this.fd, toSubmit, 0, IORING_ENTER.GETEVENTS, 0, 0);
+      if (result < 0) this.enterFailed(result, toSubmit, 0);
+      if (this.completionsReady() > 0) return i;
+    }
+    return enters;
+  }
+
   private submitAndWaitUntil(waitFor: number, timeoutNanoseconds: number): number {
     if ((this.features & IORING_FEAT.EXT_ARG) === 0)
       throw new Error('io_uring: this kernel lacks IORING_FEAT_EXT_ARG (5.11+), needed for a wait with a timeout');

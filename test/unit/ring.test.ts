@@ -143,6 +143,20 @@ describe('Ring on the host kernel', () => {
     expect(drain(r)).toEqual([[1, 0]]);
   });
 
+  it('busy-polls: submits what is prepared and stops at the first completion, or after its enters', () => {
+    const r = ring(4, { coopTaskrun: true, singleIssuer: true });
+    expect(r.spinForCompletion(5)).toBe(5); // nothing to catch: every enter spent
+    expect(r.completionsReady()).toBe(0);
+    r.prepNop(r.getSqe(), 1);
+    expect(r.spinForCompletion(5)).toBe(1); // the first enter submits it and finds it done
+    expect(drain(r)).toEqual([[1, 0]]);
+    r.prepTimeout(r.getSqe(), 2e6, 0, 0, 2); // completes 2 ms later, during the spin
+    const enters = r.spinForCompletion(1e6);
+    expect(enters).toBeGreaterThan(1);
+    expect(enters).toBeLessThan(1e6);
+    expect(drain(r)).toEqual([[2, -ETIME]]);
+  });
+
   it('fires a timeout with -ETIME, and completes a counting one with 0', () => {
     const r = ring(4);
     r.prepTimeout(r.getSqe(), 20e6, 0, 0, 1);

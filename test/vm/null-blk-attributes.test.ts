@@ -154,7 +154,7 @@ describe('irqmode and completion_nsec', () => {
       expect(total('in_flight')).toBe(0);
       expect(total('errors')).toBe(0);
       expect(tsublk('stats', '-n', String(devId)).stdout).toMatch(
-        /^\tqueue 1: requests \d+ completed \d+ in_flight 0 errors 0 target_failures 0 enters \d+ reads \d+/m,
+        /^\tqueue 1: requests \d+ completed \d+ in_flight 0 errors 0 target_failures 0 enters \d+ spins \d+ spin_hits \d+ reads \d+/m,
       );
     }
   });
