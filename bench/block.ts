@@ -90,7 +90,21 @@ function prepareLoopFile(): () => void {
 const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 const DEV_ID = 0;
 
-function fioIops(device: string, workload: Workload, seconds: number): { iops: number; ios: number } {
+interface FioResult {
+  iops: number;
+  ios: number;
+  /** Completion latency of the direction that did the I/O (µs): mean and 99th percentile. */
+  latMeanUs: number;
+  latP99Us: number;
+}
+
+interface FioDirection {
+  iops: number;
+  total_ios: number;
+  clat_ns: { mean: number; percentile?: Record<string, number> };
+}
+
+function fioIops(device: string, workload: Workload, seconds: number): FioResult {
   const output = execFileSync(
     'fio',
     [
@@ -112,13 +126,19 @@ function fioIops(device: string, workload: Workload, seconds: number): { iops: n
   const report = JSON.parse(output.slice(output.indexOf('{'))) as {
     jobs: Array<{
       error: number;
-      read: { iops: number; total_ios: number };
-      write: { iops: number; total_ios: number };
+      read: FioDirection;
+      write: FioDirection;
     }>;
   };
   const job = report.jobs[0];
   if (job === undefined || job.error !== 0) throw new Error(`fio on ${device} failed: ${JSON.stringify(job?.error)}`);
-  return { iops: job.read.iops + job.write.iops, ios: job.read.total_ios + job.write.total_ios };
+  const main = job.read.total_ios >= job.write.total_ios ? job.read : job.write;
+  return {
+    iops: job.read.iops + job.write.iops,
+    ios: job.read.total_ios + job.write.total_ios,
+    latMeanUs: main.clat_ns.mean / 1000,
+    latP99Us: (main.clat_ns.percentile?.['99.000000'] ?? 0) / 1000,
+  };
 }
 
 /** utime and stime of a process, in seconds. */
@@ -159,32 +179,38 @@ interface Row {
   /** The user-space share of server_cpu_us_per_io (the rest is the kernel's, in our threads). */
   server_user_us_per_io: number;
   ios_per_enter: number;
+  /** tsublk's completion latency (fio clat, µs): mean and p99. */
+  lat_mean_us: number;
+  lat_p99_us: number;
   /** Memory rows: this target's IOPS over tsublk null's in the same workload (data movement's cost). */
   of_tsublk_null?: number;
 }
 
-function runSuite(suite: Suite, runs: number, seconds: number, json: boolean, only: ReadonlySet<string> | null): Row[] {
+/** How the runs are made: fio's length and count, and where tsublk's queue threads run (add --placement). */
+interface Settings {
+  readonly runs: number;
+  readonly seconds: number;
+  readonly json: boolean;
+  readonly only: ReadonlySet<string> | null;
+  readonly placement: string;
+}
+
+function runSuite(suite: Suite, settings: Settings): Row[] {
   execFileSync(tsublk, ['del', '-a']);
   const undo = suite.prepare?.() ?? ((): void => undefined);
   try {
-    return measureSuite(suite, runs, seconds, json, only);
+    return measureSuite(suite, settings);
   } finally {
     undo();
   }
 }
 
-function measureSuite(
-  suite: Suite,
-  runs: number,
-  seconds: number,
-  json: boolean,
-  only: ReadonlySet<string> | null,
-): Row[] {
+function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Settings): Row[] {
   if (!existsSync(suite.anchorPath))
     throw new Error(
       `${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`,
     );
-  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--pin'], {
+  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--placement', placement], {
     stdio: 'ignore',
   });
   const list = JSON.parse(
@@ -199,6 +225,9 @@ function measureSuite(
   }
   const rows: Row[] = [];
   try {
+    // One unmeasured run first: the queue threads' code is compiled by its first seconds of I/O.
+    const first = suite.workloads.find((workload) => only === null || only.has(workload.name));
+    if (first !== undefined) fioIops(`/dev/ublkb${DEV_ID}`, first, 2);
     for (const workload of suite.workloads) {
       if (only !== null && !only.has(workload.name)) continue;
       const ours: number[] = [];
@@ -206,12 +235,16 @@ function measureSuite(
       const cpuPerIo: number[] = [];
       const userPerIo: number[] = [];
       const perEnter: number[] = [];
+      const latMean: number[] = [];
+      const latP99: number[] = [];
       for (let run = 0; run < runs; run++) {
         const cpuBefore = cpuSeconds(daemon);
         const countersBefore = serverCounters(stats, 2);
         const result = fioIops(`/dev/ublkb${DEV_ID}`, workload, seconds);
         const countersAfter = serverCounters(stats, 2);
         ours.push(result.iops);
+        latMean.push(result.latMeanUs);
+        latP99.push(result.latP99Us);
         const cpuAfter = cpuSeconds(daemon);
         const ios = Math.max(1, result.ios);
         cpuPerIo.push(((cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / ios) * 1e6);
@@ -232,6 +265,8 @@ function measureSuite(
         server_cpu_us_per_io: Math.round(median(cpuPerIo) * 100) / 100,
         server_user_us_per_io: Math.round(median(userPerIo) * 100) / 100,
         ios_per_enter: Math.round(median(perEnter) * 10) / 10,
+        lat_mean_us: Math.round(median(latMean)),
+        lat_p99_us: Math.round(median(latP99)),
       };
       rows.push(row);
       if (!json)
@@ -254,28 +289,31 @@ export function main(): void {
   const only = onlyAt < 0 ? null : process.argv[onlyAt + 1];
   const workloadsAt = process.argv.indexOf('--workloads');
   const onlyWorkloads = workloadsAt < 0 ? null : new Set((process.argv[workloadsAt + 1] ?? '').split(','));
+  const placementAt = process.argv.indexOf('--placement');
+  const placement = placementAt < 0 ? 'beside' : (process.argv[placementAt + 1] ?? 'beside');
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  const settings: Settings = { runs, seconds, json, only: onlyWorkloads, placement };
   const rows = suites
     .filter((suite) => only === null || suite.device === `tsublk-${only}`)
-    .flatMap((suite) => runSuite(suite, runs, seconds, json, onlyWorkloads));
+    .flatMap((suite) => runSuite(suite, settings));
   for (const row of rows) {
     const nullRow = rows.find((other) => other.device === 'tsublk-null' && other.workload === row.workload);
     if (row.device === 'tsublk-memory' && nullRow !== undefined)
       row.of_tsublk_null = Math.round((row.iops / nullRow.iops) * 100) / 100;
   }
   if (json) {
-    process.stdout.write(JSON.stringify({ kernel, rows }) + '\n');
+    process.stdout.write(JSON.stringify({ kernel, placement, rows }) + '\n');
     return;
   }
   console.log(
-    `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128 (queue q on CPU q)`,
+    `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128, --placement ${placement}`,
   );
   console.log(
-    'device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  of null',
+    'device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  lat µs mean/p99  of null',
   );
   for (const r of rows) {
     console.log(
-      `${r.device.padEnd(14)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)} ${`(${r.server_user_us_per_io.toFixed(2)})`.padStart(7)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${r.of_tsublk_null === undefined ? '' : r.of_tsublk_null.toFixed(2).padStart(7)}`,
+      `${r.device.padEnd(14)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)} ${`(${r.server_user_us_per_io.toFixed(2)})`.padStart(7)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${`${r.lat_mean_us}/${r.lat_p99_us}`.padStart(15)}  ${r.of_tsublk_null === undefined ? '' : r.of_tsublk_null.toFixed(2).padStart(7)}`,
     );
   }
 }

@@ -56,7 +56,14 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
       describe: 'UBLK_F_NO_AUTO_PART_SCAN (Linux 7.0): read no partition table when the device starts',
     },
     { name: 'max_io_buf_bytes', type: 'number', default: 524288, describe: 'largest request in bytes' },
-    { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q" },
+    {
+      name: 'placement',
+      type: 'string',
+      default: 'beside',
+      describe:
+        "where queue threads run: beside (on the CPUs that do not submit to the queue), submitters (the kernel's CPUs for the queue, as the C server), pin (as --pin)",
+    },
+    { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q (--placement pin)" },
     { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },
     {
       name: 'log-level',

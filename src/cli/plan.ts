@@ -1,3 +1,4 @@
+import { QUEUE_PLACEMENTS, type QueuePlacement } from '../ublk/placement.js';
 import { UBLK_F, UBLK_MAX_NR_QUEUES, UBLK_MAX_QUEUE_DEPTH } from '../../native-bindings/ublk_cmd.js';
 import {
   type CommonSettings,
@@ -25,7 +26,7 @@ export interface AddPlan {
   readonly target: string;
   /** The target's plan's configuration (sizeBytes 0: its backing's size, found when the daemon opens it). */
   readonly targetConfig: TargetPlan['config'];
-  readonly pinQueues: boolean;
+  readonly placement: QueuePlacement;
   /**
    * How request data moves: `usercopy` (UBLK_F_USER_COPY), `copy` (per-tag buffers), or `auto`:
    * user copy where the running kernel offers it (decided by the daemon, which asks it).
@@ -59,6 +60,7 @@ export interface AddArguments {
   readonly no_auto_part_scan?: boolean;
   readonly max_io_buf_bytes: number;
   readonly pin: boolean;
+  readonly placement?: string;
   readonly 'log-level': string;
   /** Each target's own options (its planner's table), absent when not given. */
   readonly [targetOption: string]: unknown;
@@ -196,6 +198,9 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
       );
     flags |= ADD_FLAGS.unprivileged;
   }
+  const placement = args.pin ? 'pin' : QUEUE_PLACEMENTS.find((known) => known === (args.placement ?? 'beside'));
+  if (placement === undefined)
+    throw new UblkError(`bad --placement ${String(args.placement)}: use ${QUEUE_PLACEMENTS.join(', ')}`);
   const logLevel = LOG_LEVELS.find((level) => level === args['log-level']);
   if (logLevel === undefined) throw new UblkError(`bad --log-level ${args['log-level']}: use ${LOG_LEVELS.join(', ')}`);
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
@@ -242,7 +247,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
     flags,
     target,
     targetConfig: targetPlan.config,
-    pinQueues: args.pin,
+    placement,
     dataPath: needed ?? asked,
     logLevel,
   };

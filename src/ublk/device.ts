@@ -1,3 +1,4 @@
+import { type QueuePlacement, queueCpus } from './placement.js';
 import os from 'node:os';
 import { rmSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
@@ -31,7 +32,8 @@ export interface DeviceOptions {
   readonly targetConfig: unknown;
   /** Pin queue q's worker to CPU q alone (mod the CPUs there are), as the benchmark's C server
    * does; otherwise each worker runs on the CPUs GET_QUEUE_AFFINITY gives for its queue. */
-  readonly pinQueues: boolean;
+  /** Where each queue's thread runs. */
+  readonly placement: QueuePlacement;
   /** Where queue workers come from: started ahead (one per planned queue), or on demand. */
   readonly workers: QueueWorkerPool;
   /** What the device's log keeps (default info). */
@@ -142,9 +144,12 @@ export class UblkDevice {
       statsFd = createStatsFile(devId, info.queues);
       const ready: Array<Promise<QueueInfo>> = [];
       for (let queueId = 0; queueId < info.queues; queueId++) {
-        // --pin: queue q on CPU q alone (benchmark placement); otherwise the CPUs the kernel
-        // maps to this queue (GET_QUEUE_AFFINITY), where it names any.
-        const cpus = options.pinQueues ? [queueId % os.availableParallelism()] : control.queueAffinity(devId, queueId);
+        const cpus = queueCpus(
+          options.placement,
+          queueId,
+          options.placement === 'pin' ? [] : control.queueAffinity(devId, queueId),
+          os.availableParallelism(),
+        );
         const setup: QueueSetup = {
           devId,
           queueId,

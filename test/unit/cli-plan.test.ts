@@ -56,7 +56,7 @@ describe('planAdd', () => {
       flags: UBLK_F.CMD_IOCTL_ENCODE,
       target: 'null',
       targetConfig: { sizeBytes: 250 * 2 ** 30, logicalBlockSize: 512 },
-      pinQueues: false,
+      placement: 'beside',
       dataPath: 'auto',
       logLevel: 'info',
     });

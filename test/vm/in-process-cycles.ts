@@ -37,7 +37,7 @@ export async function inProcessCyclesLeakNothing(cycles: number): Promise<void> 
     target: nullTarget,
     targetModule: 'null',
     targetConfig: { sizeBytes: 2 ** 26, logicalBlockSize: 512 },
-    pinQueues: false,
+    placement: 'beside' as const,
     workers: QueueWorkerPool.empty(startQueueWorker),
   };
   // One cycle first: it loads what stays loaded (modules, Koffi, the worker code cache).

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
+import { type Run, cleanUp, leftovers, listedDevice, ok, run, tsublk, tsublkAsync } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -75,14 +76,13 @@ describe('tsublk add -t null', () => {
       const queue = (lines[4 + q] ?? '').trim().split(/\s+/);
       expect(queue.slice(0, 3)).toEqual(['queue', `${q}:`, 'tid']);
       expect(existsTask(pid, Number(queue[3]))).toBe(true); // field 4: a thread of the daemon
-      // The queue's thread runs on the CPUs the kernel gives the queue (GET_QUEUE_AFFINITY).
-      const affinity =
-        /affinity\(([\d ]*)\)/
-          .exec(lines[4 + q] ?? '')?.[1]
-          ?.trim()
-          .split(' ')
-          .map(Number) ?? [];
+      // The queue's thread runs where list says, beside the CPUs that submit to its queue
+      // (--placement beside, the default), where any CPU does not.
+      const affinity = listedAffinity(lines[4 + q] ?? '');
       expect(allowedCpus(pid, Number(queue[3]))).toEqual(affinity);
+      const submitters = submitterCpus(3, q);
+      if (submitters.length < availableParallelism())
+        expect(affinity.filter((cpu) => submitters.includes(cpu))).toEqual([]);
     }
     expect(JSON.parse((lines[6] ?? '').replace(/^\ttarget /, ''))).toEqual({
       dev_size: 268435456000,
@@ -110,6 +110,50 @@ describe('tsublk add -t null', () => {
     const features = JSON.parse(tsublk('features', '--json').stdout) as { names: string[] };
     expect(features.names).toContain('USER_COPY');
     expect(tsublk('features').stdout).toMatch(/USER_COPY\s+6\.5\s+yes\s+used\n/);
+  });
+
+  it("places queue threads on the kernel's CPUs for each queue with --placement submitters, and refuses an unknown placement", () => {
+    expect(tsublk('add', '-t', 'null', '-n', '7', '--placement', 'submitters').status).toBe(0);
+    const lines = tsublk('list', '-n', '7').stdout.split('\n');
+    for (const q of [0, 1]) expect(listedAffinity(lines[4 + q] ?? '')).toEqual(submitterCpus(7, q));
+    const bad = tsublk('add', '-t', 'null', '-n', '8', '--placement', 'far');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim()).toBe('tsublk: bad --placement far: use beside, submitters, pin');
+  });
+
+  it('busy-polls at queue depth 1 beside its submitter, and costs no CPU once idle', async () => {
+    expect(tsublk('add', '-t', 'null', '-n', '6').status).toBe(0);
+    ok(
+      'fio',
+      '--name=qd1',
+      '--filename=/dev/ublkb6',
+      '--rw=randread',
+      '--direct=1',
+      '--ioengine=io_uring',
+      '--iodepth=1',
+      '--bs=4k',
+      '--time_based',
+      '--runtime=3',
+    );
+    const stats = JSON.parse(tsublk('stats', '-n', '6', '--json').stdout) as {
+      queues: Array<{ spins: number; spin_hits: number }>;
+    };
+    const spins = stats.queues.reduce((sum, queue) => sum + queue.spins, 0);
+    const hits = stats.queues.reduce((sum, queue) => sum + queue.spin_hits, 0);
+    expect(spins).toBeGreaterThan(0);
+    // Beside its submitter (another CPU), a spin catches the next request.
+    if (availableParallelism() > 1) expect(hits).toBeGreaterThan(spins / 2);
+    const device = listedDevice<{ daemon_pid: number; queues: Array<{ tid: number }> }>(6);
+    const threads = (device?.queues ?? []).map((queue) => `/proc/${device?.daemon_pid}/task/${queue.tid}/stat`);
+    expect(threads).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = threads.map(cpuTicks);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Idle, the queue threads sleep in io_uring_enter: at most 1 tick (10 ms) each in 3 s.
+    expect(threads.map((stat, q) => cpuTicks(stat) - (before[q] ?? 0))).toEqual([
+      expect.toBeOneOf([0, 1]),
+      expect.toBeOneOf([0, 1]),
+    ]);
   });
 
   it('deletes every device with del -a, leaving no daemon or run file', () => {
@@ -208,11 +252,38 @@ function tsublkLocation(): string {
 
 /** The CPUs a thread may run on, from /proc (Cpus_allowed_list: "0", "0-1", "0,2-3"). */
 function allowedCpus(pid: number, tid: number): number[] {
-  const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '';
+  return cpuList(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '');
+}
+
+/** The CPUs that submit to queue `q` of /dev/ublkb<devId> (blk-mq's map, in sysfs). */
+function submitterCpus(devId: number, q: number): number[] {
+  return cpuList(readFileSync(`/sys/block/ublkb${devId}/mq/${q}/cpu_list`, 'utf8').trim());
+}
+
+/** A kernel CPU list ("0-2,5") as numbers. */
+function cpuList(list: string): number[] {
   return list.split(',').flatMap((range) => {
     const [low = 0, high = low] = range.split('-').map(Number);
     return Array.from({ length: high - low + 1 }, (_, i) => low + i);
   });
+}
+
+/** The CPUs a queue line of `list` shows: "queue 0: tid N affinity(1 )". */
+function listedAffinity(line: string): number[] {
+  return (
+    /affinity\(([\d ]*)\)/
+      .exec(line)?.[1]
+      ?.trim()
+      .split(' ')
+      .filter((cpu) => cpu !== '')
+      .map(Number) ?? []
+  );
+}
+
+/** utime + stime of a process or thread (its /proc stat file), in clock ticks (1/100 s). */
+function cpuTicks(stat: string): number {
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 function existsTask(pid: number, tid: number): boolean {
