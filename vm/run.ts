@@ -113,23 +113,33 @@ export async function runInVm(options: VmOptions): Promise<number> {
   const initramfs = buildInitramfs(kernel, cache);
   const qemu = findExecutable('qemu-system-x86_64');
   if (qemu === null) throw new VmError('qemu-system-x86_64 is missing');
-  const accel = await chooseAccelerator(qemu);
+  let accel = await chooseAccelerator(qemu);
   log(
     `Linux ${kernel.release} (${kernel.origin}) under ${accel.name.toUpperCase()} (${accel.reason}), ${options.cpus} CPUs, ${options.mem}`,
   );
 
   // Under TCG with several vCPUs the kernel can crash while patching its own code at boot
   // (seen once in many boots: an int3 Oops in early initcalls). Nothing ran yet: boot again, once.
-  for (let attempt = 1; ; attempt++) {
+  let crashes = 0;
+  for (;;) {
     const status = await bootAndRun(options, kernel, initramfs, qemu, accel, cache);
-    if (status !== crashedBooting) return status;
-    if (attempt === 2) return vmExit.failed;
-    log('the guest kernel crashed while booting, before the command ran: booting again');
+    if (status === kvmFailedBooting) {
+      accel = { name: 'tcg', reason: 'KVM failed while booting' };
+      log('KVM could not run the guest kernel (QEMU: "KVM internal error"): booting again under TCG');
+    } else if (status !== crashedBooting) return status;
+    else if (++crashes === 2) return vmExit.failed;
+    else log('the guest kernel crashed while booting, before the command ran: booting again');
   }
 }
 
 /** bootAndRun's answer when the kernel crashed before the command started. */
 const crashedBooting = -1;
+/**
+ * bootAndRun's answer when KVM stopped the guest before the command started. Some hosts (a PVM
+ * hypervisor) start a KVM vCPU, so the probe passes, then fail to emulate an instruction the
+ * kernel runs while decompressing itself: QEMU prints "KVM internal error" and waits forever.
+ */
+const kvmFailedBooting = -2;
 
 async function bootAndRun(
   options: VmOptions,
@@ -210,8 +220,17 @@ async function bootAndRun(
 
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let qemuOutput = '';
-    child.stdout.on('data', (chunk: Buffer) => (qemuOutput += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (qemuOutput += chunk.toString()));
+    let kvmFailed = false;
+    const onQemuOutput = (chunk: Buffer): void => {
+      qemuOutput += chunk.toString();
+      // QEMU leaves a vCPU that KVM cannot run paused, not exited: stop it here.
+      if (!kvmFailed && accel.name === 'kvm' && qemuOutput.includes('KVM internal error')) {
+        kvmFailed = true;
+        child.kill('SIGKILL');
+      }
+    };
+    child.stdout.on('data', onQemuOutput);
+    child.stderr.on('data', onQemuOutput);
     const pumps = [
       pump(path.join(runDir, 'stdout.out'), process.stdout),
       pump(path.join(runDir, 'stderr.out'), process.stderr),
@@ -239,6 +258,11 @@ async function bootAndRun(
     writeFileSync(path.join(cache, 'last-console.log'), consoleText);
     const statusFile = path.join(control, 'status');
     if (existsSync(statusFile)) return Number.parseInt(readFileSync(statusFile, 'utf8'), 10);
+    if (kvmFailed) {
+      if (!existsSync(path.join(control, 'started'))) return kvmFailedBooting;
+      log(`KVM stopped the guest while the command ran; QEMU said:\n${lastLines(qemuOutput, 10)}`);
+      return vmExit.failed;
+    }
 
     const panic = panicReport(consoleText);
     if (panic !== null) {
