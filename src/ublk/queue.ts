@@ -48,6 +48,11 @@ const BATCH_WAIT_NS = 20_000;
  * 20 µs on bare metal.
  */
 const SPIN_ENTERS = 64;
+/**
+ * The wait policy reads the clock once every this many rounds: Date.now() returns a new heap
+ * number (1M calls: 16 scavenges; 0 without), and the policy's 100 ms phases need no finer clock.
+ */
+const CLOCK_EVERY_ROUNDS = 16;
 
 function nextPowerOfTwo(value: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, value)));
@@ -261,6 +266,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const waiting = new WaitPolicy(Date.now());
     const spinning = new SpinPolicy();
     let reaped = 0;
+    let rounds = 0;
+    let servedSinceClock = 0;
     while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
       const idle =
@@ -282,8 +289,12 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
         counters[QueueCounter.Enters] = (counters[QueueCounter.Enters] ?? 0) + enters;
         if (!hit) this.waitOnce(ring, counters);
       } else this.waitOnce(ring, counters, waitFor, waitNs);
-      waiting.update(Date.now(), lastBatch);
+      servedSinceClock += lastBatch;
       lastBatch = 0;
+      if ((++rounds & (CLOCK_EVERY_ROUNDS - 1)) === 0) {
+        waiting.update(Date.now(), servedSinceClock);
+        servedSinceClock = 0;
+      }
       const end = ring.completionEnd();
       let at = ring.completionStart();
       reaped = (end - at) >>> 0;
