@@ -20,8 +20,7 @@ import { Ring } from '../uring/ring.js';
 import { QueueFlag, type QueueSetup, traceHctx } from './queue-setup.js';
 import { FailureReports, LEFT_OPEN_BY_ASYNC_QUEUE_RQ } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
-import { SpinPolicy } from './spin-policy.js';
-import { WaitMode, WaitPolicy } from './wait-policy.js';
+import { QueueWaiter } from './queue-waiter.js';
 import { MAX_TARGET_COUNTERS, QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
 
@@ -39,21 +38,6 @@ const IDLE_WAIT_NS = 100e6;
  * queue ends, and closing its ring cancels what is still fetching.
  */
 const DRAIN_WAIT_NS = 50e6;
-/** How long a busy queue waits for its batch to fill before serving what it has. */
-const BATCH_WAIT_NS = 20_000;
-/**
- * Busy-polling (WaitMode.Spin): after a round that reaped something, up to SPIN_ENTERS
- * non-blocking enters for the next completion before sleeping. 64 covers the submitter's
- * turnaround under TCG (20 caught about half; 50, 100 and 200 did equally well) and costs about
- * 20 µs on bare metal.
- */
-const SPIN_ENTERS = 64;
-/**
- * The wait policy reads the clock once every this many rounds: Date.now() returns a new heap
- * number (1M calls: 16 scavenges; 0 without), and the policy's 100 ms phases need no finer clock.
- */
-const CLOCK_EVERY_ROUNDS = 16;
-
 function nextPowerOfTwo(value: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, value)));
 }
@@ -261,40 +245,14 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
     let lastBatch = 0;
-    // Date.now(): the policy's phases last 100 ms and more, so milliseconds suffice, and it is the
-    // cheapest clock there is (0.7 µs in the TCG guest; the global performance.now() costs 3.8).
-    const waiting = new WaitPolicy(Date.now());
-    const spinning = new SpinPolicy();
+    const waiter = new QueueWaiter(ring, counters);
     let reaped = 0;
-    let rounds = 0;
-    let servedSinceClock = 0;
     while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
       const idle =
         Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : this.abortedTags > 0 ? DRAIN_WAIT_NS : -1;
-      let waitNs = pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle);
-      // How to wait is measured (WaitPolicy). Batching: when the last round brought several
-      // requests, wait a moment for more of them to arrive together (one wake-up for many)
-      // rather than waking for the first. Spinning: after a round that reaped something, catch
-      // the next completion without sleeping, while no timed wait is due (SpinPolicy backs off).
-      const mode = waiting.mode;
-      const waitFor = lastBatch >= 4 && mode === WaitMode.Batch ? Math.min(lastBatch >> 1, 32) : 1;
-      if (waitFor > 1) waitNs = waitNs < 0 ? BATCH_WAIT_NS : Math.min(waitNs, BATCH_WAIT_NS);
-      if (mode === WaitMode.Spin && waitNs < 0 && reaped > 0 && spinning.shouldSpin()) {
-        const enters = ring.spinForCompletion(SPIN_ENTERS);
-        const hit = ring.completionsReady() > 0;
-        spinning.record(hit);
-        counters[QueueCounter.Spins] = (counters[QueueCounter.Spins] ?? 0) + 1;
-        if (hit) counters[QueueCounter.SpinHits] = (counters[QueueCounter.SpinHits] ?? 0) + 1;
-        counters[QueueCounter.Enters] = (counters[QueueCounter.Enters] ?? 0) + enters;
-        if (!hit) this.waitOnce(ring, counters);
-      } else this.waitOnce(ring, counters, waitFor, waitNs);
-      servedSinceClock += lastBatch;
+      waiter.wait(pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle), lastBatch, reaped);
       lastBatch = 0;
-      if ((++rounds & (CLOCK_EVERY_ROUNDS - 1)) === 0) {
-        waiting.update(Date.now(), servedSinceClock);
-        servedSinceClock = 0;
-      }
       const end = ring.completionEnd();
       let at = ring.completionStart();
       reaped = (end - at) >>> 0;
@@ -353,12 +311,6 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       if (ops.commitRqs !== undefined) ops.commitRqs(hw, queueData);
       if (publish !== null) publish(hw, this.targetCounters);
     }
-  }
-
-  /** One io_uring_enter that submits what is prepared and waits (see Ring.submitAndWait). */
-  private waitOnce(ring: Ring, counters: Float64Array, waitFor = 1, waitNs = -1): void {
-    ring.submitAndWait(waitFor, waitNs);
-    counters[QueueCounter.Enters] = (counters[QueueCounter.Enters] ?? 0) + 1;
   }
 
   /** Whether a request is still with the target (rare: only while the device goes away). */
