@@ -1,5 +1,6 @@
-// `npm run bench [-- --json --runs N]`: inside a guest, run bench/block directly; anywhere else,
-// boot the VM with the kernel's anchors (null_blk, brd) and run it there.
+// `npm run bench [-- --json --runs N --kernel sid]`: inside a guest, run bench/block directly;
+// anywhere else, boot the VM (--kernel K: that kernel) with the kernel's anchors (null_blk, brd)
+// and run it there.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { main } from './block.js';
@@ -9,10 +10,12 @@ if (process.env['TSUBLK_IN_VM'] === '1') {
 } else {
   const vm = fileURLToPath(new URL('../vm/cli.js', import.meta.url));
   const block = fileURLToPath(new URL('./block.js', import.meta.url));
-  const result = spawnSync(
-    process.execPath,
-    [vm, '--anchors', '--', process.execPath, block, ...process.argv.slice(2)],
-    { stdio: 'inherit' },
-  );
+  // --kernel picks the guest's kernel, so it goes to the VM, not to the benchmark.
+  const args = process.argv.slice(2);
+  const kernelAt = args.indexOf('--kernel');
+  const kernel = kernelAt < 0 ? [] : args.splice(kernelAt, 2);
+  const result = spawnSync(process.execPath, [vm, ...kernel, '--anchors', '--', process.execPath, block, ...args], {
+    stdio: 'inherit',
+  });
   process.exitCode = result.status ?? 1;
 }
