@@ -73,7 +73,8 @@ const target: Target<DelayConfig, DelayConfig, undefined, DelayQueue, undefined>
       throw new UserError(`${file} is not a file: give --file an existing regular file`);
     const sizeBytes =
       common.sizeBytes ?? Math.floor(statSync(file).size / common.logicalBlockSize) * common.logicalBlockSize;
-    // File I/O straight into the request's buffer: the copy data path's per-tag buffers.
+    // File I/O straight into the request's buffer: the copy data path's per-tag buffers, or with
+    // -z (zero copy) the request's own pages, which the kernel registers in the queue's ring.
     return {
       config: {
         sizeBytes,
@@ -82,6 +83,7 @@ const target: Target<DelayConfig, DelayConfig, undefined, DelayQueue, undefined>
         delayUs: Number(values['delay_us'] ?? 1000),
       },
       dataPath: 'copy',
+      zeroCopy: true, // it touches request data only through QueueIo's readIntoRequest/writeFromRequest
     };
   },
   open(config) {

@@ -105,7 +105,20 @@ export const IORING_TIMEOUT = {
 export const IORING_ASYNC_CANCEL = { ALL: 1 << 0, FD: 1 << 1, ANY: 1 << 2, FD_FIXED: 1 << 3 } as const;
 
 /** io_uring_register(2) opcodes (enum io_uring_register_op). */
-export const IORING_REGISTER = { BUFFERS: 0, UNREGISTER_BUFFERS: 1, FILES: 2, UNREGISTER_FILES: 3 } as const;
+export const IORING_REGISTER = {
+  BUFFERS: 0,
+  UNREGISTER_BUFFERS: 1,
+  FILES: 2,
+  UNREGISTER_FILES: 3,
+  /** A buffer table from struct io_uring_rsrc_register (sparse: empty slots for the kernel to fill). */
+  BUFFERS2: 15,
+} as const;
+
+/** struct io_uring_rsrc_register (IORING_REGISTER_BUFFERS2's argument; its size is the count). */
+export const IoUringRsrcRegister = { size: 32, nr: 0, flags: 4, resv2: 8, data: 16, tags: 24 } as const;
+
+/** io_uring_rsrc_register.flags (IORING_RSRC_REGISTER_*). */
+export const IORING_RSRC_REGISTER = { SPARSE: 1 << 0 } as const;
 
 /** io_uring_params.flags */
 export const IORING_SETUP = {
@@ -181,6 +194,8 @@ export const uapiChecks: readonly UapiCheck[] = [
   ...structChecks('struct io_uring_getevents_arg', IoUringGeteventsArg),
   ...structChecks('struct __kernel_timespec', KernelTimespec),
   ...structChecks('struct iovec', Iovec),
+  ...structChecks('struct io_uring_rsrc_register', IoUringRsrcRegister),
+  ...constantChecks('IORING_RSRC_REGISTER_', IORING_RSRC_REGISTER, 'macro'),
   ...constantChecks('IORING_OFF_', IORING_OFF, 'macro'),
   ...constantChecks('IORING_SETUP_', IORING_SETUP, 'macro'),
   ...constantChecks('IORING_FEAT_', IORING_FEAT, 'macro'),
@@ -191,7 +206,11 @@ export const uapiChecks: readonly UapiCheck[] = [
   ...constantChecks('IORING_FSYNC_', IORING_FSYNC, 'macro'),
   ...constantChecks('IORING_TIMEOUT_', IORING_TIMEOUT, 'macro'),
   ...constantChecks('IORING_ASYNC_CANCEL_', IORING_ASYNC_CANCEL, 'macro'),
-  ...constantChecks('IORING_REGISTER_', { BUFFERS: IORING_REGISTER.BUFFERS, FILES: IORING_REGISTER.FILES }, 'enum'),
+  ...constantChecks(
+    'IORING_REGISTER_',
+    { BUFFERS: IORING_REGISTER.BUFFERS, FILES: IORING_REGISTER.FILES, BUFFERS2: IORING_REGISTER.BUFFERS2 },
+    'enum',
+  ),
   ...constantChecks(
     'IORING_',
     { UNREGISTER_BUFFERS: IORING_REGISTER.UNREGISTER_BUFFERS, UNREGISTER_FILES: IORING_REGISTER.UNREGISTER_FILES },

@@ -5,6 +5,7 @@ import { type UapiCheck, constantChecks, structChecks } from './uapi-check.js';
 import {
   UBLKSRV_IO_BUF_OFFSET,
   UBLK_ATTR,
+  UBLK_AUTO_BUF_REG,
   UBLK_CMD,
   UBLK_F,
   UBLK_FEATURES_LEN,
@@ -34,6 +35,7 @@ import {
   UblksrvCtrlCmd,
   UblksrvCtrlDevInfo,
   UblksrvIoCmd,
+  UblkAutoBufReg,
   UblksrvIoDesc,
 } from './ublk_cmd.js';
 
@@ -105,7 +107,14 @@ export const uapiChecks: readonly UapiCheck[] = [
   }),
   ...constantChecks('UBLK_S_DEV_', UBLK_S_DEV, 'macro', since613),
   ...constantChecks('UBLK_IO_OP_', UBLK_IO_OP, 'macro'),
-  ...constantChecks('UBLK_IO_F_', UBLK_IO_F, 'macro'),
+  ...constantChecks('UBLK_IO_F_', UBLK_IO_F, 'macro', { NEED_REG_BUF: later }),
+  ...structChecks(
+    'struct ublk_auto_buf_reg',
+    UblkAutoBufReg,
+    {},
+    { guard: 'UBLK_AUTO_BUF_REG_FALLBACK', since: later },
+  ),
+  ...constantChecks('UBLK_AUTO_BUF_REG_', UBLK_AUTO_BUF_REG, 'macro', { FALLBACK: later }),
   ...constantChecks(
     '',
     {

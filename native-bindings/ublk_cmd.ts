@@ -248,7 +248,19 @@ export const UBLK_IO_F = {
   FUA: 1 << 13,
   NOUNMAP: 1 << 15,
   SWAP: 1 << 16,
+  /** AUTO_BUF_REG with FALLBACK: the kernel could not register this request's buffer. */
+  NEED_REG_BUF: 1 << 17,
 } as const;
+
+/**
+ * struct ublk_auto_buf_reg (6.16, UBLK_F_AUTO_BUF_REG): where the kernel registers a request's
+ * pages in the queue's ring, carried in FETCH_REQ's and COMMIT_AND_FETCH_REQ's `addr` as
+ * index | flags << 16.
+ */
+export const UblkAutoBufReg = { size: 8, index: 0, flags: 2, reserved0: 3, reserved1: 4 } as const;
+
+/** ublk_auto_buf_reg.flags (UBLK_AUTO_BUF_REG_*). */
+export const UBLK_AUTO_BUF_REG = { FALLBACK: 1 << 0 } as const;
 
 /**
  * USER_COPY: a request's data is at this offset of /dev/ublkcN, plus

@@ -39,8 +39,8 @@ export interface CommonSettings {
   readonly unprivileged: boolean;
   /** -r, -e or -i: the device outlives its daemon. */
   readonly recovery: boolean;
-  /** The data path asked for (--usercopy, --copy, -g 1 or --unprivileged), or auto. */
-  readonly dataPath: 'auto' | 'usercopy' | 'copy';
+  /** The data path asked for (--usercopy, --copy, -g 1 or --unprivileged; -z: zero copy), or auto. */
+  readonly dataPath: 'auto' | 'usercopy' | 'copy' | 'zerocopy';
 }
 
 /** The target's configuration for the daemon, and what it needs from the kernel. */
@@ -55,6 +55,11 @@ export interface TargetPlan {
   readonly flags?: number;
   /** The data path the target must have; absent: either (the default picks). */
   readonly dataPath?: 'usercopy' | 'copy';
+  /**
+   * The target touches request data only through QueueIo's readIntoRequest and writeFromRequest
+   * (never `rq.buffer`), so -z can serve it by zero copy (UBLK_F_AUTO_BUF_REG) instead of `dataPath`.
+   */
+  readonly zeroCopy?: boolean;
 }
 
 /** A target's options and plan. */

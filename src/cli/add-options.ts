@@ -33,7 +33,14 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
     { name: 'r', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' },
     { name: 'e', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_FAIL_IO' },
     { name: 'i', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_REISSUE' },
-    { name: 'z', type: 'boolean', default: false, describe: 'zero copy (not supported yet)' },
+    {
+      name: 'auto_zc',
+      alias: 'z',
+      type: 'boolean',
+      default: false,
+      describe:
+        'zero copy: UBLK_F_AUTO_BUF_REG (Linux 6.16): file I/O moves request data without a copy through user memory (targets that do all their I/O through QueueIo: loop)',
+    },
     { name: 'b', type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' },
     {
       name: 'usercopy',

@@ -28,10 +28,12 @@ export interface AddPlan {
   readonly targetConfig: TargetPlan['config'];
   readonly placement: QueuePlacement;
   /**
-   * How request data moves: `usercopy` (UBLK_F_USER_COPY), `copy` (per-tag buffers), or `auto`:
-   * user copy where the running kernel offers it (decided by the daemon, which asks it).
+   * How request data moves: `usercopy` (UBLK_F_USER_COPY), `copy` (per-tag buffers), `zerocopy`
+   * (UBLK_F_AUTO_BUF_REG), or decided by the daemon, which asks the running kernel: `auto`, user
+   * copy where offered, else copy; `zerocopy-or-copy` (a target that can take zero copy, with no
+   * data path asked for), zero copy where offered, else copy.
    */
-  readonly dataPath: 'auto' | 'usercopy' | 'copy';
+  readonly dataPath: 'auto' | 'usercopy' | 'copy' | 'zerocopy' | 'zerocopy-or-copy';
   /** What the device's log keeps. */
   readonly logLevel: LogLevel;
 }
@@ -52,7 +54,8 @@ export interface AddArguments {
   readonly r: number;
   readonly e: number;
   readonly i: number;
-  readonly z: boolean;
+  /** -z: zero copy (AUTO_BUF_REG). */
+  readonly auto_zc: boolean;
   readonly b: boolean;
   readonly usercopy: boolean;
   readonly copy: boolean;
@@ -80,6 +83,8 @@ export const ADD_FLAGS = {
   i: UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE,
   /** --usercopy, and the daemon's default data path where the kernel offers it. */
   usercopy: UBLK_F.USER_COPY,
+  /** -z / --auto_zc: the kernel registers each request's pages in the queue's ring. */
+  auto_zc: UBLK_F.AUTO_BUF_REG,
   unprivileged: UBLK_F.UNPRIVILEGED_DEV,
   /** --no_auto_part_scan (7.0): the kernel reads no partition table at START_DEV. */
   no_auto_part_scan: UBLK_F.NO_AUTO_PART_SCAN,
@@ -122,7 +127,6 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   } catch (error) {
     throw new UblkError((error as Error).message);
   }
-  if (args.z) throw new UblkError('-z (zero copy) is not supported yet: leave it out');
   if (args.b) throw new UblkError('-b (batch I/O) is not supported yet: leave it out');
   const devId = wholeNumberIn(
     args.number,
@@ -185,6 +189,16 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   if (args.usercopy && args.g === 1)
     throw new UblkError('--usercopy and -g 1 exclude each other: user copy needs no get-data round trip');
   if (args.usercopy) flags |= ADD_FLAGS.usercopy;
+  if (args.auto_zc) {
+    const other = args.usercopy ? '--usercopy' : args.copy ? '--copy' : args.g === 1 ? '-g 1' : null;
+    if (other !== null) throw new UblkError(`-z and ${other} exclude each other: pick one data path`);
+    // The kernel lets only privileged servers register a request's pages (as for user copy).
+    if (args.unprivileged)
+      throw new UblkError(
+        '-z and --unprivileged exclude each other: the kernel gives unprivileged devices no zero copy',
+      );
+    flags |= ADD_FLAGS.auto_zc;
+  }
   if (args.no_auto_part_scan === true) flags |= ADD_FLAGS.no_auto_part_scan;
   if (args.unprivileged) {
     // The kernel refuses user copy to unprivileged devices and drops their recovery flags.
@@ -204,7 +218,13 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   const logLevel = LOG_LEVELS.find((level) => level === args['log-level']);
   if (logLevel === undefined) throw new UblkError(`bad --log-level ${args['log-level']}: use ${LOG_LEVELS.join(', ')}`);
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
-  const asked = args.usercopy ? 'usercopy' : args.copy || args.g === 1 || args.unprivileged ? 'copy' : 'auto';
+  const asked = args.auto_zc
+    ? 'zerocopy'
+    : args.usercopy
+      ? 'usercopy'
+      : args.copy || args.g === 1 || args.unprivileged
+        ? 'copy'
+        : 'auto';
   const planner = builtinPlanner(target) ?? module;
   if (planner === undefined) throw new UblkError(`target module ${target} was not loaded: this is a bug in tsublk`);
   const common: CommonSettings = {
@@ -228,7 +248,12 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
     throw new UblkError((error as Error).message);
   }
   const needed = targetPlan.dataPath;
-  if (needed !== undefined && asked !== 'auto' && needed !== asked) {
+  if (asked === 'zerocopy') {
+    if (targetPlan.zeroCopy !== true)
+      throw new UblkError(
+        `-z needs a target that moves request data only through QueueIo's file I/O (loop does); the ${planner.name} target does not: leave -z out`,
+      );
+  } else if (needed !== undefined && asked !== 'auto' && needed !== asked) {
     throw new UblkError(
       `the ${planner.name} target needs the ${needed === 'copy' ? 'per-tag buffer (copy)' : 'user copy'} data path: leave out ${needed === 'copy' ? '--usercopy' : '--copy, -g 1 and --unprivileged'}`,
     );
@@ -248,7 +273,14 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
     target,
     targetConfig: targetPlan.config,
     placement,
-    dataPath: needed ?? asked,
+    // Zero copy is the default where a target can take it: the loop target served 4.2x the
+    // IOPS of the copy path on 128k reads, 1.2-1.5x on 4k at depth 32 (npm run bench, sid 7.2).
+    dataPath:
+      asked === 'zerocopy'
+        ? asked
+        : asked === 'auto' && targetPlan.zeroCopy === true
+          ? 'zerocopy-or-copy'
+          : (needed ?? asked),
     logLevel,
   };
 }

@@ -75,6 +75,9 @@ export async function serve(
     // The default data path: user copy (one copy fewer, none at all for null) where offered.
     if (plan.dataPath === 'auto' && (control.features & UBLK_F.USER_COPY) !== 0)
       plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
+    // A target that can take zero copy gets it where offered (AUTO_BUF_REG, 6.16), else copies.
+    if (plan.dataPath === 'zerocopy-or-copy' && (control.features & UBLK_F.AUTO_BUF_REG) !== 0)
+      plan = { ...plan, flags: plan.flags | UBLK_F.AUTO_BUF_REG };
     // A recoverable device can also be quiesced where the kernel offers it (as the C utility
     // does): tsublk restart then replaces its daemon without failing one I/O.
     if ((plan.flags & UBLK_F.USER_RECOVERY) !== 0 && (control.features & UBLK_F.QUIESCE) !== 0)
@@ -120,7 +123,12 @@ export async function serve(
       config: recordedConfig(device.targetConfig),
       devSize: (device.targetConfig as { sizeBytes: number }).sizeBytes,
     },
-    dataPath: (device.info.flags & UBLK_F.USER_COPY) !== 0 ? 'usercopy' : 'copy',
+    dataPath:
+      (device.info.flags & UBLK_F.USER_COPY) !== 0
+        ? 'usercopy'
+        : (device.info.flags & UBLK_F.AUTO_BUF_REG) !== 0
+          ? 'zerocopy'
+          : 'copy',
     ownedFiles: device.ownedFiles,
     queues: device.queues,
     params: listedParams(control.getParams(devId)),

@@ -157,6 +157,7 @@ export class UblkDevice {
           charFd,
           maxIoBufBytes: info.maxIoBufBytes,
           userCopy: (info.flags & UBLK_F.USER_COPY) !== 0,
+          zeroCopy: (info.flags & UBLK_F.AUTO_BUF_REG) !== 0,
           target: options.targetModule,
           targetConfig,
           cpus,

@@ -10,6 +10,11 @@ export interface QueueSetup {
   readonly maxIoBufBytes: number;
   /** UBLK_F_USER_COPY: no per-tag buffers; data moves by pread/pwrite on /dev/ublkcN. */
   readonly userCopy: boolean;
+  /**
+   * UBLK_F_AUTO_BUF_REG: no per-tag buffers either; the kernel registers each request's pages as
+   * fixed buffer `tag` of the queue's ring, and the target's file I/O uses it (zero copy).
+   */
+  readonly zeroCopy: boolean;
   readonly target: string;
   readonly targetConfig: unknown;
   /** CPUs to pin the worker to (empty: leave it alone). */

@@ -12,6 +12,7 @@ import {
 } from '../../native-bindings/libc.js';
 import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
 import { TWO_32, high32 } from '../../native-bindings/u64.js';
+import { errnoName } from '../../native-bindings/errors.js';
 import type { Operations } from '../blk/operations.js';
 import { ReqOp, Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../blk/target.js';
@@ -59,7 +60,10 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
   private readonly buffers: HostMemory | null;
   private readonly requests: Request<unknown>[];
   private readonly tagStates: Uint8Array;
-  private readonly bufferAddresses: Float64Array;
+  /** UBLK_F_AUTO_BUF_REG: the kernel registers each request's pages at fixed buffer `tag`. */
+  private readonly zeroCopy: boolean;
+  /** Per tag: what its FETCH and COMMIT_AND_FETCH carry in `addr` (see the constructor). */
+  private readonly commandAddresses: Float64Array;
   private readonly flags: Int32Array;
   private abortedTags = 0;
   private tornDown = false;
@@ -75,6 +79,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     this.failureReports = new FailureReports(reportFailure);
     this.queueId = setup.queueId;
     this.depth = setup.depth;
+    this.zeroCopy = setup.zeroCopy;
     this.flags = new Int32Array(setup.flags);
     this.ops = target.operations as Operations<unknown, unknown, HwData, unknown>;
     // Memory reclaim may write pages back through this very device: the flusher flag keeps our
@@ -107,24 +112,28 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       this.ring = Ring.create(entries, { cqEntries: entries * 2, coopTaskrun: true, singleIssuer: true });
       built.push(() => this.ring.close());
       this.ring.registerFiles([setup.charFd]); // fixed file 0: no fd lookup per command
+      // Zero copy: the kernel puts each request's pages at fixed buffer `tag` of this ring.
+      if (setup.zeroCopy) this.ring.registerSparseBuffers(setup.depth);
 
-      this.buffers = setup.userCopy
-        ? null
-        : new HostMemory(setup.depth * setup.maxIoBufBytes, `queue ${setup.queueId} buffers`);
+      this.buffers =
+        setup.userCopy || setup.zeroCopy
+          ? null
+          : new HostMemory(setup.depth * setup.maxIoBufBytes, `queue ${setup.queueId} buffers`);
       if (this.buffers !== null) {
         const buffers = this.buffers;
         built.push(() => buffers.free());
       }
       const tagSetData: unknown = target.tagSetData(setup.targetConfig);
       this.queueData = target.queueData(setup.targetConfig);
-      this.bufferAddresses = new Float64Array(setup.depth);
+      this.commandAddresses = new Float64Array(setup.depth);
       this.requests = [];
       for (let tag = 0; tag < setup.depth; tag++) {
         const offset = tag * setup.maxIoBufBytes;
         const buffer =
           this.buffers === null ? new Uint8Array(0) : this.buffers.bytes.subarray(offset, offset + setup.maxIoBufBytes);
         const address = this.buffers === null ? 0 : this.buffers.address + offset;
-        this.bufferAddresses[tag] = address;
+        // The command's addr: the tag's buffer (copy), or nothing (user copy, zero copy).
+        this.commandAddresses[tag] = address;
         this.requests.push(
           new Request(
             setup.queueId,
@@ -163,6 +172,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
           setup.charFd,
           setup.depth,
           this.buffers === null ? null : { address: this.buffers.address, bytesPerTag: setup.maxIoBufBytes },
+          setup.zeroCopy,
         ),
       );
       traceHctx('init', setup.queueId);
@@ -172,25 +182,49 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     }
     for (let tag = 0; tag < this.depth; tag++) this.issue(tag, UBLK_U_IO.FETCH_REQ, 0);
     this.ring.submit();
+    this.checkFetchesAccepted();
+  }
+
+  /**
+   * A FETCH the kernel refuses completes at once; an accepted one completes only with a request,
+   * and none comes before the device starts. So any completion now is a refusal: fail the queue
+   * here, before the daemon sends START_DEV, which would wait for this queue forever.
+   */
+  private checkFetchesAccepted(): void {
+    const end = this.ring.completionEnd();
+    const at = this.ring.completionStart();
+    if (at === end) return;
+    const tag = userDataTag(this.ring.cqeUserDataLow(at));
+    const result = this.ring.cqeResult(at);
+    this.teardown();
+    throw new Error(`the kernel refused FETCH_REQ for tag ${tag} (${errnoName(-result)})`);
   }
 
   /**
    * Writes one ublk I/O command for `tag` (FETCH, COMMIT_AND_FETCH, NEED_GET_DATA). `address`:
-   * the tag's buffer (0 with user copy), or for a committed zone append the sector it landed at.
+   * the tag's (commandAddresses), or for a committed zone append the sector it landed at.
    */
-  private issue(tag: number, cmdOp: number, result: number, address: number = this.bufferAddresses[tag] ?? 0): void {
+  private issue(tag: number, cmdOp: number, result: number, address: number = this.commandAddresses[tag] ?? 0): void {
     let sqe = this.ring.getSqe();
     if (sqe < 0) {
       this.ring.submit(); // the SQ is full: hand it to the kernel, then there is room
       sqe = this.ring.getSqe();
     }
-    const cmd = this.ring.prepUringCmd(sqe, 0, cmdOp, encodeUserData(tag, UserDataKind.UblkCommand));
+    // Zero copy: the SQE's own addr is a struct ublk_auto_buf_reg, index `tag` and no flags (no
+    // fallback: a registration that fails fails its request), naming where the next request goes.
+    const cmd = this.ring.prepUringCmd(
+      sqe,
+      0,
+      cmdOp,
+      encodeUserData(tag, UserDataKind.UblkCommand),
+      this.zeroCopy ? tag : 0,
+    );
     this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
     // SAFETY: cmd indexes the 16-byte command area of the SQE getSqe() handed out.
     const w = this.ring.sqeWords;
     w[cmd] = this.queueId | (tag << 16); // q_id, tag
     w[cmd + 1] = result; // result (COMMIT only)
-    w[cmd + 2] = address >>> 0; // addr: the tag's buffer, again on every command (zone_append_lba for an append)
+    w[cmd + 2] = address >>> 0; // addr: again on every command (zone_append_lba for an append)
     w[cmd + 3] = high32(address);
     this.tagStates[tag] = TagState.Fetching;
   }

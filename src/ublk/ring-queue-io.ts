@@ -28,13 +28,19 @@ export class RingQueueIo implements QueueIo {
     /** /dev/ublkcN, for user copy. */
     private readonly charFd: number,
     readonly depth: number,
-    /** The per-tag request buffers, one after another (copy data path), or null (user copy). */
+    /** The per-tag request buffers, one after another (copy data path), or null (user copy, zero copy). */
     private readonly requestBuffers: { readonly address: number; readonly bytesPerTag: number } | null,
+    /** UBLK_F_AUTO_BUF_REG: each request's pages are the ring's fixed buffer `tag`, from offset 0. */
+    private readonly zeroCopy = false,
   ) {
     this.fixedIndex = new Int16Array(depth).fill(-1);
+    // SAFETY: a kernel-registered buffer starts at address 0: READ_FIXED/WRITE_FIXED address an
+    // offset into the request, which the kernel bounds by the request's length.
+    if (zeroCopy) for (let tag = 0; tag < depth; tag++) this.fixedIndex[tag] = tag;
   }
 
   useFixedRequestBuffers(): boolean {
+    if (this.zeroCopy) return true; // the kernel registered them
     const buffers = this.requestBuffers;
     if (buffers === null || buffers.bytesPerTag > FIXED_BUFFER_MAX) return false;
     // Whole tags per registered buffer, each buffer at most 1 GiB.
@@ -82,8 +88,9 @@ export class RingQueueIo implements QueueIo {
     this.ring.prepFallocate(this.sqe(), fd, mode, position, length, encodeUserData(rq.tag, UserDataKind.TargetIo));
   }
 
-  /** The request's buffer; a target on the user copy path has none to do file I/O with. */
+  /** The request's buffer (0 with zero copy: a fixed buffer's offsets start there); user copy has none. */
   private requestAddress(rq: Request<unknown>): number {
+    if (this.zeroCopy) return 0;
     if (this.requestBuffers === null)
       throw new Error('file I/O into a request needs the copy data path: the target must plan dataPath "copy"');
     return rq.bufferAddress;

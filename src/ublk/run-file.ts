@@ -43,8 +43,8 @@ export interface RunRecord<Plan extends RecordedPlan = RecordedPlan> {
   /** Set by `recover`: how long START_USER_RECOVERY to LIVE took in the new daemon. */
   readonly recoveredInMs?: number;
   readonly target: { readonly name: string; readonly type: number; readonly config: unknown; readonly devSize: number };
-  /** How request data moves: UBLK_F_USER_COPY, or per-tag buffers. */
-  readonly dataPath: 'usercopy' | 'copy';
+  /** How request data moves: UBLK_F_USER_COPY, per-tag buffers, or UBLK_F_AUTO_BUF_REG. */
+  readonly dataPath: 'usercopy' | 'copy' | 'zerocopy';
   /** Files that go with the device (a /dev/shm backing): whoever deletes it removes them. */
   readonly ownedFiles: readonly string[];
   readonly queues: ReadonlyArray<{ readonly queueId: number; readonly tid: number; readonly cpus: readonly number[] }>;

@@ -6,6 +6,7 @@ import {
   IORING_OFF,
   IORING_OP,
   IORING_REGISTER,
+  IORING_RSRC_REGISTER,
   IORING_SETUP,
   IORING_SQ,
   IoCqringOffsets,
@@ -13,6 +14,7 @@ import {
   IoUringCqe,
   IoUringGeteventsArg,
   IoUringParams,
+  IoUringRsrcRegister,
   IoUringSqe,
   Iovec,
   KernelTimespec,
@@ -369,9 +371,10 @@ export class Ring {
   /**
    * A driver command (IORING_OP_URING_CMD) `cmdOp` on `fd`, its command area zeroed. Returns the
    * index in sqeWords where the command area starts: 4 words long, or 20 with SQE128.
+   * `sqeAddress`: the SQE's own addr, which some drivers read (ublk's AUTO_BUF_REG index).
    */
-  prepUringCmd(sqe: number, fd: number, cmdOp: number, userData: number): number {
-    const base = this.prep(sqe, IORING_OP.URING_CMD, fd, 0, 0, 0, userData);
+  prepUringCmd(sqe: number, fd: number, cmdOp: number, userData: number, sqeAddress = 0): number {
+    const base = this.prep(sqe, IORING_OP.URING_CMD, fd, sqeAddress, 0, 0, userData);
     // cmd_op shares the 64-bit `off` field; the command area runs to the end of the SQE.
     this.sqeWords[base + W_OFF] = cmdOp;
     this.sqeWords.fill(0, base + W_CMD, base + this.sqeStride);
@@ -629,6 +632,29 @@ export class Ring {
       );
     } finally {
       iovecs.free(); // the kernel copied the array
+    }
+  }
+
+  /**
+   * Registers an empty table of `count` fixed buffers (IORING_REGISTER_BUFFERS2, sparse), whose
+   * slots the kernel fills: ublk's AUTO_BUF_REG puts each request's pages at the slot the
+   * command names, for READ_FIXED/WRITE_FIXED, and takes them out at its commit.
+   */
+  registerSparseBuffers(count: number): void {
+    const register = new HostMemory(IoUringRsrcRegister.size, 'io_uring_rsrc_register');
+    try {
+      const w = register.u32(); // zeroed: no data, no tags
+      w[IoUringRsrcRegister.nr / 4] = count;
+      w[IoUringRsrcRegister.flags / 4] = IORING_RSRC_REGISTER.SPARSE;
+      ioUringRegister(
+        this.fd,
+        IORING_REGISTER.BUFFERS2,
+        register.address,
+        IoUringRsrcRegister.size,
+        `IORING_REGISTER_BUFFERS2, ${count} empty buffers`,
+      );
+    } finally {
+      register.free(); // the kernel copied it
     }
   }
 

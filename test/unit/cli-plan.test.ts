@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UBLK_F } from '../../native-bindings/ublk_cmd.js';
@@ -19,7 +21,7 @@ const defaults: AddArguments = {
   r: 0,
   e: 0,
   i: 0,
-  z: false,
+  auto_zc: false,
   b: false,
   usercopy: false,
   copy: false,
@@ -103,6 +105,21 @@ describe('planAdd', () => {
     expect(flags({ usercopy: true })).toBe(UBLK_F.USER_COPY);
   });
 
+  it('serves the loop target by zero copy with -z (AUTO_BUF_REG), and by default where the kernel has it', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tsublk-plan-')), 'disk.img');
+    writeFileSync(file, Buffer.alloc(1 << 20));
+    const plan = planAdd({ ...defaults, type: 'loop', size: undefined, file, auto_zc: true });
+    expect(plan.flags & UBLK_F.AUTO_BUF_REG).toBe(UBLK_F.AUTO_BUF_REG);
+    expect(plan.flags & UBLK_F.USER_COPY).toBe(0);
+    expect(plan.dataPath).toBe('zerocopy');
+    // Left to itself, it takes zero copy where the kernel offers it (the daemon asks), else copies.
+    const chosen = planAdd({ ...defaults, type: 'loop', size: undefined, file });
+    expect(chosen.dataPath).toBe('zerocopy-or-copy');
+    expect(chosen.flags & UBLK_F.AUTO_BUF_REG).toBe(0);
+    expect(planAdd({ ...defaults, type: 'loop', size: undefined, file, copy: true }).dataPath).toBe('copy');
+    rmSync(path.dirname(file), { recursive: true });
+  });
+
   it.each<[Partial<AddArguments>, RegExp]>([
     [{ type: 'nope' }, /unknown target 'nope'/],
     [{ number: -2 }, /bad device id -2/],
@@ -117,7 +134,13 @@ describe('planAdd', () => {
     [{ max_io_buf_bytes: 1000 }, /bad max_io_buf_bytes 1000/],
     [{ u: 2 }, /bad -u 2: use 0 or 1/],
     [{ 'log-level': 'loud' }, /bad --log-level loud: use error, warn, info, debug/],
-    [{ z: true }, /zero copy\) is not supported yet/],
+    [
+      { auto_zc: true },
+      /-z needs a target that moves request data only through QueueIo's file I\/O \(loop does\); the null target does not: leave -z out/,
+    ],
+    [{ auto_zc: true, usercopy: true }, /-z and --usercopy exclude each other: pick one data path/],
+    [{ auto_zc: true, g: 1 }, /-z and -g 1 exclude each other/],
+    [{ auto_zc: true, unprivileged: true }, /-z and --unprivileged exclude each other/],
     [{ b: true }, /batch I\/O\) is not supported yet/],
     [{ unprivileged: true, usercopy: true }, /--usercopy and --unprivileged exclude each other/],
     [{ unprivileged: true, r: 1 }, /-r, -e and -i need a privileged device/],
@@ -137,7 +160,7 @@ describe('planAdd', () => {
 });
 
 describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
-  it("is derived from add's options, the data paths, the targets' requests and the control commands: ZONED (null's) and SAFE_STOP_DEV (del --safe's) included", () => {
+  it("is derived from add's options, the data paths, the targets' requests and the control commands: ZONED (null's), AUTO_BUF_REG (-z's) and SAFE_STOP_DEV (del --safe's) included", () => {
     expect(featureNames(flagsTsublkRequests())).toEqual([
       'URING_CMD_COMP_IN_TASK',
       'NEED_GET_DATA',
@@ -149,6 +172,7 @@ describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
       'ZONED',
       'USER_RECOVERY_FAIL_IO',
       'UPDATE_SIZE',
+      'AUTO_BUF_REG',
       'QUIESCE',
       'SAFE_STOP_DEV',
       'NO_AUTO_PART_SCAN',

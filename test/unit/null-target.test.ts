@@ -174,7 +174,7 @@ describe("add's null_blk options", () => {
     r: 0,
     e: 0,
     i: 0,
-    z: false,
+    auto_zc: false,
     b: false,
     usercopy: false,
     copy: false,

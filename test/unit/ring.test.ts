@@ -9,6 +9,7 @@ import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring, type RingOptions } from '../../src/uring/ring.js';
 
 const EBADF = 9;
+const EFAULT = 14;
 const ETIME = 62;
 const ECANCELED = 125;
 const EOPNOTSUPP = 95;
@@ -141,6 +142,21 @@ describe('Ring on the host kernel', () => {
     r.prepNop(r.getSqe(), 1);
     r.submitAndWait(1);
     expect(drain(r)).toEqual([[1, 0]]);
+  });
+
+  it('registers an empty table of fixed buffers, which READ_FIXED refuses until a slot is filled', () => {
+    const r = ring(4);
+    r.registerSparseBuffers(8);
+    const file = path.join(dir, 'sparse');
+    writeFileSync(file, 'x'.repeat(4096));
+    const fd = open(file, O.RDONLY);
+    try {
+      r.prepReadFixed(r.getSqe(), fd, 0, 4096, 0, 3, 1); // slot 3 is empty
+      r.submitAndWait(1);
+      expect(drain(r)).toEqual([[1, -EFAULT]]);
+    } finally {
+      close(fd);
+    }
   });
 
   it('busy-polls: submits what is prepared and stops at the first completion, or after its enters', () => {

@@ -88,7 +88,25 @@ function expectVerified(jobs: FioJob[]): void {
   }
 }
 
+/** Whether the guest kernel has AUTO_BUF_REG (6.16), and the branch each zero-copy test takes, by name. */
+const zeroCopyKernel = JSON.parse(tsublk('features', '--json').stdout) as { kernel: string; names: string[] };
+const hasZeroCopy = zeroCopyKernel.names.includes('AUTO_BUF_REG');
+const zeroCopyBranch = hasZeroCopy
+  ? `${zeroCopyKernel.kernel} has AUTO_BUF_REG`
+  : `${zeroCopyKernel.kernel} lacks AUTO_BUF_REG: refused by name`;
+
+/** add -z where the kernel lacks AUTO_BUF_REG: one line naming it and its release, nothing left behind. */
+function expectZeroCopyRefused(...args: string[]): void {
+  const refused = tsublk('add', '-t', 'loop', '-z', ...args);
+  expect(refused.status).not.toBe(0);
+  expect(refused.stderr.trim()).toMatch(
+    /^tsublk: this kernel \(.*\) lacks UBLK_F_AUTO_BUF_REG, which Linux 6\.16 brought: /,
+  );
+  expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+}
+
 interface Listed {
+  data_path: string;
   target: { config: Record<string, unknown> };
   stats: Array<Record<string, number>>;
 }
@@ -101,10 +119,11 @@ function counter(devId: number, name: string): number {
 describe('tsublk add -t loop', () => {
   // Two queues on the file, one on the block device: both queue counts and both backings, in two fio runs.
   it.each([2])(
-    'keeps every byte of a file on ext4 (O_DIRECT, fixed buffers): fio crc32c verify, %i queues',
+    'keeps every byte of a file on ext4 (O_DIRECT, --copy: the per-tag buffers, fixed): fio crc32c verify, %i queues',
     (queues) => {
       makeImage(128);
-      add('-f', image, '-q', String(queues), '-n', '0');
+      add('-f', image, '--copy', '-q', String(queues), '-n', '0');
+      expect(listedDevice<Listed>(0, '-v')?.data_path).toBe('copy');
       const config = listedDevice<Listed>(0, '-v')?.target.config;
       expect(config).toMatchObject({
         file: image,
@@ -120,8 +139,48 @@ describe('tsublk add -t loop', () => {
     },
   );
 
-  it('keeps every byte of a block device (brd), taking its size, on one queue', () => {
+  it.each([1, 2, 4])(
+    `serves by zero copy with -z (the kernel registers each request's pages; READ_FIXED/WRITE_FIXED): fio crc32c verify, %i queues (${zeroCopyBranch})`,
+    (queues) => {
+      makeImage(128);
+      if (!hasZeroCopy) {
+        expectZeroCopyRefused('-f', image, '-q', String(queues), '-n', '0');
+        return;
+      }
+      add('-f', image, '-z', '-q', String(queues), '-n', '0');
+      expect(listedDevice<Listed>(0, '-v')?.data_path).toBe('zerocopy');
+      expectVerified(fioVerify('/dev/ublkb0', queues, `${64 / queues}M`));
+      expect(counter(0, 'errors')).toBe(0);
+      expect(counter(0, 'writes')).toBeGreaterThan(0);
+    },
+  );
+
+  it(`zero copy comes back after kill -9 with -i 1 and recover: reissued I/O, every acknowledged write intact (${zeroCopyBranch})`, async () => {
+    makeImage(64);
+    if (!hasZeroCopy) {
+      expectZeroCopyRefused('-f', image, '-n', '4', '-i', '1');
+      return;
+    }
+    add('-f', image, '-z', '-n', '4', '-i', '1');
+    const pattern = randomBytes(4 * 2 ** 20);
+    writeFileSync('/tmp/tsublk-pattern', pattern);
+    ok('dd', 'if=/tmp/tsublk-pattern', 'of=/dev/ublkb4', 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
+    process.kill(daemonPid(4), 'SIGKILL');
+    await waitForState(4, 'QUIESCED', 5000);
+    const recovered = tsublk('recover', '-n', '4');
+    expect(recovered.stderr).toBe('');
+    expect(recovered.stdout).toMatch(/state LIVE/);
+    expect(listedDevice<Listed>(4, '-v')?.data_path).toBe('zerocopy');
+    ok('dd', 'if=/dev/ublkb4', 'of=/tmp/tsublk-range', 'bs=1M', 'skip=8', 'count=4', 'iflag=direct', 'status=none');
+    expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
+    expectVerified(fioVerify('/dev/ublkb4', 1, '32M'));
+    rmSync('/tmp/tsublk-range');
+    rmSync('/tmp/tsublk-pattern');
+  });
+
+  it(`keeps every byte of a block device (brd), taking its size, on one queue, by the default data path (${hasZeroCopy ? 'zero copy' : 'copy'})`, () => {
     add('-f', '/dev/ram1', '-q', '1', '-n', '1');
+    expect(listedDevice<Listed>(1, '-v')?.data_path).toBe(hasZeroCopy ? 'zerocopy' : 'copy');
     const config = listedDevice<Listed>(1, '-v')?.target.config;
     expect(config).toMatchObject({ file: '/dev/ram1', sizeBytes: 256 * 2 ** 20, blockDevice: true, directIo: true });
     expectVerified(fioVerify('/dev/ublkb1', 1, '64M'));

@@ -61,7 +61,8 @@ export const loopPlanner: TargetPlanner = {
       bufferedIo: values['buffered_io'] === true,
       readOnly: values['read_only'] === true,
     };
-    // File I/O into the request's own buffer: the per-tag buffers of the copy data path.
-    return { config, dataPath: 'copy' };
+    // File I/O into the request's own buffer: the per-tag buffers of the copy data path, or with
+    // -z the request's own pages, which the kernel registers in the queue's ring (zero copy).
+    return { config, dataPath: 'copy', zeroCopy: true };
   },
 };

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { FALLOC_FL } from '../../../native-bindings/libc.js';
 import { counterTable } from '../../blk/counters.js';
 import type { Operations } from '../../blk/operations.js';
@@ -32,6 +33,8 @@ export class LoopQueue {
     readonly offset: number,
     /** The request buffers are fixed buffers of the ring (no page pinning per I/O). */
     readonly fixedBuffers: boolean,
+    /** /dev/zero: a read past the file's end is filled from it, as file I/O (zero copy has no buffer to fill). */
+    readonly zeroFd: number,
   ) {}
 }
 
@@ -53,9 +56,9 @@ const operations: Operations<LoopConfig, undefined, LoopQueue, LoopRequest> = {
   initHctx(config, _hctxIdx, io) {
     if (config.runtime === undefined)
       throw new Error('loop target: the file was not opened (open() runs in the daemon first)');
-    return new LoopQueue(io, config.runtime.fd, config.offset, io.useFixedRequestBuffers());
+    return new LoopQueue(io, config.runtime.fd, config.offset, io.useFixedRequestBuffers(), openSync('/dev/zero', 'r'));
   },
-  exitHctx: () => undefined,
+  exitHctx: (hw) => closeSync(hw.zeroFd),
   queueRq(hw, _queue, rq) {
     const position = hw.offset + rq.startSector * SECTOR;
     switch (rq.op) {
@@ -115,10 +118,10 @@ const operations: Operations<LoopConfig, undefined, LoopQueue, LoopRequest> = {
     }
     if (result === 0) {
       // The file ends inside the request (it shrank under us): a read sees zeros, as the kernel
-      // loop driver gives; a write cannot go on.
+      // loop driver gives (read from /dev/zero into the rest: it completes here, whole); a write
+      // cannot go on.
       if (rq.op === ReqOp.Read) {
-        rq.buffer.fill(0, done, rq.bytes);
-        rq.end(rq.bytes);
+        hw.io.readIntoRequest(rq, hw.zeroFd, rq.bytes - done, 0, done);
       } else {
         hw.errors++;
         rq.end(-EIO);
