@@ -1,6 +1,7 @@
 // `npm run bench`: fio against tsublk's targets and the kernel's own devices in the same boot:
 // tsublk null against null_blk, tsublk memory against brd, tsublk loop against the kernel's loop
-// driver (both O_DIRECT on one file on ext4 on brd). Runs inside the VM (bench/run.ts boots
+// driver (both O_DIRECT on one file on ext4 on brd), and where the kernel has AUTO_BUF_REG (6.16)
+// tsublk loop with -z (zero copy) against the same. Runs inside the VM (bench/run.ts boots
 // it with --anchors); prints IOPS, the ratio to the anchor, the server's CPU time per I/O and the
 // I/Os it served per io_uring_enter.
 import { execFileSync } from 'node:child_process';
@@ -38,6 +39,10 @@ interface Suite {
    * a benchmark of 4 s touches mostly new pages otherwise (steady state, as storage is measured).
    */
   readonly precondition: boolean;
+  /** A UBLK_F_* feature the suite needs (`tsublk features`): on a kernel without it the suite says so and is left out. */
+  readonly needs?: string;
+  /** The tsublk device this one is compared with in the same workload (its "of" column). */
+  readonly base?: string;
 }
 
 const suites: readonly Suite[] = [
@@ -56,15 +61,27 @@ const suites: readonly Suite[] = [
     add: ['-t', 'memory', '--size', '1G'], // brd's size in the VM
     workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
     precondition: true,
+    base: 'tsublk-null', // what moving the data costs
   },
   {
     device: 'tsublk-loop',
     anchor: 'loop',
     anchorPath: '/dev/loop7',
-    add: ['-t', 'loop', '-f', '/mnt/tsublk-bench/disk.img'],
+    add: ['-t', 'loop', '-f', '/mnt/tsublk-bench/disk.img', '--copy'], // zero copy has its own suite
     workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
     precondition: false, // the file is written in full when it is made
     prepare: prepareLoopFile,
+  },
+  {
+    device: 'tsublk-loop-zc',
+    anchor: 'loop',
+    anchorPath: '/dev/loop7',
+    add: ['-t', 'loop', '-f', '/mnt/tsublk-bench/disk.img', '-z'],
+    workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
+    precondition: false,
+    prepare: prepareLoopFile,
+    needs: 'AUTO_BUF_REG',
+    base: 'tsublk-loop', // what zero copy buys
   },
 ];
 
@@ -182,8 +199,9 @@ interface Row {
   /** tsublk's completion latency (fio clat, µs): mean and p99. */
   lat_mean_us: number;
   lat_p99_us: number;
-  /** Memory rows: this target's IOPS over tsublk null's in the same workload (data movement's cost). */
-  of_tsublk_null?: number;
+  /** The suite's base device (memory: tsublk-null; loop-zc: tsublk-loop), and this row's IOPS over the base's in the same workload. */
+  base?: string;
+  of_base?: number;
 }
 
 /** How the runs are made: fio's length and count, and where tsublk's queue threads run (add --placement). */
@@ -286,20 +304,31 @@ export function main(): void {
   const runs = option('--runs', 3);
   const seconds = option('--seconds', 5);
   const onlyAt = process.argv.indexOf('--only');
-  const only = onlyAt < 0 ? null : process.argv[onlyAt + 1];
+  const only = onlyAt < 0 ? null : (process.argv[onlyAt + 1] ?? '').split(',');
   const workloadsAt = process.argv.indexOf('--workloads');
   const onlyWorkloads = workloadsAt < 0 ? null : new Set((process.argv[workloadsAt + 1] ?? '').split(','));
   const placementAt = process.argv.indexOf('--placement');
   const placement = placementAt < 0 ? 'beside' : (process.argv[placementAt + 1] ?? 'beside');
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const settings: Settings = { runs, seconds, json, only: onlyWorkloads, placement };
+  const features = (
+    JSON.parse(execFileSync(tsublk, ['features', '--json'], { encoding: 'utf8' })) as { names: string[] }
+  ).names;
   const rows = suites
-    .filter((suite) => only === null || suite.device === `tsublk-${only}`)
+    .filter((suite) => only === null || only.some((name) => suite.device === `tsublk-${name}`))
+    .filter((suite) => {
+      if (suite.needs === undefined || features.includes(suite.needs)) return true;
+      process.stderr.write(`${suite.device}: left out, Linux ${kernel} lacks ${suite.needs}\n`);
+      return false;
+    })
     .flatMap((suite) => runSuite(suite, settings));
   for (const row of rows) {
-    const nullRow = rows.find((other) => other.device === 'tsublk-null' && other.workload === row.workload);
-    if (row.device === 'tsublk-memory' && nullRow !== undefined)
-      row.of_tsublk_null = Math.round((row.iops / nullRow.iops) * 100) / 100;
+    const base = suites.find((suite) => suite.device === row.device)?.base;
+    const baseRow = rows.find((other) => other.device === base && other.workload === row.workload);
+    if (base !== undefined && baseRow !== undefined) {
+      row.base = base;
+      row.of_base = Math.round((row.iops / baseRow.iops) * 100) / 100;
+    }
   }
   if (json) {
     process.stdout.write(JSON.stringify({ kernel, placement, rows }) + '\n');
@@ -309,11 +338,11 @@ export function main(): void {
     `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128, --placement ${placement}`,
   );
   console.log(
-    'device         workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  lat µs mean/p99  of null',
+    'device          workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  lat µs mean/p99  of base',
   );
   for (const r of rows) {
     console.log(
-      `${r.device.padEnd(14)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)} ${`(${r.server_user_us_per_io.toFixed(2)})`.padStart(7)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${`${r.lat_mean_us}/${r.lat_p99_us}`.padStart(15)}  ${r.of_tsublk_null === undefined ? '' : r.of_tsublk_null.toFixed(2).padStart(7)}`,
+      `${r.device.padEnd(15)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)} ${`(${r.server_user_us_per_io.toFixed(2)})`.padStart(7)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${`${r.lat_mean_us}/${r.lat_p99_us}`.padStart(15)}  ${r.of_base === undefined ? '' : `${r.of_base.toFixed(2).padStart(7)} (${r.base ?? ''})`}`,
     );
   }
 }
