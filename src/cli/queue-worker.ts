@@ -42,6 +42,7 @@ async function serveQueue(): Promise<void> {
     post({ type: 'stopped', queueId: setup.queueId });
   } catch (error) {
     try {
+      queue?.failServing();
       queue?.teardown();
     } finally {
       const message = error instanceof Error ? error.message : String(error);

@@ -347,6 +347,19 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     }
   }
 
+  /**
+   * The queue failed: ends with EIO every request still with the target, before its ring closes.
+   * On Linux 7.x (PER_IO_DAEMON) the kernel aborts a request handed to the server only when
+   * /dev/ublkcN closes, which the daemon keeps open while it stops the device: without this, the
+   * stop would wait for those requests forever (seen: a commitRqs that threw hung del on 7.2).
+   */
+  failServing(): void {
+    if (this.tornDown) return;
+    for (let tag = 0; tag < this.depth; tag++)
+      if (this.tagStates[tag] === TagState.Serving) this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, -EIO);
+    this.ring.submit();
+  }
+
   /** Whether a request is still with the target (rare: only while the device goes away). */
   private anyServing(): boolean {
     return this.tagStates.includes(TagState.Serving);
