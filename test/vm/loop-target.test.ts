@@ -105,6 +105,34 @@ function expectZeroCopyRefused(...args: string[]): void {
   expect(refused.stderr.trim().split('\n')).toHaveLength(1);
 }
 
+/**
+ * Writes 4 MiB of random data at 8 MiB into device `devId`, kills its daemon (-9), waits for
+ * QUIESCED, recovers it, and reads the range back: every acknowledged byte must be there.
+ */
+async function expectKillAndRecoverKeepsWrites(devId: number): Promise<void> {
+  const pattern = randomBytes(4 * 2 ** 20);
+  writeFileSync('/tmp/tsublk-pattern', pattern);
+  ok('dd', 'if=/tmp/tsublk-pattern', `of=/dev/ublkb${devId}`, 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
+  process.kill(daemonPid(devId), 'SIGKILL');
+  await waitForState(devId, 'QUIESCED', 5000);
+  const recovered = tsublk('recover', '-n', String(devId));
+  expect(recovered.stderr).toBe('');
+  expect(recovered.stdout).toMatch(/state LIVE/);
+  ok(
+    'dd',
+    `if=/dev/ublkb${devId}`,
+    'of=/tmp/tsublk-range',
+    'bs=1M',
+    'skip=8',
+    'count=4',
+    'iflag=direct',
+    'status=none',
+  );
+  expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
+  rmSync('/tmp/tsublk-range');
+  rmSync('/tmp/tsublk-pattern');
+}
+
 interface Listed {
   data_path: string;
   target: { config: Record<string, unknown> };
@@ -162,20 +190,9 @@ describe('tsublk add -t loop', () => {
       return;
     }
     add('-f', image, '-z', '-n', '4', '-i', '1');
-    const pattern = randomBytes(4 * 2 ** 20);
-    writeFileSync('/tmp/tsublk-pattern', pattern);
-    ok('dd', 'if=/tmp/tsublk-pattern', 'of=/dev/ublkb4', 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
-    process.kill(daemonPid(4), 'SIGKILL');
-    await waitForState(4, 'QUIESCED', 5000);
-    const recovered = tsublk('recover', '-n', '4');
-    expect(recovered.stderr).toBe('');
-    expect(recovered.stdout).toMatch(/state LIVE/);
+    await expectKillAndRecoverKeepsWrites(4);
     expect(listedDevice<Listed>(4, '-v')?.data_path).toBe('zerocopy');
-    ok('dd', 'if=/dev/ublkb4', 'of=/tmp/tsublk-range', 'bs=1M', 'skip=8', 'count=4', 'iflag=direct', 'status=none');
-    expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
     expectVerified(fioVerify('/dev/ublkb4', 1, '32M'));
-    rmSync('/tmp/tsublk-range');
-    rmSync('/tmp/tsublk-pattern');
   });
 
   it(`keeps every byte of a block device (brd), taking its size, on one queue, by the default data path (${hasZeroCopy ? 'zero copy' : 'copy'})`, () => {
@@ -211,18 +228,7 @@ describe('tsublk add -t loop', () => {
   it('comes back after kill -9 with -r 1 and recover, every acknowledged write intact', async () => {
     makeImage(64);
     add('-f', image, '-n', '3', '-r', '1');
-    const pattern = randomBytes(4 * 2 ** 20);
-    writeFileSync('/tmp/tsublk-pattern', pattern);
-    ok('dd', 'if=/tmp/tsublk-pattern', 'of=/dev/ublkb3', 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
-    process.kill(daemonPid(3), 'SIGKILL');
-    await waitForState(3, 'QUIESCED', 5000);
-    const recovered = tsublk('recover', '-n', '3');
-    expect(recovered.stderr).toBe('');
-    expect(recovered.stdout).toMatch(/state LIVE/);
-    ok('dd', 'if=/dev/ublkb3', 'of=/tmp/tsublk-range', 'bs=1M', 'skip=8', 'count=4', 'iflag=direct', 'status=none');
-    expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
-    rmSync('/tmp/tsublk-range');
-    rmSync('/tmp/tsublk-pattern');
+    await expectKillAndRecoverKeepsWrites(3);
   });
 
   it('puts a FUA write on the backing file before it acknowledges it, and discard punches holes', () => {
