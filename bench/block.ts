@@ -55,6 +55,16 @@ const suites: readonly Suite[] = [
     precondition: false,
   },
   {
+    device: 'tsublk-null-b',
+    anchor: 'null_blk',
+    anchorPath: '/dev/nullb0',
+    add: ['-t', 'null', '-b'],
+    workloads,
+    precondition: false,
+    needs: 'BATCH_IO',
+    base: 'tsublk-null', // what batch I/O buys
+  },
+  {
     device: 'tsublk-memory',
     anchor: 'brd',
     anchorPath: '/dev/ram0',
@@ -82,6 +92,17 @@ const suites: readonly Suite[] = [
     prepare: prepareLoopFile,
     needs: 'AUTO_BUF_REG',
     base: 'tsublk-loop', // what zero copy buys
+  },
+  {
+    device: 'tsublk-loop-zc-b',
+    anchor: 'loop',
+    anchorPath: '/dev/loop7',
+    add: ['-t', 'loop', '-f', '/mnt/tsublk-bench/disk.img', '-z', '-b'],
+    workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
+    precondition: false,
+    prepare: prepareLoopFile,
+    needs: 'BATCH_IO',
+    base: 'tsublk-loop-zc', // what batch I/O buys
   },
 ];
 

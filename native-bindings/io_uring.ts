@@ -87,7 +87,29 @@ export const IOSQE = {
 } as const;
 
 /** io_uring_cqe.flags (IORING_CQE_F_*). */
-export const IORING_CQE_F = { BUFFER: 1 << 0, MORE: 1 << 1, SOCK_NONEMPTY: 1 << 2, NOTIF: 1 << 3 } as const;
+export const IORING_CQE_F = {
+  BUFFER: 1 << 0,
+  MORE: 1 << 1,
+  SOCK_NONEMPTY: 1 << 2,
+  NOTIF: 1 << 3,
+  /** The provided buffer (IOU_PBUF_RING_INC) has room left: later completions go on filling it. */
+  BUF_MORE: 1 << 4,
+} as const;
+
+/** With IORING_CQE_F_BUFFER, the provided buffer's id is the CQE's flags >> this. */
+export const IORING_CQE_BUFFER_SHIFT = 16;
+
+/** io_uring_sqe.uring_cmd_flags (IORING_URING_CMD_*). */
+export const IORING_URING_CMD = { FIXED: 1 << 0, MULTISHOT: 1 << 1 } as const;
+
+/** struct io_uring_buf_reg: IORING_REGISTER_PBUF_RING's argument (later members: reserved). */
+export const IoUringBufReg = { size: 40, ring_addr: 0, ring_entries: 8, bgid: 12, flags: 14 } as const;
+
+/** struct io_uring_buf: one entry of a provided buffer ring; the ring's u16 tail overlays entry 0's resv. */
+export const IoUringBuf = { size: 16, addr: 0, len: 8, bid: 12, resv: 14 } as const;
+
+/** io_uring_buf_reg.flags (enum io_uring_register_pbuf_ring_flags). */
+export const IOU_PBUF_RING = { MMAP: 1, INC: 2 } as const;
 
 /** The fsync op's flags (IORING_FSYNC_*). */
 export const IORING_FSYNC = { DATASYNC: 1 << 0 } as const;
@@ -112,6 +134,9 @@ export const IORING_REGISTER = {
   UNREGISTER_FILES: 3,
   /** A buffer table from struct io_uring_rsrc_register (sparse: empty slots for the kernel to fill). */
   BUFFERS2: 15,
+  /** A ring of provided buffers (struct io_uring_buf_reg), chosen by the kernel per completion. */
+  PBUF_RING: 22,
+  UNREGISTER_PBUF_RING: 23,
 } as const;
 
 /** struct io_uring_rsrc_register (IORING_REGISTER_BUFFERS2's argument; its size is the count). */
@@ -196,6 +221,11 @@ export const uapiChecks: readonly UapiCheck[] = [
   ...structChecks('struct iovec', Iovec),
   ...structChecks('struct io_uring_rsrc_register', IoUringRsrcRegister),
   ...constantChecks('IORING_RSRC_REGISTER_', IORING_RSRC_REGISTER, 'macro'),
+  ...structChecks('struct io_uring_buf_reg', IoUringBufReg),
+  ...structChecks('struct io_uring_buf', IoUringBuf),
+  ...constantChecks('IOU_PBUF_RING_', IOU_PBUF_RING, 'enum'),
+  ...constantChecks('IORING_URING_CMD_', IORING_URING_CMD, 'macro', { MULTISHOT: 'after 6.12' }),
+  ...constantChecks('', { IORING_CQE_BUFFER_SHIFT }, 'macro'),
   ...constantChecks('IORING_OFF_', IORING_OFF, 'macro'),
   ...constantChecks('IORING_SETUP_', IORING_SETUP, 'macro'),
   ...constantChecks('IORING_FEAT_', IORING_FEAT, 'macro'),
@@ -208,12 +238,21 @@ export const uapiChecks: readonly UapiCheck[] = [
   ...constantChecks('IORING_ASYNC_CANCEL_', IORING_ASYNC_CANCEL, 'macro'),
   ...constantChecks(
     'IORING_REGISTER_',
-    { BUFFERS: IORING_REGISTER.BUFFERS, FILES: IORING_REGISTER.FILES, BUFFERS2: IORING_REGISTER.BUFFERS2 },
+    {
+      BUFFERS: IORING_REGISTER.BUFFERS,
+      FILES: IORING_REGISTER.FILES,
+      BUFFERS2: IORING_REGISTER.BUFFERS2,
+      PBUF_RING: IORING_REGISTER.PBUF_RING,
+    },
     'enum',
   ),
   ...constantChecks(
     'IORING_',
-    { UNREGISTER_BUFFERS: IORING_REGISTER.UNREGISTER_BUFFERS, UNREGISTER_FILES: IORING_REGISTER.UNREGISTER_FILES },
+    {
+      UNREGISTER_BUFFERS: IORING_REGISTER.UNREGISTER_BUFFERS,
+      UNREGISTER_FILES: IORING_REGISTER.UNREGISTER_FILES,
+      UNREGISTER_PBUF_RING: IORING_REGISTER.UNREGISTER_PBUF_RING,
+    },
     'enum',
   ),
   ...constantChecks('IORING_OP_', IORING_OP, 'enum'),

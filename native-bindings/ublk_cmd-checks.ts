@@ -36,6 +36,9 @@ import {
   UblksrvCtrlDevInfo,
   UblksrvIoCmd,
   UblkAutoBufReg,
+  UblkBatchIo,
+  UblkElemHeader,
+  UBLK_BATCH_F,
   UblksrvIoDesc,
 } from './ublk_cmd.js';
 
@@ -90,7 +93,20 @@ export const uapiChecks: readonly UapiCheck[] = [
     TRY_STOP_DEV: later,
   }),
   ...constantChecks('UBLK_IO_', UBLK_IO, 'macro'),
-  ...constantChecks('UBLK_U_IO_', UBLK_U_IO, 'macro', { REGISTER_IO_BUF: later, UNREGISTER_IO_BUF: later }),
+  ...constantChecks('UBLK_U_IO_', UBLK_U_IO, 'macro', {
+    REGISTER_IO_BUF: later,
+    UNREGISTER_IO_BUF: later,
+    PREP_IO_CMDS: later,
+    COMMIT_IO_CMDS: later,
+    FETCH_IO_CMDS: later,
+  }),
+  ...structChecks('struct ublk_batch_io', UblkBatchIo, {}, { guard: 'UBLK_F_BATCH_IO', since: later }),
+  ...structChecks('struct ublk_elem_header', UblkElemHeader, {}, { guard: 'UBLK_F_BATCH_IO', since: later }),
+  ...constantChecks('UBLK_BATCH_F_', UBLK_BATCH_F, 'macro', {
+    HAS_ZONE_LBA: later,
+    HAS_BUF_ADDR: later,
+    AUTO_BUF_REG_FALLBACK: later,
+  }),
   ...constantChecks('UBLK_IO_RES_', UBLK_IO_RES, 'macro'),
   ...constantChecks('UBLK_F_', UBLK_F, 'macro', {
     ...since613,

@@ -175,6 +175,21 @@ export const UBLK_U_CMD = {
   TRY_STOP_DEV: IOWR(0x17, UblksrvCtrlCmd.size),
 } as const;
 
+/**
+ * struct ublk_batch_io (7.0, UBLK_F_BATCH_IO): the command area of PREP_IO_CMDS, COMMIT_IO_CMDS
+ * and FETCH_IO_CMDS. The SQE's addr and len name a buffer of nr_elem elements of elem_bytes each
+ * (a struct ublk_elem_header, then the buffer address and the zone append LBA where `flags` say).
+ */
+export const UblkBatchIo = {
+  size: 16,
+  q_id: 0,
+  flags: 2,
+  nr_elem: 4,
+  elem_bytes: 6,
+  reserved: 7,
+  reserved2: 8,
+} as const;
+
 /** Legacy I/O opcodes. */
 export const UBLK_IO = { FETCH_REQ: 0x20, COMMIT_AND_FETCH_REQ: 0x21, NEED_GET_DATA: 0x22 } as const;
 
@@ -185,7 +200,19 @@ export const UBLK_U_IO = {
   NEED_GET_DATA: IOWR(0x22, UblksrvIoCmd.size),
   REGISTER_IO_BUF: IOWR(0x23, UblksrvIoCmd.size),
   UNREGISTER_IO_BUF: IOWR(0x24, UblksrvIoCmd.size),
+  /** UBLK_F_BATCH_IO (7.0): arm many tags at once (the per-tag FETCH_REQ's place). */
+  PREP_IO_CMDS: IOWR(0x25, UblkBatchIo.size),
+  /** UBLK_F_BATCH_IO: commit many results at once, each tag armed again for its next request. */
+  COMMIT_IO_CMDS: IOWR(0x26, UblkBatchIo.size),
+  /** UBLK_F_BATCH_IO: multishot; each completion writes the tags of new requests to a provided buffer. */
+  FETCH_IO_CMDS: IOWR(0x27, UblkBatchIo.size),
 } as const;
+
+/** struct ublk_elem_header: one tag of a batch command; `result` is read by COMMIT_IO_CMDS only. */
+export const UblkElemHeader = { size: 8, tag: 0, buf_index: 2, result: 4 } as const;
+
+/** ublk_batch_io.flags (UBLK_BATCH_F_*): which optional u64s follow each element's header. */
+export const UBLK_BATCH_F = { HAS_ZONE_LBA: 1 << 0, HAS_BUF_ADDR: 1 << 1, AUTO_BUF_REG_FALLBACK: 1 << 2 } as const;
 
 /** CQE results of I/O commands: a request is ready, or the data must be fetched first. ABORT is -ENODEV. */
 export const UBLK_IO_RES = { OK: 0, NEED_GET_DATA: 1, ABORT: -19 } as const;

@@ -41,7 +41,14 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
       describe:
         'zero copy: UBLK_F_AUTO_BUF_REG (Linux 6.16): file I/O moves request data without a copy through user memory (targets that do all their I/O through QueueIo: loop)',
     },
-    { name: 'b', type: 'boolean', default: false, describe: 'batch I/O (not supported yet)' },
+    {
+      name: 'batch-io',
+      alias: 'b',
+      type: 'boolean',
+      default: false,
+      describe:
+        'batch I/O: UBLK_F_BATCH_IO (Linux 7.0): requests arrive and results return many to one ublk command instead of one command per request',
+    },
     {
       name: 'usercopy',
       type: 'boolean',

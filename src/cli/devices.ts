@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
+import { UBLK_F, UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
 import { ControlCommandError, type ControlDevice } from '../ublk/control.js';
 import type { DeviceInfo } from '../ublk/device-info.js';
 import { featureNames } from '../ublk/features.js';
@@ -70,6 +70,11 @@ export function describeDevice(control: ControlDevice, devId: number, verbose: b
   }
 }
 
+/** How the device's queues take requests: one ublk command per tag, or batches (UBLK_F_BATCH_IO). */
+function ioCommands(info: DeviceInfo): 'batch' | 'per-tag' {
+  return (info.flags & UBLK_F.BATCH_IO) !== 0 ? 'batch' : 'per-tag';
+}
+
 /** `list`'s text for one device, in the C ublk utility's shape (scripts parse it by field). */
 export function formatDevice(view: DeviceView): string {
   const { info, params, record } = view;
@@ -92,6 +97,7 @@ export function formatDevice(view: DeviceView): string {
     );
   // -v: the target's settings (null_blk's attributes for the null target), as the daemon has them.
   if (record !== null && view.verbose) lines.push(`\tconfig ${JSON.stringify(record.target.config)}`);
+  if (view.verbose) lines.push(`\tdata_path ${record?.dataPath ?? '?'} io_commands ${ioCommands(info)}`);
   view.counters?.forEach((counters, q) => {
     lines.push(
       `\tstats queue ${q}: ${Object.entries(counters)
@@ -125,6 +131,7 @@ export function deviceJson(view: DeviceView): Record<string, unknown> {
       affinity: cpus,
     })),
     data_path: record?.dataPath ?? null,
+    io_commands: ioCommands(info),
     target:
       record === null
         ? null

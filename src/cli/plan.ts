@@ -56,7 +56,8 @@ export interface AddArguments {
   readonly i: number;
   /** -z: zero copy (AUTO_BUF_REG). */
   readonly auto_zc: boolean;
-  readonly b: boolean;
+  /** -b: batch I/O (UBLK_F_BATCH_IO). */
+  readonly 'batch-io': boolean;
   readonly usercopy: boolean;
   readonly copy: boolean;
   readonly unprivileged: boolean;
@@ -85,6 +86,8 @@ export const ADD_FLAGS = {
   usercopy: UBLK_F.USER_COPY,
   /** -z / --auto_zc: the kernel registers each request's pages in the queue's ring. */
   auto_zc: UBLK_F.AUTO_BUF_REG,
+  /** -b / --batch-io (7.0): PREP/COMMIT_IO_CMDS and a multishot FETCH_IO_CMDS per queue. */
+  'batch-io': UBLK_F.BATCH_IO,
   unprivileged: UBLK_F.UNPRIVILEGED_DEV,
   /** --no_auto_part_scan (7.0): the kernel reads no partition table at START_DEV. */
   no_auto_part_scan: UBLK_F.NO_AUTO_PART_SCAN,
@@ -127,7 +130,6 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   } catch (error) {
     throw new UblkError((error as Error).message);
   }
-  if (args.b) throw new UblkError('-b (batch I/O) is not supported yet: leave it out');
   const devId = wholeNumberIn(
     args.number,
     -1,
@@ -198,6 +200,12 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
         '-z and --unprivileged exclude each other: the kernel gives unprivileged devices no zero copy',
       );
     flags |= ADD_FLAGS.auto_zc;
+  }
+  if (args['batch-io']) {
+    // The batch commands carry no get-data step: each write's data is in place when it arrives.
+    if (args.g === 1)
+      throw new UblkError('-b and -g 1 exclude each other: batch I/O has no get-data round trip; leave -g 1 out');
+    flags |= ADD_FLAGS['batch-io'];
   }
   if (args.no_auto_part_scan === true) flags |= ADD_FLAGS.no_auto_part_scan;
   if (args.unprivileged) {

@@ -158,6 +158,8 @@ export class UblkDevice {
           maxIoBufBytes: info.maxIoBufBytes,
           userCopy: (info.flags & UBLK_F.USER_COPY) !== 0,
           zeroCopy: (info.flags & UBLK_F.AUTO_BUF_REG) !== 0,
+          batchIo: (info.flags & UBLK_F.BATCH_IO) !== 0,
+          zoned: (info.flags & UBLK_F.ZONED) !== 0,
           target: options.targetModule,
           targetConfig,
           cpus,

@@ -15,6 +15,10 @@ export interface QueueSetup {
    * fixed buffer `tag` of the queue's ring, and the target's file I/O uses it (zero copy).
    */
   readonly zeroCopy: boolean;
+  /** UBLK_F_BATCH_IO: requests come and results go in batches of tags (batch-commands.ts). */
+  readonly batchIo: boolean;
+  /** UBLK_F_ZONED: a zone append's commit says where its data went. */
+  readonly zoned: boolean;
   readonly target: string;
   readonly targetConfig: unknown;
   /** CPUs to pin the worker to (empty: leave it alone). */

@@ -37,6 +37,11 @@ export class QueueWaiter {
     private readonly ring: Ring,
     /** The queue's stats counters (QueueCounter), which this adds its enters and spins to. */
     private readonly counters: Float64Array,
+    /**
+     * One completion brings many requests (batch I/O's fetch): waiting for several completions
+     * would wait for several batches, so batching the wait is left to the kernel.
+     */
+    private readonly batchedByKernel = false,
   ) {}
 
   /**
@@ -46,7 +51,7 @@ export class QueueWaiter {
    */
   wait(timeoutNs: number, served: number, reaped: number): void {
     const mode = this.policy.mode;
-    const waitFor = served >= 4 && mode === WaitMode.Batch ? Math.min(served >> 1, 32) : 1;
+    const waitFor = served >= 4 && mode === WaitMode.Batch && !this.batchedByKernel ? Math.min(served >> 1, 32) : 1;
     const waitNs = waitFor === 1 ? timeoutNs : timeoutNs < 0 ? BATCH_WAIT_NS : Math.min(timeoutNs, BATCH_WAIT_NS);
     if (mode === WaitMode.Spin && waitNs < 0 && reaped > 0 && this.spinning.shouldSpin()) {
       if (!this.spin()) this.sleep(1, -1);

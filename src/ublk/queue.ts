@@ -1,4 +1,3 @@
-import { IOSQE } from '../../native-bindings/io_uring.js';
 import {
   MAP,
   type Mapping,
@@ -10,9 +9,8 @@ import {
   schedSetaffinity,
   viewOf,
 } from '../../native-bindings/libc.js';
-import { UBLK_IO_RES, UBLK_QUEUE_DESC_STRIDE, UBLK_U_IO, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
-import { TWO_32, high32 } from '../../native-bindings/u64.js';
-import { errnoName } from '../../native-bindings/errors.js';
+import { UBLK_QUEUE_DESC_STRIDE, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
+import { TWO_32 } from '../../native-bindings/u64.js';
 import type { Operations } from '../blk/operations.js';
 import { ReqOp, Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../blk/target.js';
@@ -23,13 +21,13 @@ import { FailureReports, LEFT_OPEN_BY_ASYNC_QUEUE_RQ } from './failure-reports.j
 import { RingQueueIo } from './ring-queue-io.js';
 import { QueueWaiter } from './queue-waiter.js';
 import { MAX_TARGET_COUNTERS, QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
-import { UserDataKind, encodeUserData, userDataKind, userDataTag } from './user-data.js';
+import { UserDataKind, userDataKind, userDataTag } from './user-data.js';
+import { type IoCommands, type RequestSink, TagState } from './io-commands.js';
+import { TagCommands } from './tag-commands.js';
+import { BatchCommands } from './batch-commands.js';
 
-// Per-tag states: who issues the tag's next command (asserted where it matters).
-const TagState = { Fetching: 1, Serving: 2, Aborted: 3 } as const;
 const PAGE = 4096;
 const EIO = 5;
-const ENODEV = 19;
 /** While the device is not started, the kernel cannot abort fetches: wake up to check the flags. */
 const IDLE_WAIT_NS = 100e6;
 /**
@@ -47,7 +45,7 @@ function nextPowerOfTwo(value: number): number {
  * One ublk queue served by one thread: the hardware context (hctx). It owns its ring, its view
  * of the kernel's request descriptors, one Request per tag and the target's HwData.
  */
-export class UblkQueue<HwData = unknown> implements RequestCompleter {
+export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSink {
   readonly queueId: number;
   private readonly depth: number;
   private readonly ops: Operations<unknown, unknown, HwData, unknown>;
@@ -59,13 +57,13 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
   private descriptorWords: Uint32Array;
   private readonly buffers: HostMemory | null;
   private readonly requests: Request<unknown>[];
+  /** How requests come from the kernel and results go back: per tag, or in batches. */
+  private readonly commands: IoCommands;
+  /** The commands' TagState per tag. */
   private readonly tagStates: Uint8Array;
-  /** UBLK_F_AUTO_BUF_REG: the kernel registers each request's pages at fixed buffer `tag`. */
-  private readonly zeroCopy: boolean;
-  /** Per tag: what its FETCH and COMMIT_AND_FETCH carry in `addr` (see the constructor). */
-  private readonly commandAddresses: Float64Array;
   private readonly flags: Int32Array;
-  private abortedTags = 0;
+  /** Requests handed to the target this round (serve()), for the wait policy. */
+  private servedThisRound = 0;
   private tornDown = false;
   private readonly stats: StatsMapping | null;
   /** This queue's counters: a view of its slot in the stats file (or private memory). */
@@ -79,7 +77,6 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     this.failureReports = new FailureReports(reportFailure);
     this.queueId = setup.queueId;
     this.depth = setup.depth;
-    this.zeroCopy = setup.zeroCopy;
     this.flags = new Int32Array(setup.flags);
     this.ops = target.operations as Operations<unknown, unknown, HwData, unknown>;
     // Memory reclaim may write pages back through this very device: the flusher flag keeps our
@@ -125,7 +122,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       }
       const tagSetData: unknown = target.tagSetData(setup.targetConfig);
       this.queueData = target.queueData(setup.targetConfig);
-      this.commandAddresses = new Float64Array(setup.depth);
+      const commandAddresses = new Float64Array(setup.depth);
       this.requests = [];
       for (let tag = 0; tag < setup.depth; tag++) {
         const offset = tag * setup.maxIoBufBytes;
@@ -133,7 +130,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
           this.buffers === null ? new Uint8Array(0) : this.buffers.bytes.subarray(offset, offset + setup.maxIoBufBytes);
         const address = this.buffers === null ? 0 : this.buffers.address + offset;
         // The command's addr: the tag's buffer (copy), or nothing (user copy, zero copy).
-        this.commandAddresses[tag] = address;
+        commandAddresses[tag] = address;
         this.requests.push(
           new Request(
             setup.queueId,
@@ -145,7 +142,12 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
           ),
         );
       }
-      this.tagStates = new Uint8Array(setup.depth);
+      this.commands = setup.batchIo
+        ? new BatchCommands(this.ring, setup.queueId, setup.depth, commandAddresses, setup.zeroCopy, setup.zoned, this)
+        : new TagCommands(this.ring, setup.queueId, setup.depth, commandAddresses, setup.zeroCopy, this);
+      const commands = this.commands;
+      built.push(() => commands.release()); // before ring.close() here: nothing was sent yet
+      this.tagStates = this.commands.states;
       this.stats = setup.statsFd >= 0 ? StatsMapping.forWorker(setup.statsFd, setup.queues) : null;
       const stats = this.stats;
       if (stats !== null) built.push(() => stats.unmap());
@@ -180,53 +182,12 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       for (const undo of built.reverse()) undo();
       throw error;
     }
-    for (let tag = 0; tag < this.depth; tag++) this.issue(tag, UBLK_U_IO.FETCH_REQ, 0);
-    this.ring.submit();
-    this.checkFetchesAccepted();
-  }
-
-  /**
-   * A FETCH the kernel refuses completes at once; an accepted one completes only with a request,
-   * and none comes before the device starts. So any completion now is a refusal: fail the queue
-   * here, before the daemon sends START_DEV, which would wait for this queue forever.
-   */
-  private checkFetchesAccepted(): void {
-    const end = this.ring.completionEnd();
-    const at = this.ring.completionStart();
-    if (at === end) return;
-    const tag = userDataTag(this.ring.cqeUserDataLow(at));
-    const result = this.ring.cqeResult(at);
-    this.teardown();
-    throw new Error(`the kernel refused FETCH_REQ for tag ${tag} (${errnoName(-result)})`);
-  }
-
-  /**
-   * Writes one ublk I/O command for `tag` (FETCH, COMMIT_AND_FETCH, NEED_GET_DATA). `address`:
-   * the tag's (commandAddresses), or for a committed zone append the sector it landed at.
-   */
-  private issue(tag: number, cmdOp: number, result: number, address: number = this.commandAddresses[tag] ?? 0): void {
-    let sqe = this.ring.getSqe();
-    if (sqe < 0) {
-      this.ring.submit(); // the SQ is full: hand it to the kernel, then there is room
-      sqe = this.ring.getSqe();
+    try {
+      this.commands.start();
+    } catch (error) {
+      this.teardown();
+      throw error;
     }
-    // Zero copy: the SQE's own addr is a struct ublk_auto_buf_reg, index `tag` and no flags (no
-    // fallback: a registration that fails fails its request), naming where the next request goes.
-    const cmd = this.ring.prepUringCmd(
-      sqe,
-      0,
-      cmdOp,
-      encodeUserData(tag, UserDataKind.UblkCommand),
-      this.zeroCopy ? tag : 0,
-    );
-    this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
-    // SAFETY: cmd indexes the 16-byte command area of the SQE getSqe() handed out.
-    const w = this.ring.sqeWords;
-    w[cmd] = this.queueId | (tag << 16); // q_id, tag
-    w[cmd + 1] = result; // result (COMMIT only)
-    w[cmd + 2] = address >>> 0; // addr: again on every command (zone_append_lba for an append)
-    w[cmd + 3] = high32(address);
-    this.tagStates[tag] = TagState.Fetching;
   }
 
   /** RequestCompleter: the target ended request `tag`; commit it and fetch the next one. */
@@ -237,10 +198,33 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     counters[QueueCounter.Completed] = (counters[QueueCounter.Completed] ?? 0) + 1;
     if (result < 0) counters[QueueCounter.Errors] = (counters[QueueCounter.Errors] ?? 0) + 1;
     const rq = this.requests[tag];
-    // UBLK_F_ZONED: the command's addr is zone_append_lba, where the appended data went.
-    if (rq !== undefined && rq.op === ReqOp.ZoneAppend)
-      this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result, rq.zoneAppendSector);
-    else this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, result);
+    // UBLK_F_ZONED: a zone append's result carries where the appended data went.
+    this.commands.commit(tag, result, rq !== undefined && rq.op === ReqOp.ZoneAppend ? rq.zoneAppendSector : -1);
+  }
+
+  /** RequestSink: the kernel handed over request `tag`; its descriptor says what it is. */
+  serve(tag: number, last: boolean): void {
+    // SAFETY: the tag's 24-byte descriptor lies inside the mapping (tag < depth).
+    const words = this.descriptorWords;
+    const base = tag * (UblksrvIoDesc.size / 4);
+    const rq = this.requests[tag];
+    if (rq === undefined) return;
+    const opFlags = words[base] ?? 0;
+    rq.op = opFlags & 0xff;
+    rq.flags = opFlags & ~0xff;
+    rq.sectors = words[base + 1] ?? 0;
+    rq.startSector = (words[base + 2] ?? 0) + (words[base + 3] ?? 0) * TWO_32;
+    this.tagStates[tag] = TagState.Serving;
+    const counters = this.counters;
+    counters[QueueCounter.Requests] = (counters[QueueCounter.Requests] ?? 0) + 1;
+    this.servedThisRound++;
+    // try/catch costs nothing until something throws; a target's throw fails only its request.
+    try {
+      const returned: unknown = this.ops.queueRq(this.hwData, this.queueData, rq, last);
+      if (returned !== undefined) this.checkReturned(rq, returned);
+    } catch (error) {
+      this.targetFailed('queueRq', rq, error);
+    }
   }
 
   /**
@@ -267,78 +251,51 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
     this.targetFailed('queueRq', rq, new Error(LEFT_OPEN_BY_ASYNC_QUEUE_RQ));
   }
 
-  /** Serves requests until the device stops (every tag aborted) or the daemon says stop. */
+  /** Serves requests until the device stops (its commands come back aborted) or the daemon says stop. */
   run(): void {
     const ring = this.ring;
     const ops = this.ops;
     const hw = this.hwData;
     const queueData = this.queueData;
-    const words = this.descriptorWords;
     const requests = this.requests;
+    const commands = this.commands;
     const counters = this.counters;
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
-    let lastBatch = 0;
-    const waiter = new QueueWaiter(ring, counters);
+    const waiter = new QueueWaiter(ring, counters, commands instanceof BatchCommands);
     let reaped = 0;
-    while (this.abortedTags < this.depth && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
+    while (!commands.ended() && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
       const idle =
-        Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : this.abortedTags > 0 ? DRAIN_WAIT_NS : -1;
-      waiter.wait(pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle), lastBatch, reaped);
-      lastBatch = 0;
+        Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : commands.ending() ? DRAIN_WAIT_NS : -1;
+      commands.flush();
+      waiter.wait(pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle), this.servedThisRound, reaped);
+      this.servedThisRound = 0;
       const end = ring.completionEnd();
       let at = ring.completionStart();
       reaped = (end - at) >>> 0;
       if (at === end) {
-        if (this.abortedTags > 0 && !this.anyServing()) break; // the device is going (DRAIN_WAIT_NS)
+        if (commands.ending() && !this.anyServing()) break; // the device is going (DRAIN_WAIT_NS)
         continue;
       }
       for (; at !== end; at = (at + 1) >>> 0) {
         const userData = ring.cqeUserDataLow(at);
         const result = ring.cqeResult(at);
-        const tag = userDataTag(userData);
-        if (userDataKind(userData) === UserDataKind.TargetIo) {
-          const rq = requests[tag];
-          if (rq === undefined || complete === undefined)
-            throw new Error(
-              `queue ${this.queueId}: target I/O for tag ${tag} completed, but the target has no complete()`,
-            );
-          rq.ioResult = result;
-          try {
-            complete(rq, hw);
-          } catch (error) {
-            this.targetFailed('complete', rq, error);
-          }
+        if (userDataKind(userData) !== UserDataKind.TargetIo) {
+          commands.completed(userData, result, ring.cqeFlags(at), (at + 1) >>> 0 === end);
           continue;
         }
-        if (result === UBLK_IO_RES.OK) {
-          // SAFETY: the tag's 24-byte descriptor lies inside the mapping (tag < depth).
-          const base = tag * (UblksrvIoDesc.size / 4);
-          const rq = requests[tag];
-          if (rq === undefined) continue;
-          const opFlags = words[base] ?? 0;
-          rq.op = opFlags & 0xff;
-          rq.flags = opFlags & ~0xff;
-          rq.sectors = words[base + 1] ?? 0;
-          rq.startSector = (words[base + 2] ?? 0) + (words[base + 3] ?? 0) * TWO_32;
-          this.tagStates[tag] = TagState.Serving;
-          counters[QueueCounter.Requests] = (counters[QueueCounter.Requests] ?? 0) + 1;
-          lastBatch++;
-          // try/catch costs nothing until something throws; a target's throw fails only its request.
-          try {
-            const returned: unknown = ops.queueRq(hw, queueData, rq, (at + 1) >>> 0 === end);
-            if (returned !== undefined) this.checkReturned(rq, returned);
-          } catch (error) {
-            this.targetFailed('queueRq', rq, error);
-          }
-        } else if (result === UBLK_IO_RES.NEED_GET_DATA) {
-          this.issue(tag, UBLK_U_IO.NEED_GET_DATA, 0);
-        } else if (result === -ENODEV) {
-          this.tagStates[tag] = TagState.Aborted; // the device is going away: never fetch again
-          this.abortedTags++;
-        } else {
-          throw new Error(`queue ${this.queueId}: ublk command for tag ${tag} failed with ${result}`);
+        const tag = userDataTag(userData);
+        const rq = requests[tag];
+        if (rq === undefined || complete === undefined)
+          throw new Error(
+            `queue ${this.queueId}: target I/O for tag ${tag} completed, but the target has no complete()`,
+          );
+        rq.ioResult = result;
+        try {
+          complete(rq, hw);
+        } catch (error) {
+          this.targetFailed('complete', rq, error);
         }
       }
       ring.completionsConsumed(end);
@@ -356,7 +313,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
   failServing(): void {
     if (this.tornDown) return;
     for (let tag = 0; tag < this.depth; tag++)
-      if (this.tagStates[tag] === TagState.Serving) this.issue(tag, UBLK_U_IO.COMMIT_AND_FETCH_REQ, -EIO);
+      if (this.tagStates[tag] === TagState.Serving) this.commands.commit(tag, -EIO, -1);
+    this.commands.flush();
     this.ring.submit();
   }
 
@@ -374,6 +332,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter {
       traceHctx('exit', this.queueId);
     } finally {
       this.ring.close(); // cancels any command still in flight
+      this.commands.release(); // after the ring: the kernel may write fetched tags until it closes
       this.descriptorWords = new Uint32Array(0);
       munmap(this.descriptors);
       this.buffers?.free();

@@ -7,6 +7,8 @@ export const UserDataKind = {
   UblkCommand: 0,
   /** I/O the target issued on the queue's ring for the tag. */
   TargetIo: 1,
+  /** A batch command (UBLK_F_BATCH_IO); the tag bits say which (see batch-commands.ts). */
+  BatchCommand: 2,
 } as const;
 
 export const TAG_BITS = 16;

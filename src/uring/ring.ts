@@ -9,7 +9,10 @@ import {
   IORING_RSRC_REGISTER,
   IORING_SETUP,
   IORING_SQ,
+  IORING_URING_CMD,
+  IOSQE,
   IoCqringOffsets,
+  IoUringBufReg,
   IoSqringOffsets,
   IoUringCqe,
   IoUringGeteventsArg,
@@ -371,14 +374,55 @@ export class Ring {
   /**
    * A driver command (IORING_OP_URING_CMD) `cmdOp` on `fd`, its command area zeroed. Returns the
    * index in sqeWords where the command area starts: 4 words long, or 20 with SQE128.
-   * `sqeAddress`: the SQE's own addr, which some drivers read (ublk's AUTO_BUF_REG index).
+   * `sqeAddress` and `sqeLength`: the SQE's own addr and len, which some drivers read (ublk's
+   * AUTO_BUF_REG index; a batch command's element buffer).
    */
-  prepUringCmd(sqe: number, fd: number, cmdOp: number, userData: number, sqeAddress = 0): number {
-    const base = this.prep(sqe, IORING_OP.URING_CMD, fd, sqeAddress, 0, 0, userData);
+  prepUringCmd(sqe: number, fd: number, cmdOp: number, userData: number, sqeAddress = 0, sqeLength = 0): number {
+    const base = this.prep(sqe, IORING_OP.URING_CMD, fd, sqeAddress, sqeLength, 0, userData);
     // cmd_op shares the 64-bit `off` field; the command area runs to the end of the SQE.
     this.sqeWords[base + W_OFF] = cmdOp;
     this.sqeWords.fill(0, base + W_CMD, base + this.sqeStride);
     return base + W_CMD;
+  }
+
+  /**
+   * Makes a prepared driver command multishot (IORING_URING_CMD_MULTISHOT): it completes again
+   * and again (IORING_CQE_F_MORE) into buffers the kernel takes from provided buffer group `group`.
+   */
+  setUringCmdMultishot(sqe: number, group: number): void {
+    this.sqeWords[sqe * this.sqeStride + W_RW_FLAGS] = IORING_URING_CMD.MULTISHOT;
+    this.selectBuffer(sqe, group);
+  }
+
+  /** A prepared request takes its buffer from provided buffer group `group` (IOSQE_BUFFER_SELECT). */
+  selectBuffer(sqe: number, group: number): void {
+    const index = sqe * this.sqeStride + W_BUF_INDEX; // buf_group shares the word with personality
+    this.sqeWords[index] = ((this.sqeWords[index] ?? 0) & 0xffff_0000) | (group & 0xffff);
+    this.orSqeFlags(sqe, IOSQE.BUFFER_SELECT);
+  }
+
+  /**
+   * Registers a ring of provided buffers (IORING_REGISTER_PBUF_RING) for group `group`: `entries`
+   * io_uring_buf slots at `ringAddress` (page aligned), which must stay mapped until close().
+   */
+  registerBufferRing(ringAddress: number, entries: number, group: number, flags: number): void {
+    const register = new HostMemory(IoUringBufReg.size, 'io_uring_buf_reg');
+    try {
+      const w = register.u32(); // zeroed: no min_left, reserved words 0
+      w[IoUringBufReg.ring_addr / 4] = ringAddress >>> 0;
+      w[IoUringBufReg.ring_addr / 4 + 1] = high32(ringAddress);
+      w[IoUringBufReg.ring_entries / 4] = entries;
+      w[IoUringBufReg.bgid / 4] = (group & 0xffff) | ((flags & 0xffff) << 16); // bgid, flags
+      ioUringRegister(
+        this.fd,
+        IORING_REGISTER.PBUF_RING,
+        register.address,
+        1,
+        `IORING_REGISTER_PBUF_RING, group ${group}, ${entries} entries`,
+      );
+    } finally {
+      register.free(); // the kernel copied it
+    }
   }
 
   /** Sets IOSQE_* flags (fixed file, link, drain…) on a prepared SQE. */

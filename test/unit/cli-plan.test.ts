@@ -22,7 +22,7 @@ const defaults: AddArguments = {
   e: 0,
   i: 0,
   auto_zc: false,
-  b: false,
+  'batch-io': false,
   usercopy: false,
   copy: false,
   unprivileged: false,
@@ -103,6 +103,8 @@ describe('planAdd', () => {
     expect(flags({ e: 1 })).toBe(UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_FAIL_IO);
     expect(flags({ i: 1 })).toBe(UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE);
     expect(flags({ usercopy: true })).toBe(UBLK_F.USER_COPY);
+    expect(flags({ 'batch-io': true })).toBe(UBLK_F.BATCH_IO);
+    expect(flags({ 'batch-io': true, usercopy: true })).toBe(UBLK_F.BATCH_IO | UBLK_F.USER_COPY);
   });
 
   it('serves the loop target by zero copy with -z (AUTO_BUF_REG), and by default where the kernel has it', () => {
@@ -141,7 +143,7 @@ describe('planAdd', () => {
     [{ auto_zc: true, usercopy: true }, /-z and --usercopy exclude each other: pick one data path/],
     [{ auto_zc: true, g: 1 }, /-z and -g 1 exclude each other/],
     [{ auto_zc: true, unprivileged: true }, /-z and --unprivileged exclude each other/],
-    [{ b: true }, /batch I\/O\) is not supported yet/],
+    [{ 'batch-io': true, g: 1 }, /-b and -g 1 exclude each other: batch I\/O has no get-data round trip/],
     [{ unprivileged: true, usercopy: true }, /--usercopy and --unprivileged exclude each other/],
     [{ unprivileged: true, r: 1 }, /-r, -e and -i need a privileged device/],
     [{ unprivileged: true, i: 1 }, /-r, -e and -i need a privileged device/],
@@ -160,7 +162,7 @@ describe('planAdd', () => {
 });
 
 describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
-  it("is derived from add's options, the data paths, the targets' requests and the control commands: ZONED (null's), AUTO_BUF_REG (-z's) and SAFE_STOP_DEV (del --safe's) included", () => {
+  it("is derived from add's options, the data paths, the targets' requests and the control commands: ZONED (null's), AUTO_BUF_REG (-z's), BATCH_IO (-b's) and SAFE_STOP_DEV (del --safe's) included", () => {
     expect(featureNames(flagsTsublkRequests())).toEqual([
       'URING_CMD_COMP_IN_TASK',
       'NEED_GET_DATA',
@@ -174,6 +176,7 @@ describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
       'UPDATE_SIZE',
       'AUTO_BUF_REG',
       'QUIESCE',
+      'BATCH_IO',
       'SAFE_STOP_DEV',
       'NO_AUTO_PART_SCAN',
     ]);

@@ -175,7 +175,7 @@ describe("add's null_blk options", () => {
     e: 0,
     i: 0,
     auto_zc: false,
-    b: false,
+    'batch-io': false,
     usercopy: false,
     copy: false,
     unprivileged: false,

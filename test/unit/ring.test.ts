@@ -3,9 +3,16 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { IORING_ASYNC_CANCEL, IORING_TIMEOUT, IOSQE } from '../../native-bindings/io_uring.js';
+import {
+  IORING_ASYNC_CANCEL,
+  IORING_CQE_BUFFER_SHIFT,
+  IORING_CQE_F,
+  IORING_TIMEOUT,
+  IOSQE,
+} from '../../native-bindings/io_uring.js';
 import { O, close, open } from '../../native-bindings/libc.js';
 import { HostMemory } from '../../native-bindings/host-memory.js';
+import { ProvidedBufferRing } from '../../src/uring/buffer-ring.js';
 import { Ring, type RingOptions } from '../../src/uring/ring.js';
 
 const EBADF = 9;
@@ -156,6 +163,40 @@ describe('Ring on the host kernel', () => {
       expect(drain(r)).toEqual([[1, -EFAULT]]);
     } finally {
       close(fd);
+    }
+  });
+
+  it('reads into provided buffers consumed a piece at a time (IOU_PBUF_RING_INC), as batch I/O fetches do', () => {
+    const r = ring(4);
+    const file = path.join(dir, 'provided');
+    writeFileSync(file, 'abcdefgh');
+    const fd = open(file, O.RDONLY);
+    const buffer = memory(4096);
+    const provided = new ProvidedBufferRing(r, 7, 1, true);
+    try {
+      provided.provide(buffer.address, 16, 3);
+      const flags: number[] = [];
+      for (const offset of [0, 4]) {
+        const sqe = r.getSqe();
+        r.prepRead(sqe, fd, 0, 4, offset, offset);
+        r.selectBuffer(sqe, 7);
+        r.submitAndWait(1);
+        r.drainCompletions((_, result, cqeFlags) => {
+          expect(result).toBe(4);
+          flags.push(cqeFlags);
+        });
+      }
+      // Both reads used buffer 3, the second one right after the first: 12 bytes, then 8, were left.
+      for (const cqeFlags of flags) {
+        expect(cqeFlags & IORING_CQE_F.BUFFER).toBe(IORING_CQE_F.BUFFER);
+        expect(cqeFlags >>> IORING_CQE_BUFFER_SHIFT).toBe(3);
+        expect(cqeFlags & IORING_CQE_F.BUF_MORE).toBe(IORING_CQE_F.BUF_MORE);
+      }
+      expect(Buffer.from(buffer.bytes.subarray(0, 8)).toString()).toBe('abcdefgh');
+    } finally {
+      close(fd);
+      r.close();
+      provided.free();
     }
   });
 

@@ -1,8 +1,12 @@
 // Helpers for the in-VM tests: run the real CLI, as a user would, and look at what it left.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { daemonPid, waitForState } from './kernel-state.js';
 
 export const tsublkBin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 
@@ -118,4 +122,61 @@ export function fioWriteVerify(
       resolve({ status, job });
     }),
   );
+}
+
+/**
+ * Writes 4 MiB of random data at 8 MiB into device `devId`, kills its daemon (-9), waits for
+ * QUIESCED, recovers it, and reads the range back: every acknowledged byte must be there.
+ */
+export async function expectKillAndRecoverKeepsWrites(devId: number): Promise<void> {
+  const pattern = randomBytes(4 * 2 ** 20);
+  writeFileSync('/tmp/tsublk-pattern', pattern);
+  ok('dd', 'if=/tmp/tsublk-pattern', `of=/dev/ublkb${devId}`, 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
+  process.kill(daemonPid(devId), 'SIGKILL');
+  await waitForState(devId, 'QUIESCED', 5000);
+  const recovered = tsublk('recover', '-n', String(devId));
+  expect(recovered.stderr).toBe('');
+  expect(recovered.stdout).toMatch(/state LIVE/);
+  ok(
+    'dd',
+    `if=/dev/ublkb${devId}`,
+    'of=/tmp/tsublk-range',
+    'bs=1M',
+    'skip=8',
+    'count=4',
+    'iflag=direct',
+    'status=none',
+  );
+  expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
+  rmSync('/tmp/tsublk-range');
+  rmSync('/tmp/tsublk-pattern');
+}
+
+/**
+ * btrfs on zoned device `devId`, which writes its data with zone appends: 24 MiB of random data
+ * in a file, unmounted and mounted again, must read back, and the device's queues must have
+ * counted zone appends (tsublk stats).
+ */
+export function expectBtrfsZoneAppendsReadBack(devId: number): void {
+  const device = `/dev/ublkb${devId}`;
+  ok('mkfs.btrfs', '-q', '-f', '-O', 'zoned', '-d', 'single', '-m', 'single', device);
+  const mountPoint = mkdtempSync(path.join(tmpdir(), 'tsublk-zoned-'));
+  const copy = path.join(mountPoint, '..', `${path.basename(mountPoint)}.data`);
+  try {
+    ok('mount', device, mountPoint);
+    ok('dd', 'if=/dev/urandom', `of=${mountPoint}/data`, 'bs=1M', 'count=24', 'status=none');
+    ok('cp', `${mountPoint}/data`, copy);
+    ok('umount', mountPoint);
+    const stats = JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as {
+      queues: Array<Record<string, number>>;
+    };
+    expect(stats.queues.reduce((sum, queue) => sum + (queue['zone_appends'] ?? 0), 0)).toBeGreaterThan(0);
+    ok('mount', device, mountPoint);
+    expect(run('cmp', [`${mountPoint}/data`, copy]).status).toBe(0);
+    ok('umount', mountPoint);
+  } finally {
+    run('umount', [mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+    rmSync(copy, { force: true });
+  }
 }

@@ -4,8 +4,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, listedDevice, ok, run, tsublk, tsublkBin } from './cli.js';
-import { daemonPid, waitForState } from './kernel-state.js';
+import {
+  cleanUp,
+  expectKillAndRecoverKeepsWrites,
+  leftovers,
+  listedDevice,
+  ok,
+  run,
+  tsublk,
+  tsublkBin,
+} from './cli.js';
 
 const fsDir = '/mnt/tsublk-loop';
 const image = `${fsDir}/disk.img`;
@@ -105,36 +113,14 @@ function expectZeroCopyRefused(...args: string[]): void {
   expect(refused.stderr.trim().split('\n')).toHaveLength(1);
 }
 
-/**
- * Writes 4 MiB of random data at 8 MiB into device `devId`, kills its daemon (-9), waits for
- * QUIESCED, recovers it, and reads the range back: every acknowledged byte must be there.
- */
-async function expectKillAndRecoverKeepsWrites(devId: number): Promise<void> {
-  const pattern = randomBytes(4 * 2 ** 20);
-  writeFileSync('/tmp/tsublk-pattern', pattern);
-  ok('dd', 'if=/tmp/tsublk-pattern', `of=/dev/ublkb${devId}`, 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
-  process.kill(daemonPid(devId), 'SIGKILL');
-  await waitForState(devId, 'QUIESCED', 5000);
-  const recovered = tsublk('recover', '-n', String(devId));
-  expect(recovered.stderr).toBe('');
-  expect(recovered.stdout).toMatch(/state LIVE/);
-  ok(
-    'dd',
-    `if=/dev/ublkb${devId}`,
-    'of=/tmp/tsublk-range',
-    'bs=1M',
-    'skip=8',
-    'count=4',
-    'iflag=direct',
-    'status=none',
-  );
-  expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
-  rmSync('/tmp/tsublk-range');
-  rmSync('/tmp/tsublk-pattern');
-}
+const hasBatchIo = zeroCopyKernel.names.includes('BATCH_IO');
+const batchBranch = hasBatchIo
+  ? `${zeroCopyKernel.kernel} has BATCH_IO`
+  : `${zeroCopyKernel.kernel} lacks BATCH_IO: refused by name`;
 
 interface Listed {
   data_path: string;
+  io_commands: string;
   target: { config: Record<string, unknown> };
   stats: Array<Record<string, number>>;
 }
@@ -193,6 +179,27 @@ describe('tsublk add -t loop', () => {
     await expectKillAndRecoverKeepsWrites(4);
     expect(listedDevice<Listed>(4, '-v')?.data_path).toBe('zerocopy');
     expectVerified(fioVerify('/dev/ublkb4', 1, '32M'));
+  });
+
+  it(`batch I/O (-b) with zero copy: fio crc32c verify on 2 queues, then kill -9 with -r 1 and recover keeps every acknowledged write (${batchBranch})`, async () => {
+    makeImage(64);
+    if (!hasBatchIo) {
+      const refused = tsublk('add', '-t', 'loop', '-f', image, '-b', '-n', '5');
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr.trim()).toMatch(
+        /^tsublk: this kernel \(.*\) lacks UBLK_F_BATCH_IO, which Linux 7\.0 brought: [^\n]+$/,
+      );
+      return;
+    }
+    add('-f', image, '-b', '-q', '2', '-n', '5', '-r', '1');
+    const listed = listedDevice<Listed>(5, '-v');
+    expect(listed?.io_commands).toBe('batch');
+    expect(listed?.data_path).toBe('zerocopy');
+    expectVerified(fioVerify('/dev/ublkb5', 2, '16M'));
+    await expectKillAndRecoverKeepsWrites(5);
+    expect(listedDevice<Listed>(5, '-v')?.io_commands).toBe('batch');
+    expectVerified(fioVerify('/dev/ublkb5', 2, '16M'));
+    expect(counter(5, 'errors')).toBe(0);
   });
 
   it(`keeps every byte of a block device (brd), taking its size, on one queue, by the default data path (${hasZeroCopy ? 'zero copy' : 'copy'})`, () => {

@@ -5,7 +5,16 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, fioWriteVerify, leftovers, listedDevice, ok, run, tsublk } from './cli.js';
+import {
+  cleanUp,
+  expectBtrfsZoneAppendsReadBack,
+  fioWriteVerify,
+  leftovers,
+  listedDevice,
+  ok,
+  run,
+  tsublk,
+} from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -261,5 +270,68 @@ describe('restart and quiesce (QUIESCE_DEV, Linux 6.16)', () => {
       'tsublk: device 1 was added without recovery (-r 1), so it cannot be quiesced: its daemon can only be stopped (del)\n',
     );
     expect(listedDevice<{ state: string }>(1)?.state).toBe('LIVE');
+  });
+});
+
+describe('batch I/O (-b: BATCH_IO, Linux 7.0)', () => {
+  it(`per-tag buffers (--copy), 2 queues: fio write+verify with 0 errors; restart refused by name, as the kernel would fail I/O (${branch('BATCH_IO')})`, async () => {
+    if (!has('BATCH_IO')) {
+      const refused = tsublk('add', '-t', 'memory', '-n', '0', '--size', '64M', '-b');
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^tsublk: this kernel \(.*\) lacks UBLK_F_BATCH_IO, which Linux 7\.0 brought: [^\n]+\n$/,
+      );
+      return;
+    }
+    add('-t', 'memory', '-n', '0', '--size', '64M', '-q', '2', '-b', '--copy', '-r', '1');
+    const listed = listedDevice<{ io_commands: string; data_path: string; daemon_pid: number }>(0);
+    expect(listed?.io_commands).toBe('batch');
+    expect(listed?.data_path).toBe('copy');
+    const { status, job } = await fioWriteVerify('/dev/ublkb0', {
+      iodepth: 32,
+      numjobs: 2,
+      size: '32M',
+      offset_increment: '32M',
+      group_reporting: 1,
+      io_size: '16M',
+    });
+    expect(status).toBe(0);
+    expect(job?.error).toBe(0);
+    expect(job?.read.io_bytes).toBe(job?.write.io_bytes); // every block written was verified
+    const refused = tsublk('restart', '-n', '0');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^tsublk: device 0 uses batch I\/O \(-b\), and this kernel fails with EIO [^\n]+: add it without -b [^\n]+\n$/,
+    );
+    expect(listedDevice<{ daemon_pid: number; state: string }>(0)).toMatchObject({
+      daemon_pid: listed?.daemon_pid,
+      state: 'LIVE',
+    });
+  });
+
+  it(`zoned: btrfs's zone appends return their LBA through the batch elements, and its data reads back after a remount (${branch('BATCH_IO')})`, () => {
+    const zoned = [
+      '-t',
+      'null',
+      '-n',
+      '1',
+      '--size',
+      '512M',
+      '--zoned',
+      '1',
+      '--zone_size',
+      '16',
+      '--memory_backed',
+      '1',
+      '-b',
+    ];
+    if (!has('BATCH_IO')) {
+      const refused = tsublk('add', ...zoned);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/lacks UBLK_F_BATCH_IO, which Linux 7\.0 brought/);
+      return;
+    }
+    add(...zoned);
+    expectBtrfsZoneAppendsReadBack(1);
   });
 });

@@ -1,11 +1,8 @@
 // The null target as a host-managed zoned device (null_blk's zoned and zone_* attributes) through
 // UBLK_F_ZONED: the kernel's zone report, write-pointer rules, fio's zbd mode, btrfs's zone appends.
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+import { cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublk } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -37,12 +34,6 @@ function report(device: string, ...args: string[]): ReportedZone[] {
         type: field('type'),
       };
     });
-}
-
-function total(devId: number, name: string): number {
-  return (
-    JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as { queues: Array<Record<string, number>> }
-  ).queues.reduce((sum, q) => sum + (q[name] ?? 0), 0);
 }
 
 describe('zoned', () => {
@@ -155,21 +146,7 @@ describe('zoned', () => {
       '1',
     );
     expect(added.status, added.stderr).toBe(0);
-    ok('mkfs.btrfs', '-q', '-f', '-O', 'zoned', '-d', 'single', '-m', 'single', '/dev/ublkb41');
-    const mountPoint = mkdtempSync(path.join(tmpdir(), 'tsublk-zoned-'));
-    try {
-      ok('mount', '/dev/ublkb41', mountPoint);
-      ok('dd', 'if=/dev/urandom', `of=${mountPoint}/data`, 'bs=1M', 'count=24', 'status=none');
-      ok('cp', `${mountPoint}/data`, '/tmp/tsublk-zoned-data');
-      ok('umount', mountPoint);
-      expect(total(41, 'zone_appends')).toBeGreaterThan(0); // btrfs writes its data with zone appends
-      ok('mount', '/dev/ublkb41', mountPoint);
-      expect(run('cmp', [`${mountPoint}/data`, '/tmp/tsublk-zoned-data']).status).toBe(0);
-      ok('umount', mountPoint);
-    } finally {
-      run('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
-    }
+    expectBtrfsZoneAppendsReadBack(41);
   });
 
   it('starts zones read-only and offline as configured: writes and offline reads fail', () => {
