@@ -170,6 +170,7 @@ const kernel = JSON.parse(tsublk('features', '--json').stdout) as { kernel: stri
 const optionFeatures: Array<[string, string[], string]> = [
   ['USER_RECOVERY_FAIL_IO', ['-e', '1'], '6.13'],
   ['NO_AUTO_PART_SCAN', ['--no_auto_part_scan'], '7.0'],
+  ['BATCH_IO', ['-b'], '7.0'],
 ];
 
 /** The refusal of the oldest add flag this kernel lacks; none where it has them all (then the test below says so). */
@@ -200,7 +201,11 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
       ['-t', 'null', '-z'],
       /-z needs a target that moves request data only through QueueIo's file I\/O \(loop does\); the null target does not: leave -z out/,
     ],
-    ['batch I/O', ['-t', 'null', '-b'], /-b \(batch I\/O\) is not supported yet/],
+    [
+      'batch I/O with get-data',
+      ['-t', 'null', '-b', '-g', '1'],
+      /-b and -g 1 exclude each other: batch I\/O has no get-data round trip; leave -g 1 out/,
+    ],
     ...lackingFeatureCase(),
   ];
   // None of them gets as far as a device: all run side by side first, then each is checked.
