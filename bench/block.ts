@@ -5,8 +5,11 @@
 // it with --anchors); prints IOPS, the ratio to the anchor, the server's CPU time per I/O and the
 // I/Os it served per io_uring_enter.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ResultRow, type Results, comparisonLines, reportHtml, resultsCsv } from './report.js';
 import { QueueCounter, SLOT_FIELDS, StatsMapping } from '../src/ublk/stats.js';
 
 interface Workload {
@@ -131,9 +134,11 @@ const DEV_ID = 0;
 interface FioResult {
   iops: number;
   ios: number;
-  /** Completion latency of the direction that did the I/O (µs): mean and 99th percentile. */
+  /** Completion latency of the direction that did the I/O (µs): mean and percentiles. */
   latMeanUs: number;
+  latP50Us: number;
   latP99Us: number;
+  latP999Us: number;
 }
 
 interface FioDirection {
@@ -175,7 +180,9 @@ function fioIops(device: string, workload: Workload, seconds: number): FioResult
     iops: job.read.iops + job.write.iops,
     ios: job.read.total_ios + job.write.total_ios,
     latMeanUs: main.clat_ns.mean / 1000,
+    latP50Us: (main.clat_ns.percentile?.['50.000000'] ?? 0) / 1000,
     latP99Us: (main.clat_ns.percentile?.['99.000000'] ?? 0) / 1000,
+    latP999Us: (main.clat_ns.percentile?.['99.900000'] ?? 0) / 1000,
   };
 }
 
@@ -206,24 +213,7 @@ function option(name: string, fallback: number): number {
   return at < 0 ? fallback : Number(process.argv[at + 1]);
 }
 
-interface Row {
-  device: string;
-  anchor: string;
-  workload: string;
-  iops: number;
-  anchor_iops: number;
-  ratio: number;
-  server_cpu_us_per_io: number;
-  /** The user-space share of server_cpu_us_per_io (the rest is the kernel's, in our threads). */
-  server_user_us_per_io: number;
-  ios_per_enter: number;
-  /** tsublk's completion latency (fio clat, µs): mean and p99. */
-  lat_mean_us: number;
-  lat_p99_us: number;
-  /** The suite's base device (memory: tsublk-null; loop-zc: tsublk-loop), and this row's IOPS over the base's in the same workload. */
-  base?: string;
-  of_base?: number;
-}
+type Row = { -readonly [K in keyof ResultRow]: ResultRow[K] };
 
 /** How the runs are made: fio's length and count, and where tsublk's queue threads run (add --placement). */
 interface Settings {
@@ -275,7 +265,9 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Se
       const userPerIo: number[] = [];
       const perEnter: number[] = [];
       const latMean: number[] = [];
+      const latP50: number[] = [];
       const latP99: number[] = [];
+      const latP999: number[] = [];
       for (let run = 0; run < runs; run++) {
         const cpuBefore = cpuSeconds(daemon);
         const countersBefore = serverCounters(stats, 2);
@@ -283,7 +275,9 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Se
         const countersAfter = serverCounters(stats, 2);
         ours.push(result.iops);
         latMean.push(result.latMeanUs);
+        latP50.push(result.latP50Us);
         latP99.push(result.latP99Us);
+        latP999.push(result.latP999Us);
         const cpuAfter = cpuSeconds(daemon);
         const ios = Math.max(1, result.ios);
         cpuPerIo.push(((cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / ios) * 1e6);
@@ -305,7 +299,9 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Se
         server_user_us_per_io: Math.round(median(userPerIo) * 100) / 100,
         ios_per_enter: Math.round(median(perEnter) * 10) / 10,
         lat_mean_us: Math.round(median(latMean)),
+        lat_p50_us: Math.round(median(latP50)),
         lat_p99_us: Math.round(median(latP99)),
+        lat_p999_us: Math.round(median(latP999)),
       };
       rows.push(row);
       if (!json)
@@ -351,8 +347,22 @@ export function main(): void {
       row.of_base = Math.round((row.iops / baseRow.iops) * 100) / 100;
     }
   }
+  const results: Results = {
+    kernel,
+    placement,
+    cpus: os.availableParallelism(),
+    accel: guestAccel() ?? 'unknown',
+    runs,
+    seconds,
+    rows,
+  };
+  const reportAt = process.argv.indexOf('--report');
+  const compareAt = process.argv.indexOf('--compare');
+  const previous =
+    compareAt < 0 ? undefined : (JSON.parse(readFileSync(process.argv[compareAt + 1] ?? '', 'utf8')) as Results);
+  if (reportAt >= 0) writeReport(process.argv[reportAt + 1] ?? 'bench-report', results, previous);
   if (json) {
-    process.stdout.write(JSON.stringify({ kernel, placement, rows }) + '\n');
+    process.stdout.write(JSON.stringify(results) + '\n');
     return;
   }
   console.log(
@@ -366,6 +376,21 @@ export function main(): void {
       `${r.device.padEnd(15)} ${r.workload.padEnd(21)} ${String(r.iops).padStart(11)}  ${String(r.anchor_iops).padStart(11)} ${`(${r.anchor})`.padEnd(10)} ${r.ratio.toFixed(2).padStart(5)}  ${r.server_cpu_us_per_io.toFixed(2).padStart(16)} ${`(${r.server_user_us_per_io.toFixed(2)})`.padStart(7)}  ${r.ios_per_enter.toFixed(1).padStart(9)}  ${`${r.lat_mean_us}/${r.lat_p99_us}`.padStart(15)}  ${r.of_base === undefined ? '' : `${r.of_base.toFixed(2).padStart(7)} (${r.base ?? ''})`}`,
     );
   }
+  if (previous !== undefined) for (const line of comparisonLines(results, previous)) console.log(line);
+}
+
+/** QEMU's accelerator, which the VM names on the guest's kernel command line (tsublk.accel=). */
+function guestAccel(): string | undefined {
+  return /\btsublk\.accel=(\w+)/.exec(readFileSync('/proc/cmdline', 'utf8'))?.[1];
+}
+
+/** --report DIR: results.json, results.csv and report.html (compared with --compare's run, if given). */
+function writeReport(dir: string, results: Results, previous: Results | undefined): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(path.join(dir, 'results.csv'), resultsCsv(results));
+  writeFileSync(path.join(dir, 'report.html'), reportHtml(results, previous));
+  process.stderr.write(`report: ${path.resolve(dir, 'report.html')}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -174,6 +174,7 @@ async function bootAndRun(
       'mitigations=off',
       `tsublk.project=${project}`,
       `tsublk.modules=${kernel.modulesDir === null ? 0 : 1}`,
+      `tsublk.accel=${accel.name}`, // for what the guest reports (npm run bench's header)
     ];
     const share = (tag: string, dir: string, readonly: boolean): string[] => [
       '-virtfs',
