@@ -30,6 +30,12 @@ export const FALLOC_FL = { KEEP_SIZE: 1, PUNCH_HOLE: 2, ZERO_RANGE: 0x10 } as co
 export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
 export const MADV = { DONTNEED: 4, REMOVE: 9 } as const;
 export const PR = { SET_NAME: 15, SET_TIMERSLACK: 29, SET_IO_FLUSHER: 57, GET_IO_FLUSHER: 58 } as const;
+/** Socket domains and types (sys/socket.h, x86-64 Linux), and a send's flags. */
+export const AF = { UNIX: 1 } as const;
+export const SOCK = { STREAM: 1, DGRAM: 2, CLOEXEC: 0o2000000 } as const;
+export const MSG = { NOSIGNAL: 0x4000 } as const;
+/** sizeof(struct sockaddr_un): a u16 family, then up to 108 bytes of path. */
+export const SOCKADDR_UN_SIZE = 110;
 
 // SAFETY (all declarations): the prototypes match the C functions on x86-64 glibc; pointer
 // arguments are either Koffi-managed buffers that live for the call or integer addresses of
@@ -111,6 +117,14 @@ const native = {
   prctl: libc.func(
     'int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
   ) as (option: number, arg2: number, arg3: number, arg4: number, arg5: number) => number,
+  socket: libc.func('int socket(int domain, int type, int protocol)') as (
+    domain: number,
+    type: number,
+    protocol: number,
+  ) => number,
+  sendto: libc.func(
+    'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
+  ) as (fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrlen: number) => number,
   getpid: libc.func('int getpid()') as () => number,
   gettid: libc.func('int gettid()') as () => number,
   schedSetaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)') as (
@@ -250,6 +264,16 @@ export function madvise(address: number, length: number, advice: number): void {
 
 export function prctl(option: number, arg2 = 0, arg3 = 0, arg4 = 0, arg5 = 0): number {
   return check(native.prctl(option, arg2, arg3, arg4, arg5), 'prctl', `option=${option}`);
+}
+
+/** socket(2), close-on-exec. */
+export function socket(domain: number, type: number, protocol = 0): number {
+  return check(native.socket(domain, type | SOCK.CLOEXEC, protocol), 'socket', `domain ${domain}, type ${type}`);
+}
+
+/** sendto(2) of all of `data` to the socket address `address` (a struct sockaddr's bytes). */
+export function sendto(fd: number, data: Uint8Array, address: Uint8Array, what: string): void {
+  check(native.sendto(fd, data, data.length, MSG.NOSIGNAL, address, address.length), 'sendto', what);
 }
 
 export function getpid(): number {

@@ -50,6 +50,8 @@ const commandModules = [
   'udev',
   'log',
   'restart',
+  'metrics',
+  'systemd-unit',
 ];
 
 /** main.ts's `import('./x.js')` of a command's module stays a reference to that bundle beside it. */

@@ -80,6 +80,12 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
     { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q (--placement pin)" },
     { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },
     {
+      name: 'config',
+      type: 'string',
+      describe:
+        'read options from a JSON object by name ({"type": "memory", "size": "1G"}); options after it win (what tsublk@.service uses)',
+    },
+    {
       name: 'log-level',
       type: 'string',
       default: 'info',

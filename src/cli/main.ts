@@ -3,7 +3,9 @@ import { type CommandSpec, type OptionSpec, type ParsedArgs, type Program, Usage
 import type { TargetPlanner } from '../blk/target-plan.js';
 import { builtinPlanner, builtinPlanners, isTargetModule } from '../targets/registry.js';
 import { markStart } from '../start-trace.js';
-import { printOut } from './output.js';
+import { printErr, printOut } from './output.js';
+import { expandAddConfig } from './add-config.js';
+import { EXIT } from './exit-codes.js';
 import { addOptions, addTargetOptions, typeWord } from './add-options.js';
 
 markStart('cli: modules evaluated (parser, option tables)');
@@ -25,6 +27,8 @@ const modules = {
   udev: () => import('./udev.js'),
   logging: () => import('./log.js'),
   restarting: () => import('./restart.js'),
+  metrics: () => import('./metrics.js'),
+  systemd: () => import('./systemd-unit.js'),
 };
 
 async function command<K extends keyof typeof modules>(name: K): Promise<Awaited<ReturnType<(typeof modules)[K]>>> {
@@ -81,11 +85,21 @@ const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): 
     const given = { ...args, bs: args['bs'] ?? 512, bsGiven: args['bs'] !== undefined } as unknown as Parameters<
       typeof planAdd
     >[0];
-    const plan = planAdd(given, named?.module === true ? named.planner : undefined);
-    process.exitCode =
-      args['foreground'] === true
-        ? await (await command('serveForeground')).addForeground(plan, args['json'] === true)
-        : await (await command('startDaemon')).addDaemon(plan, args['json'] === true);
+    if (args['foreground'] !== true) {
+      const plan = planAdd(given, named?.module === true ? named.planner : undefined);
+      process.exitCode = await (await command('startDaemon')).addDaemon(plan, args['json'] === true);
+      return;
+    }
+    // In the foreground (under a supervisor), a bad option has an exit status of its own.
+    let plan: ReturnType<typeof planAdd>;
+    try {
+      plan = planAdd(given, named?.module === true ? named.planner : undefined);
+    } catch (error) {
+      printErr(`tsublk: ${(error as Error).message}\n`);
+      process.exitCode = EXIT.BAD_CONFIG;
+      return;
+    }
+    process.exitCode = await (await command('serveForeground')).addForeground(plan, args['json'] === true);
   },
 });
 
@@ -146,14 +160,33 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
         describe: 'print again every interval until SIGINT or the device goes',
       },
       { name: 'interval', type: 'number', default: 1, describe: 'seconds between prints with --watch' },
+      {
+        name: 'prometheus',
+        type: 'boolean',
+        default: false,
+        describe: 'the Prometheus text format (what tsublk metrics serves)',
+      },
     ],
     run: async (args) =>
       (await command('statistics')).stats(
         Number(args['number']),
-        args['json'] === true,
+        args['prometheus'] === true ? 'prometheus' : args['json'] === true ? 'json' : 'text',
         args['watch'] === true,
         Number(args['interval']) * 1000,
       ),
+  },
+  {
+    name: 'metrics',
+    describe: "serve every device's counters over HTTP at /metrics, for Prometheus (until SIGINT/SIGTERM)",
+    options: [
+      {
+        name: 'listen',
+        type: 'string',
+        default: ':9483',
+        describe: '[HOST]:PORT to listen on (no HOST: every interface)',
+      },
+    ],
+    run: async (args) => (await command('metrics')).serveMetrics(String(args['listen'])),
   },
   {
     name: 'log',
@@ -231,6 +264,12 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
     run: async (args) => (await command('features')).features(args['json'] === true),
   },
   {
+    name: 'systemd-unit',
+    describe: 'print the systemd template unit tsublk@.service: one device per /etc/tsublk/NAME.json',
+    options: [],
+    run: async () => void printOut((await command('systemd')).systemdUnit()),
+  },
+  {
     name: 'udev-rules',
     describe: 'print the udev rules that hand unprivileged devices to their owners',
     options: [],
@@ -289,7 +328,14 @@ const program = (add: CommandSpec): Program => ({
 
 /** The tsublk command line, compatible with the C `ublk` utility's add/del/list/features. */
 export async function main(argv: readonly string[]): Promise<void> {
-  const words = argv.slice(2);
-  await runProgram(program(addCommand(await namedTarget(words))), words);
+  try {
+    const words = expandAddConfig(argv.slice(2));
+    await runProgram(program(addCommand(await namedTarget(words))), words);
+  } catch (error) {
+    // add --foreground (a supervisor's command): a bad option or config has an exit status of its own.
+    if (!(error instanceof UsageError && argv[2] === 'add' && argv.includes('--foreground'))) throw error;
+    printErr(`tsublk: ${error.message}\n`);
+    process.exitCode = EXIT.BAD_CONFIG;
+  }
   markStart('cli: command done');
 }

@@ -1,3 +1,5 @@
+import { sdNotify, startWatchdog } from './sd-notify.js';
+import { EXIT } from './exit-codes.js';
 import { rmSync } from 'node:fs';
 import { UBLK_F, UBLK_F_BIT, UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
 import { loadTarget } from '../targets/registry.js';
@@ -84,7 +86,7 @@ export async function serve(
       plan = { ...plan, flags: plan.flags | UBLK_F.QUIESCE };
   } catch (error) {
     report({ ok: false, error: (error as Error).message });
-    return 1;
+    return EXIT.REFUSED;
   }
   try {
     const options = {
@@ -108,7 +110,7 @@ export async function serve(
         ? `device id ${plan.devId} is in use: pick another -n or leave it out`
         : (error as Error).message;
     report({ ok: false, error: message });
-    return 1;
+    return EXIT.REFUSED;
   }
   const devId = device.devId;
   const log = device.log;
@@ -191,6 +193,17 @@ export async function serve(
     },
   });
 
+  // Under systemd (Type=notify): the unit is started once the device is LIVE.
+  const tellManager = (state: string): void => {
+    try {
+      if (sdNotify(state)) log.debug(`told the service manager ${state.split('\n')[0] ?? ''}`);
+    } catch (error) {
+      log.warn(`could not tell the service manager ${state.split('\n')[0] ?? ''}: ${(error as Error).message}`);
+    }
+  };
+  tellManager(`READY=1\nMAINPID=${process.pid}\nSTATUS=serving /dev/ublkb${devId} (target ${target.name})`);
+  const stopWatchdog = startWatchdog();
+
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (status: number, why: string): void => {
@@ -198,12 +211,14 @@ export async function serve(
       stopping = true;
       if (status === 0) log.info(why);
       else log.error(why);
+      stopWatchdog();
+      tellManager(`STOPPING=1\nSTATUS=${why}`);
       controlServer?.close();
       device
         .stop()
         .catch((error: unknown) => {
           log.error(`stop failed: ${(error as Error).message}`);
-          status = 1;
+          status = EXIT.FAILED;
         })
         .finally(() => {
           // A clean stop leaves nothing; a failed one keeps the log for whoever looks next.
@@ -221,6 +236,8 @@ export async function serve(
     /** QUIESCE_DEV (tsublk restart, quiesce): leave the device QUIESCED, with I/O held, for a new daemon. */
     const quiesced = (): void => {
       stopping = true;
+      stopWatchdog();
+      tellManager('STOPPING=1\nSTATUS=quiesced: a new daemon recovers the device');
       log.info('quiesced (tsublk restart or quiesce): I/O is held for the daemon that recovers the device');
       controlServer?.close();
       device
@@ -234,7 +251,7 @@ export async function serve(
     void device.whenQueuesExit().then((failures) => {
       for (const failure of failures) log.error(failure);
       if (failures.length > 0 || stopping) {
-        shutdown(stopping ? 0 : 1, 'a queue stopped serving on its own: stopping the device');
+        shutdown(stopping ? EXIT.OK : EXIT.TARGET_FAILED, 'a queue stopped serving on its own: stopping the device');
         return;
       }
       // Every queue ended without a failure: the kernel aborted their fetches. A stop from

@@ -2,11 +2,12 @@ import { UblkError } from '../ublk/errors.js';
 import { readRunRecord } from '../ublk/run-file.js';
 import { readCounters, statsPath } from '../ublk/stats-file.js';
 import { existsSync } from 'node:fs';
+import { metricsText } from './metrics-text.js';
 import { printOut, printErr } from './output.js';
 import { everyInterval } from './watch.js';
 
-/** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
-function queueRows(devId: number): Array<Record<string, number>> {
+/** The device's target and each queue's counters as the stats file holds them; one line when there are none. */
+function deviceCounters(devId: number): { target: string; queues: Array<Record<string, number>> } {
   const record = readRunRecord(devId);
   if (record === null)
     throw new UblkError(
@@ -17,7 +18,12 @@ function queueRows(devId: number): Array<Record<string, number>> {
     throw new UblkError(
       `device ${devId} has no counters (${statsPath(devId)} is gone): its daemon is not running; see tsublk list -n ${devId}`,
     );
-  return counters.map((queue, q) => {
+  return { target: record.target.name, queues: counters };
+}
+
+/** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
+function queueRows(devId: number): Array<Record<string, number>> {
+  return deviceCounters(devId).queues.map((queue, q) => {
     const {
       enters = 0,
       requests = 0,
@@ -62,11 +68,20 @@ function formatRows(devId: number, rows: ReadonlyArray<Record<string, number>>):
  * published by the queue's thread as it serves. `--watch` prints them every interval until the
  * device goes away or SIGINT.
  */
-export async function stats(devId: number, json: boolean, watch: boolean, intervalMs: number): Promise<void> {
+export async function stats(
+  devId: number,
+  format: 'text' | 'json' | 'prometheus',
+  watch: boolean,
+  intervalMs: number,
+): Promise<void> {
   const print = (): void => {
+    if (format === 'prometheus') {
+      printOut(metricsText([{ devId, ...deviceCounters(devId) }]));
+      return;
+    }
     const rows = queueRows(devId);
     printOut(
-      json
+      format === 'json'
         ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + '\n'
         : formatRows(devId, rows),
     );

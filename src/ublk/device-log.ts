@@ -22,6 +22,14 @@ export function rotatedLogPath(devId: number): string {
   return `${deviceLogPath(devId)}.1`;
 }
 
+/** Whether every device log line also goes to stderr (add --foreground: a supervisor's journal keeps it). */
+let echoToStderr = false;
+
+/** From now on, this process's device logs also write each line to stderr. */
+export function echoDeviceLogsToStderr(): void {
+  echoToStderr = true;
+}
+
 /** Writes to one device's log the lines at `level` and above. */
 export class DeviceLog {
   private readonly rank: number;
@@ -51,6 +59,7 @@ export class DeviceLog {
 
   private write(level: LogLevel, line: string): void {
     if (LOG_LEVELS.indexOf(level) > this.rank) return;
+    if (echoToStderr) process.stderr.write(`tsublk: device ${this.devId}: ${level} ${line}\n`);
     const file = deviceLogPath(this.devId);
     try {
       makeRunDir();

@@ -19,7 +19,7 @@ export interface Run {
 export function run(
   command: string,
   args: readonly string[],
-  options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {},
+  options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Run {
   // fio leaves verify state files in its working directory: not in the project's.
   const cwd = options.cwd ?? (command === 'fio' ? tmpdir() : undefined);
@@ -28,6 +28,7 @@ export function run(
     timeout: options.timeoutMs ?? 120_000,
     env: { ...process.env, ...options.env },
     cwd,
+    ...(options.input === undefined ? {} : { input: options.input }),
   });
   // A command that could not start (or was killed by the timeout) has no output: its error says why.
   return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? String(result.error) };

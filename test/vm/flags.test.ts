@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenForNotify } from '../support/notify-listener.js';
 import { cleanUp, leftovers, ok, tsublk, tsublkBin } from './cli.js';
 
 afterEach(() => {
@@ -61,22 +62,34 @@ describe('the data path', () => {
 });
 
 describe('add --foreground', () => {
-  it('serves in the calling process until SIGTERM, then stops, deletes and exits 0', async () => {
+  it('serves in the calling process until SIGTERM, telling $NOTIFY_SOCKET READY=1 once LIVE and STOPPING=1 and logging to stderr, then stops, deletes and exits 0', async () => {
+    // As systemd runs tsublk@.service (Type=notify): a datagram socket in its place.
+    const notifySocket = `@tsublk-vm-notify-${process.pid}`;
+    const manager = listenForNotify(notifySocket);
     const child = spawn(tsublkBin, ['add', '-t', 'null', '-n', '2', '--size', '1G', '--foreground'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NOTIFY_SOCKET: notifySocket },
     });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     for (let i = 0; i < 600 && !stdout.includes('target '); i++)
       await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stdout).toMatch(/^dev id 2: /);
     expect(existsSync('/dev/ublkb2')).toBe(true);
     expect(stdout).toContain(`daemon pid ${child.pid} state LIVE`);
+    expect(manager.next()).toBe(`READY=1\nMAINPID=${child.pid}\nSTATUS=serving /dev/ublkb2 (target null)`);
     ok('dd', 'if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=100', 'iflag=direct');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync('/dev/ublkb2')).toBe(false);
+    expect(manager.next()).toBe('STOPPING=1\nSTATUS=SIGTERM: stopping');
+    manager.close();
+    // Its log goes to stderr too (a supervisor's journal): the start and the stop.
+    expect(stderr).toMatch(/^tsublk: device 2: info LIVE: target null, /m);
+    expect(stderr).toMatch(/^tsublk: device 2: info SIGTERM: stopping$/m);
   });
 });
 

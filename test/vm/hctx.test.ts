@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/cli/exit-codes.js';
 import { cleanUp, leftovers, listedDevice, ok, run, tsublkBin } from './cli.js';
 
 const probe = new URL('./fixtures/probe-target.mjs', import.meta.url).pathname;
@@ -127,18 +129,28 @@ describe('the hctx contract, watched through a target module', () => {
     expect(run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct']).status).toBe(0);
   });
 
-  it('stops the device when commitRqs throws, after ending what the round ended, and logs why with the stack', () => {
+  it('stops the device when commitRqs throws, after ending what the round ended, logs why with the stack, and add --foreground exits 4', async () => {
     const deviceLog = '/run/tsublk/3.log';
     rmSync(deviceLog, { force: true });
-    expect(addProbe({ TSUBLK_PROBE_COMMIT_THROW_AT_SECTOR: '8192' }, '-q', '1', '-n', '3').status).toBe(0);
+    rmSync(logFile, { force: true });
+    // In the foreground, as a supervisor runs it: the exit status says a target failed.
+    const child = spawn(tsublkBin, ['add', '-t', probe, '--size', '1G', '-q', '1', '-n', '3', '--foreground'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TSUBLK_PROBE_LOG: logFile, TSUBLK_PROBE_COMMIT_THROW_AT_SECTOR: '8192' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 600 && !stdout.includes('state LIVE'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stdout).toContain('state LIVE');
     // Sector 8192 is 4 MiB in: the partition scan at start never reads it.
     // The probe's queueRq ended this read before commitRqs threw: the failing queue still commits
     // what its target ended (and fails with EIO what it had not), so the read completes and
     // nothing is left for the stop to wait on (on 7.x it would wait forever).
     const dd = run('dd', ['if=/dev/ublkb3', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct']);
     expect(dd.status).toBe(0);
-    const deadline = Date.now() + 30_000;
-    while (listedDevice(3) !== undefined && Date.now() < deadline) run('sleep', ['0.2']);
+    expect(await exited).toBe(EXIT.TARGET_FAILED);
     expect(listedDevice(3)).toBeUndefined();
     expect(existsSync('/dev/ublkb3')).toBe(false);
     const log = readFileSync(deviceLog, 'utf8');

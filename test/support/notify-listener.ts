@@ -1,0 +1,44 @@
+// A unix datagram socket bound where a $NOTIFY_SOCKET value says (a path, or @abstract), standing
+// in for systemd's: tests read what sd_notify sent. Node has none, so libc's through Koffi.
+import koffi from 'koffi';
+import { AF, SOCK, close, socket } from '../../native-bindings/libc.js';
+
+const libc = koffi.load('libc.so.6');
+const bind = libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)') as (
+  fd: number,
+  addr: Uint8Array,
+  len: number,
+) => number;
+const recv = libc.func('intptr_t recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)') as (
+  fd: number,
+  buf: Uint8Array,
+  len: number,
+  flags: number,
+) => number;
+const MSG_DONTWAIT = 0x40;
+
+export interface NotifyListener {
+  /** The next datagram received, or null when none is waiting. */
+  next(): string | null;
+  close(): void;
+}
+
+export function listenForNotify(name: string): NotifyListener {
+  const fd = socket(AF.UNIX, SOCK.DGRAM);
+  const bytes = name.startsWith('@') ? Buffer.concat([Buffer.of(0), Buffer.from(name.slice(1))]) : Buffer.from(name);
+  const address = Buffer.alloc(2 + bytes.length + (name.startsWith('@') ? 0 : 1));
+  address.writeUInt16LE(AF.UNIX, 0);
+  bytes.copy(address, 2);
+  if (bind(fd, address, address.length) !== 0) {
+    close(fd);
+    throw new Error(`bind ${name} failed (errno ${koffi.errno()})`);
+  }
+  return {
+    next: () => {
+      const buffer = Buffer.alloc(4096);
+      const length = recv(fd, buffer, buffer.length, MSG_DONTWAIT);
+      return length < 0 ? null : buffer.subarray(0, length).toString();
+    },
+    close: () => close(fd),
+  };
+}
