@@ -52,6 +52,7 @@ const commandModules = [
   'restart',
   'metrics',
   'systemd-unit',
+  'completion',
 ];
 
 /** main.ts's `import('./x.js')` of a command's module stays a reference to that bundle beside it. */

@@ -21,21 +21,41 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
       name: 'size',
       type: 'string',
       describe:
-        "device size (512, 4K, 1G, 250GiB…); left out: the target's default (null: 250GiB; memory and loop: the backing file's size)",
+        "device size (512, 4K, 1G, 250GiB…; binary units: 1G is 1 GiB); left out: the target's default (null: 250GiB; memory and loop: the backing file's size)",
     },
     {
       name: 'bs',
       type: 'number',
       describe: 'logical block size: 512, 1024, 2048 or 4096 (null_blk: blocksize; default 512)',
     },
-    { name: 'u', type: 'number', default: 0, describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK' },
-    { name: 'g', type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' },
-    { name: 'r', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' },
-    { name: 'e', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_FAIL_IO' },
-    { name: 'i', type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY_REISSUE' },
+    // The C ublk utility's long names are aliases of its one-letter options.
+    {
+      name: 'u',
+      longAliases: ['uring_comp'],
+      type: 'number',
+      default: 0,
+      describe: '1: UBLK_F_URING_CMD_COMP_IN_TASK',
+    },
+    { name: 'g', longAliases: ['need_get_data'], type: 'number', default: 0, describe: '1: UBLK_F_NEED_GET_DATA' },
+    { name: 'r', longAliases: ['user_recovery'], type: 'number', default: 0, describe: '1: UBLK_F_USER_RECOVERY' },
+    {
+      name: 'e',
+      longAliases: ['user_recovery_fail_io'],
+      type: 'number',
+      default: 0,
+      describe: '1: UBLK_F_USER_RECOVERY_FAIL_IO',
+    },
+    {
+      name: 'i',
+      longAliases: ['user_recovery_reissue'],
+      type: 'number',
+      default: 0,
+      describe: '1: UBLK_F_USER_RECOVERY_REISSUE',
+    },
     {
       name: 'auto_zc',
       alias: 'z',
+      longAliases: ['zerocopy'],
       type: 'boolean',
       default: false,
       describe:
@@ -90,6 +110,11 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
       type: 'string',
       default: 'info',
       describe: "what the device's log keeps (tsublk log -n ID): error, warn, info or debug",
+    },
+    {
+      name: 'debug_mask',
+      type: 'number',
+      describe: "the C utility's debug bits: any set is --log-level debug (tsublk has no finer mask)",
     },
   ];
 }

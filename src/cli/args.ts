@@ -9,6 +9,8 @@ export interface OptionSpec {
   readonly name: string;
   /** A one-letter alias (-n for --number). */
   readonly alias?: string;
+  /** Other long names (the C ublk utility's: --uring_comp for -u). */
+  readonly longAliases?: readonly string[];
   readonly type: 'number' | 'string' | 'boolean';
   readonly default?: number | string | boolean;
   /** One line for the help; omit to hide the option from it. */
@@ -53,7 +55,10 @@ export class UsageError extends Error {}
 const helpOption: OptionSpec = { name: 'help', alias: 'h', type: 'boolean', describe: 'show help' };
 
 function findOption(command: CommandSpec, word: string): OptionSpec | undefined {
-  if (word.startsWith('--')) return command.options.find((o) => o.name === word.slice(2));
+  if (word.startsWith('--')) {
+    const name = word.slice(2);
+    return command.options.find((o) => o.name === name || (o.longAliases ?? []).includes(name));
+  }
   return (
     command.options.find((o) => o.alias === word.slice(1)) ??
     command.options.find((o) => o.name === word.slice(1) && o.name.length === 1)
@@ -139,18 +144,46 @@ function usageOf(command: CommandSpec): string {
   ].join(' ');
 }
 
+/** The help's width: the terminal's, or 80 columns when the output is not a terminal. */
+function helpWidth(): number {
+  return process.stdout.isTTY && process.stdout.columns > 40 ? process.stdout.columns : 80;
+}
+
+/** `text` in lines of at most `width` columns, broken between words, after the first each indented by `indent`. */
+export function wrap(text: string, width: number, indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const room = width - (lines.length === 0 ? 0 : indent);
+    if (line !== '' && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.map((text, at) => (at === 0 ? text : `${' '.repeat(indent)}${text}`));
+}
+
 function optionLines(options: readonly OptionSpec[]): string[] {
-  const flags = options.map((o) =>
-    o.alias !== undefined ? `-${o.alias}, --${o.name}` : o.name.length === 1 ? `-${o.name}` : `    --${o.name}`,
-  );
-  const width = Math.max(...flags.map((f) => f.length));
-  return options.map((o, at) => {
+  const flags = options.map((o) => {
+    const long = [o.name, ...(o.longAliases ?? [])].filter((name) => name.length > 1).map((name) => `--${name}`);
+    const short = o.alias ?? (o.name.length === 1 ? o.name : undefined);
+    return [...(short === undefined ? ['  '] : [`-${short}`]), ...long].join(', ').replace(/^ {2}, /, '    ');
+  });
+  const width = Math.min(Math.max(...flags.map((f) => f.length)), 30);
+  const columns = helpWidth();
+  return options.flatMap((o, at) => {
     const notes = [
       `[${o.type}]`,
       ...(o.demand !== undefined ? ['[required]'] : []),
       ...(o.default !== undefined && o.type !== 'boolean' ? [`[default: ${String(o.default)}]`] : []),
     ];
-    return `  ${(flags[at] ?? '').padEnd(width)}  ${o.describe ?? ''}  ${notes.join(' ')}`;
+    const flag = `  ${flags[at] ?? ''}`;
+    // A long flag takes its own line; the text starts at the same column on every line.
+    const text = wrap(`${o.describe ?? ''} ${notes.join(' ')}`, columns - width - 4, 0);
+    const head = flag.length > width + 2 ? [flag] : [];
+    const first = head.length > 0 ? [] : [`${flag.padEnd(width + 2)}  ${text.shift() ?? ''}`];
+    return [...head, ...first, ...text.map((line) => `${' '.repeat(width + 4)}${line}`)];
   });
 }
 
@@ -165,14 +198,14 @@ export function commandHelp(program: Program, command: CommandSpec): string {
   const lines = [
     `${program.name} ${command.name} ${usageOf(command)}`,
     '',
-    typeof command.describe === 'string' ? command.describe : '',
+    ...wrap(typeof command.describe === 'string' ? command.describe : '', helpWidth(), 0),
   ];
   if ((command.positionals ?? []).length > 0) lines.push('', 'Positionals:');
   for (const positional of command.positionals ?? [])
     lines.push(
       `  ${positional.name}: ${positional.describe}${positional.choices === undefined ? '' : ` (${positional.choices.join(', ')})`}`,
     );
-  for (const [group, options] of groups) lines.push('', group, ...optionLines(options));
+  for (const [group, options] of groups) lines.push('', ...wrap(group, helpWidth(), 2), ...optionLines(options));
   return lines.join('\n') + '\n';
 }
 
@@ -194,8 +227,8 @@ export function programHelp(program: Program): string {
       ...visible.map((c, at) => `  ${(names[at] ?? '').padEnd(width)}  ${String(c.describe)}`),
       '',
       'Options:',
-      '  --version  show the version',
-      "  --help     show help (tsublk <command> --help for a command's options)",
+      '  -v, --version  show the version',
+      "  -h, --help     show help (tsublk help <command> or tsublk <command> --help for a command's options)",
     ].join('\n') + '\n'
   );
 }
@@ -208,8 +241,16 @@ export async function runProgram(program: Program, argv: readonly string[]): Pro
     printOut(programHelp(program));
     return;
   }
-  if (first === '--version') {
+  if (first === '--version' || first === '-v') {
     printOut(`${program.version()}\n`);
+    return;
+  }
+  if (first === 'help') {
+    // `tsublk help add`: the command's --help, as git and npm have it.
+    const named = rest[0] === undefined ? undefined : program.commands.find((c) => c.name === rest[0]);
+    if (rest[0] !== undefined && named === undefined)
+      throw new UsageError(`unknown command '${rest[0]}': see ${program.name} --help`);
+    printOut(named === undefined ? programHelp(program) : commandHelp(program, named));
     return;
   }
   const command = program.commands.find((c) => c.name === first);

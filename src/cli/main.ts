@@ -29,6 +29,7 @@ const modules = {
   restarting: () => import('./restart.js'),
   metrics: () => import('./metrics.js'),
   systemd: () => import('./systemd-unit.js'),
+  completion: () => import('./completion.js'),
 };
 
 async function command<K extends keyof typeof modules>(name: K): Promise<Awaited<ReturnType<(typeof modules)[K]>>> {
@@ -262,6 +263,16 @@ const commands = (add: CommandSpec): readonly CommandSpec[] => [
     describe: "the running kernel's ublk features",
     options: [json],
     run: async (args) => (await command('features')).features(args['json'] === true),
+  },
+  {
+    name: 'completion',
+    describe: 'print a shell completion script: source <(tsublk completion bash)',
+    positionals: [{ name: 'shell', describe: 'the shell', choices: ['bash', 'zsh'] }],
+    options: [],
+    run: async (args) =>
+      void printOut(
+        (await command('completion')).completionScript(String(args['shell']), commands(addCommand(null)), builtinNames),
+      ),
   },
   {
     name: 'systemd-unit',

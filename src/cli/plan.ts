@@ -66,6 +66,8 @@ export interface AddArguments {
   readonly pin: boolean;
   readonly placement?: string;
   readonly 'log-level': string;
+  /** The C utility's --debug_mask: any bit set asks for the debug log level. */
+  readonly debug_mask?: number;
   /** Each target's own options (its planner's table), absent when not given. */
   readonly [targetOption: string]: unknown;
 }
@@ -223,7 +225,9 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   const placement = args.pin ? 'pin' : QUEUE_PLACEMENTS.find((known) => known === (args.placement ?? 'beside'));
   if (placement === undefined)
     throw new UblkError(`bad --placement ${String(args.placement)}: use ${QUEUE_PLACEMENTS.join(', ')}`);
-  const logLevel = LOG_LEVELS.find((level) => level === args['log-level']);
+  const logLevel = LOG_LEVELS.find(
+    (level) => level === (args.debug_mask !== undefined && args.debug_mask !== 0 ? 'debug' : args['log-level']),
+  );
   if (logLevel === undefined) throw new UblkError(`bad --log-level ${args['log-level']}: use ${LOG_LEVELS.join(', ')}`);
   // NEED_GET_DATA is a copy-mode round trip: with -g 1 the data path is the per-tag buffer.
   const asked = args.auto_zc

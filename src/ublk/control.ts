@@ -1,3 +1,4 @@
+import { missingControlAdvice } from './kernel-config.js';
 import { existsSync } from 'node:fs';
 import { errnoName } from '../../native-bindings/errors.js';
 import { O, close, open } from '../../native-bindings/libc.js';
@@ -72,7 +73,7 @@ export class ControlDevice {
 
   static open(): ControlDevice {
     if (!existsSync(controlPath)) {
-      throw new UblkError(`${controlPath} does not exist: ublk_drv is not loaded (run: modprobe ublk_drv)`);
+      throw new UblkError(missingControlAdvice(controlPath));
     }
     let fd: number;
     try {

@@ -1,3 +1,4 @@
+import { missingControlAdvice, ublkInConfig, ublkInKernel } from '../../src/ublk/kernel-config.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,12 +197,31 @@ describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
 });
 
 describe('tsublk on a kernel without ublk_drv (this host)', () => {
-  it.runIf(!existsSync('/dev/ublk-control'))('says to load the module, in one line, with a non-zero exit', () => {
-    const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
-    const result = spawnSync(process.execPath, [bin, 'add', '-t', 'null'], { encoding: 'utf8' });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toBe(
-      'tsublk: /dev/ublk-control does not exist: ublk_drv is not loaded (run: modprobe ublk_drv)\n',
-    );
+  it.runIf(!existsSync('/dev/ublk-control'))(
+    `says why in one line, with a non-zero exit: ${ublkInKernel().state === 'absent' ? 'built without ublk, so not modprobe but the VM' : 'load the module'}`,
+    () => {
+      const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
+      const result = spawnSync(process.execPath, [bin, 'add', '-t', 'null'], { encoding: 'utf8' });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(`tsublk: ${missingControlAdvice('/dev/ublk-control')}\n`);
+    },
+  );
+
+  it.each([
+    ['CONFIG_BLK_DEV_UBLK=m', 'module', /ublk_drv is not loaded \(run: modprobe ublk_drv\)$/],
+    [
+      'CONFIG_BLK_DEV_UBLK=y',
+      'builtin',
+      /built into this kernel \(\/proc\/config\.gz\): is devtmpfs mounted on \/dev\?$/,
+    ],
+    [
+      '# CONFIG_BLK_DEV_UBLK is not set',
+      'absent',
+      /was built without ublk \(CONFIG_BLK_DEV_UBLK is not set, says \/proc\/config\.gz\), so modprobe cannot help: run tsublk in a VM .*npm run vm/,
+    ],
+  ] as const)('reads %s from the kernel config as %s, and says what to do', (line, state, advice) => {
+    const found = ublkInConfig(`CONFIG_BLOCK=y\n${line}\nCONFIG_BLK_DEV_NBD=m\n`, '/proc/config.gz');
+    expect(found.state).toBe(state);
+    expect(missingControlAdvice('/dev/ublk-control', found)).toMatch(advice);
   });
 });
