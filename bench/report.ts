@@ -150,6 +150,7 @@ const STYLE = `body{font-family:sans-serif;margin:2em;color:#222}table{border-co
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}td:first-child,td:nth-child(2){text-align:left}
 svg{display:block;margin:1em 0}.label{font-size:10px}.axis{font-size:11px;fill:#555}
 .tsublk{fill:#2b6cb0}.anchor{fill:#a0aec0}.previous{fill:#90cdf4}.user{fill:#dd6b20}.kernel{fill:#718096}.enters{fill:#38a169}
+.slower td{background:#fed7d7}
 .key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}`;
 
 /** report.html: the header, then per device IOPS beside the anchor (and the previous run), latency, CPU, I/Os per enter. */
@@ -176,7 +177,8 @@ export function reportHtml(results: Results, previous?: Results): string {
   const table = results.rows
     .map((row) => {
       const old = before.get(key(row));
-      const change = old === undefined || old <= 0 ? '' : `${((row.iops / old - 1) * 100).toFixed(1)} %`;
+      const ratio = old === undefined || old <= 0 ? null : row.iops / old - 1;
+      const change = ratio === null ? '' : `${ratio >= 0 ? '+' : ''}${(ratio * 100).toFixed(1)} %`;
       const cells = [
         row.device,
         row.workload,
@@ -192,7 +194,9 @@ export function reportHtml(results: Results, previous?: Results): string {
         row.lat_p999_us ?? '',
         change,
       ];
-      return `<tr>${cells.map((cell) => `<td>${escapeHtml(String(cell))}</td>`).join('')}</tr>`;
+      // A row slower than in the earlier run stands out.
+      const marked = ratio !== null && ratio < 0 ? ' class="slower"' : '';
+      return `<tr${marked}>${cells.map((cell) => `<td>${escapeHtml(String(cell))}</td>`).join('')}</tr>`;
     })
     .join('\n');
   const enters: Group[] = results.rows.map((row) => ({

@@ -62,10 +62,24 @@ describe('npm run bench -- --report DIR', () => {
     const previous: Results = { ...results, rows: [row('tsublk-null', 'randread-4k-qd32-j1', 50_000)] };
     const html = reportHtml(results, previous);
     expect(html.match(/<rect class="previous"/g)).toHaveLength(1);
-    expect(html).toContain('<td>28.0 %</td>');
+    expect(html).toContain('<td>+28.0 %</td>');
+    expect(html.match(/<tr class="slower">/g)).toBeNull(); // faster: not marked
+    const slower = reportHtml(results, { ...results, rows: [row('tsublk-null', 'randread-4k-qd32-j1', 70_000)] });
+    expect(slower.match(/<tr class="slower">.*?<\/tr>/g)).toEqual([expect.stringContaining('<td>-8.6 %</td>')]);
     expect(comparisonLines(results, previous)).toEqual([
       'tsublk-null randread-4k-qd32-j1: 50000 -> 64000 IOPS (+28.0 %)',
     ]);
+  });
+
+  it('is well-formed: every element it opens is closed, in order', () => {
+    const html = reportHtml(results, results);
+    const open: string[] = [];
+    for (const [, closing, name, selfClosed] of html.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(\/?)>/g)) {
+      if (name === undefined || name === 'meta' || selfClosed === '/') continue; // void or self-closed
+      if (closing === '/') expect(open.pop(), `</${name}>`).toBe(name);
+      else open.push(name);
+    }
+    expect(open).toEqual([]);
   });
 
   it('escapes what it did not write itself', () => {
