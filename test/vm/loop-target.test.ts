@@ -181,7 +181,7 @@ describe('tsublk add -t loop', () => {
     expectVerified(fioVerify('/dev/ublkb4', 1, '32M'));
   });
 
-  it(`batch I/O (-b) with zero copy: fio crc32c verify on 2 queues, then kill -9 with -r 1 and recover keeps every acknowledged write (${batchBranch})`, async () => {
+  it(`batch I/O (-b) with zero copy: fio crc32c verify on 2 queues, then kill -9 with -i 1 and recover keeps every acknowledged write (${batchBranch})`, async () => {
     makeImage(64);
     if (!hasBatchIo) {
       const refused = tsublk('add', '-t', 'loop', '-f', image, '-b', '-n', '5');
@@ -191,7 +191,7 @@ describe('tsublk add -t loop', () => {
       );
       return;
     }
-    add('-f', image, '-b', '-q', '2', '-n', '5', '-r', '1');
+    add('-f', image, '-b', '-q', '2', '-n', '5', '-i', '1');
     const listed = listedDevice<Listed>(5, '-v');
     expect(listed?.io_commands).toBe('batch');
     expect(listed?.data_path).toBe('zerocopy');

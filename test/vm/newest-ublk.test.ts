@@ -274,7 +274,7 @@ describe('restart and quiesce (QUIESCE_DEV, Linux 6.16)', () => {
 });
 
 describe('batch I/O (-b: BATCH_IO, Linux 7.0)', () => {
-  it(`per-tag buffers (--copy), 2 queues: fio write+verify with 0 errors; restart refused by name, as the kernel would fail I/O (${branch('BATCH_IO')})`, async () => {
+  it(`per-tag buffers (--copy), 4 queues: fio write+verify with 0 errors; restart refused by name, as the kernel would fail I/O (${branch('BATCH_IO')})`, async () => {
     if (!has('BATCH_IO')) {
       const refused = tsublk('add', '-t', 'memory', '-n', '0', '--size', '64M', '-b');
       expect(refused.status).toBe(1);
@@ -283,7 +283,7 @@ describe('batch I/O (-b: BATCH_IO, Linux 7.0)', () => {
       );
       return;
     }
-    add('-t', 'memory', '-n', '0', '--size', '64M', '-q', '2', '-b', '--copy', '-r', '1');
+    add('-t', 'memory', '-n', '0', '--size', '64M', '-q', '4', '-b', '--copy', '-r', '1');
     const listed = listedDevice<{ io_commands: string; data_path: string; daemon_pid: number }>(0);
     expect(listed?.io_commands).toBe('batch');
     expect(listed?.data_path).toBe('copy');
@@ -309,7 +309,7 @@ describe('batch I/O (-b: BATCH_IO, Linux 7.0)', () => {
     });
   });
 
-  it(`zoned: btrfs's zone appends return their LBA through the batch elements, and its data reads back after a remount (${branch('BATCH_IO')})`, () => {
+  it(`zoned, 1 queue: btrfs's zone appends return their LBA through the batch elements, and its data reads back after a remount (${branch('BATCH_IO')})`, () => {
     const zoned = [
       '-t',
       'null',
@@ -322,6 +322,8 @@ describe('batch I/O (-b: BATCH_IO, Linux 7.0)', () => {
       '--zone_size',
       '16',
       '--memory_backed',
+      '1',
+      '-q',
       '1',
       '-b',
     ];
