@@ -233,6 +233,19 @@ export function programHelp(program: Program): string {
   );
 }
 
+/** The given values of `options`, by name (what `set` hands the daemon). */
+export function givenValues(
+  args: ParsedArgs,
+  options: readonly { readonly name: string }[],
+): Record<string, number | string> {
+  const values: Record<string, number | string> = {};
+  for (const option of options) {
+    const value = args[option.name];
+    if (value !== undefined) values[option.name] = value as number | string;
+  }
+  return values;
+}
+
 /** Runs the command that `argv` (without node and the script) names. */
 export async function runProgram(program: Program, argv: readonly string[]): Promise<void> {
   const [first, ...rest] = argv;

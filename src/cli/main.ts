@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type CommandSpec, type OptionSpec, type ParsedArgs, type Program, UsageError, runProgram } from './args.js';
+import { type CommandSpec, type OptionSpec, type Program, UsageError, givenValues, runProgram } from './args.js';
 import type { TargetPlanner } from '../blk/target-plan.js';
 import { builtinPlanner, builtinPlanners, isTargetModule } from '../targets/registry.js';
 import { markStart } from '../start-trace.js';
@@ -57,16 +57,6 @@ async function namedTarget(words: readonly string[]): Promise<{ planner: TargetP
   if (!isTargetModule(name)) return null; // unknown: planAdd says so, naming the known ones
   // The plan bundle keeps import() (this one turns it into require, which cannot load ESM).
   return { planner: await (await command('plan')).loadModulePlanner(name), module: true };
-}
-
-/** The given values of `options`, by name (what `set` hands the daemon). */
-function givenValues(args: ParsedArgs, options: readonly { readonly name: string }[]): Record<string, number | string> {
-  const values: Record<string, number | string> = {};
-  for (const option of options) {
-    const value = args[option.name];
-    if (value !== undefined) values[option.name] = value as number | string;
-  }
-  return values;
 }
 
 const builtinNames = builtinPlanners().map((planner) => planner.name);
