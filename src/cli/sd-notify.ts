@@ -5,8 +5,8 @@
 // message whose pid is not the daemon's (which systemd checks with NotifyAccess=main).
 import { AF, SOCK, SOCKADDR_UN_SIZE, close, sendto, socket } from '../../native-bindings/libc.js';
 
-/** The socket address of $NOTIFY_SOCKET: a path, or an abstract name after '@' (a leading NUL). */
-function notifyAddress(name: string): Uint8Array {
+/** A unix socket's address (struct sockaddr_un) as $NOTIFY_SOCKET names it: a path, or an abstract name after '@' (a leading NUL). */
+export function unixSocketAddress(name: string): Uint8Array {
   const path = name.startsWith('@') ? Buffer.concat([Buffer.of(0), Buffer.from(name.slice(1))]) : Buffer.from(name);
   if (path.length > SOCKADDR_UN_SIZE - 2 - (name.startsWith('@') ? 0 : 1))
     throw new Error(`NOTIFY_SOCKET ${name} is longer than a unix socket address holds`);
@@ -24,7 +24,7 @@ function notifyAddress(name: string): Uint8Array {
 export function sdNotify(state: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const name = env['NOTIFY_SOCKET'];
   if (name === undefined || name === '') return false;
-  const address = notifyAddress(name);
+  const address = unixSocketAddress(name);
   const fd = socket(AF.UNIX, SOCK.DGRAM);
   try {
     sendto(fd, Buffer.from(state), address, `NOTIFY_SOCKET ${name}`);

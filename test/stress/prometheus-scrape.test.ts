@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, tsublk, tsublkBin } from '../vm/cli.js';
+import { cleanUp, leftovers, randomReads, tsublk, tsublkBin } from '../vm/cli.js';
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), 'tsublk-prometheus-'));
@@ -58,18 +58,7 @@ describe('Prometheus scrapes tsublk metrics', () => {
       ],
       /Server is ready to receive web requests/,
     );
-    const fio = spawn('fio', [
-      '--name=read',
-      '--filename=/dev/ublkb0',
-      '--ioengine=io_uring',
-      '--direct=1',
-      '--rw=randread',
-      '--bs=4k',
-      '--iodepth=16',
-      '--time_based',
-      '--runtime=5',
-    ]);
-    await new Promise((resolve) => fio.once('exit', resolve));
+    await randomReads('/dev/ublkb0', 5);
     const query = `${api}/api/v1/query?query=${encodeURIComponent('sum(tsublk_requests_total{device="0"})')}`;
     let total = 0;
     for (let tries = 0; tries < 60 && total === 0; tries++) {

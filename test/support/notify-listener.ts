@@ -2,6 +2,7 @@
 // in for systemd's: tests read what sd_notify sent. Node has none, so libc's through Koffi.
 import koffi from 'koffi';
 import { AF, SOCK, close, socket } from '../../native-bindings/libc.js';
+import { unixSocketAddress } from '../../src/cli/sd-notify.js';
 
 const libc = koffi.load('libc.so.6');
 const bind = libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)') as (
@@ -25,10 +26,7 @@ export interface NotifyListener {
 
 export function listenForNotify(name: string): NotifyListener {
   const fd = socket(AF.UNIX, SOCK.DGRAM);
-  const bytes = name.startsWith('@') ? Buffer.concat([Buffer.of(0), Buffer.from(name.slice(1))]) : Buffer.from(name);
-  const address = Buffer.alloc(2 + bytes.length + (name.startsWith('@') ? 0 : 1));
-  address.writeUInt16LE(AF.UNIX, 0);
-  bytes.copy(address, 2);
+  const address = unixSocketAddress(name);
   if (bind(fd, address, address.length) !== 0) {
     close(fd);
     throw new Error(`bind ${name} failed (errno ${koffi.errno()})`);

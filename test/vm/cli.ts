@@ -181,3 +181,19 @@ export function expectBtrfsZoneAppendsReadBack(devId: number): void {
     rmSync(copy, { force: true });
   }
 }
+
+/** Starts fio reading `device` at random (4k, QD16) for `seconds`; resolves with its exit status. */
+export function randomReads(device: string, seconds: number): Promise<number | null> {
+  const fio = spawn('fio', [
+    '--name=read',
+    `--filename=${device}`,
+    '--ioengine=io_uring',
+    '--direct=1',
+    '--rw=randread',
+    '--bs=4k',
+    '--iodepth=16',
+    '--time_based',
+    `--runtime=${seconds}`,
+  ]);
+  return new Promise((resolve) => fio.once('exit', resolve));
+}

@@ -2,7 +2,7 @@
 // promtool (Debian's prometheus package) accepts what it serves.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, run, tsublkAsync, tsublkBin } from './cli.js';
+import { cleanUp, leftovers, randomReads, run, tsublkAsync, tsublkBin } from './cli.js';
 
 let server: ChildProcess | undefined;
 
@@ -42,18 +42,7 @@ describe('tsublk metrics', () => {
       startMetrics(),
     ]);
     expect(added.status, added.stderr).toBe(0);
-    const fio = spawn('fio', [
-      '--name=read',
-      '--filename=/dev/ublkb0',
-      '--ioengine=io_uring',
-      '--direct=1',
-      '--rw=randread',
-      '--bs=4k',
-      '--iodepth=16',
-      '--time_based',
-      '--runtime=4',
-    ]);
-    const fioDone = new Promise<number | null>((resolve) => fio.once('exit', resolve));
+    const fioDone = randomReads('/dev/ublkb0', 4);
     const requests = (body: string): number =>
       sample(body, 'tsublk_requests_total{device="0",queue="0",target="null"}') +
       sample(body, 'tsublk_requests_total{device="0",queue="1",target="null"}');
