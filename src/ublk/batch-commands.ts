@@ -154,7 +154,7 @@ export class BatchCommands implements IoCommands {
     if (this.committing[index] !== 0)
       throw new Error(`queue ${this.queueId}: element buffer ${index} is still being committed`);
     const bytes = this.gathered * this.elementBytes;
-    const sqe = this.sqe();
+    const sqe = this.ring.getSqeSubmitting();
     const address = this.elements.address + index * this.depth * this.elementBytes;
     const cmd = this.ring.prepUringCmd(sqe, 0, cmdOp, userData(op, index), address, bytes);
     this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
@@ -171,7 +171,7 @@ export class BatchCommands implements IoCommands {
   private arm(fetch: number): void {
     this.fetchOffsets[fetch] = 0;
     this.fetchRings[fetch]?.provide(this.fetchMemory.address + fetch * FETCH_BUFFER_BYTES, FETCH_BUFFER_BYTES, 0);
-    const sqe = this.sqe();
+    const sqe = this.ring.getSqeSubmitting();
     const cmd = this.ring.prepUringCmd(sqe, 0, UBLK_U_IO.FETCH_IO_CMDS, userData(Op.Fetch, fetch));
     this.ring.setSqeFlags(sqe, IOSQE.FIXED_FILE);
     this.ring.setUringCmdMultishot(sqe, fetch); // buffer group `fetch`
@@ -179,15 +179,6 @@ export class BatchCommands implements IoCommands {
     const w = this.ring.sqeWords;
     w[cmd] = this.queueId;
     w[cmd + 1] = (FETCH_BUFFER_BYTES / 2) | (2 << 16);
-  }
-
-  private sqe(): number {
-    let sqe = this.ring.getSqe();
-    if (sqe < 0) {
-      this.ring.submit(); // the SQ is full: hand it to the kernel, then there is room
-      sqe = this.ring.getSqe();
-    }
-    return sqe;
   }
 
   completed(userDataLow: number, result: number, cqeFlags: number, lastCqe: boolean): void {

@@ -98,11 +98,7 @@ export class RingQueueIo implements QueueIo {
 
   /** A free SQE; when the SQ is full, what is queued goes to the kernel first. */
   private sqe(): number {
-    let sqe = this.ring.getSqe();
-    if (sqe < 0) {
-      this.ring.submit();
-      sqe = this.ring.getSqe();
-    }
+    const sqe = this.ring.getSqeSubmitting();
     this.lastSqe = sqe;
     return sqe;
   }

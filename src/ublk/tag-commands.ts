@@ -89,11 +89,7 @@ export class TagCommands implements IoCommands {
 
   /** Writes one ublk I/O command for `tag`, `address` in its addr. */
   private issue(tag: number, cmdOp: number, result: number, address: number): void {
-    let sqe = this.ring.getSqe();
-    if (sqe < 0) {
-      this.ring.submit(); // the SQ is full: hand it to the kernel, then there is room
-      sqe = this.ring.getSqe();
-    }
+    const sqe = this.ring.getSqeSubmitting();
     // Zero copy: the SQE's own addr is a struct ublk_auto_buf_reg, index `tag` and no flags (no
     // fallback: a registration that fails fails its request), naming where the next request goes.
     const cmd = this.ring.prepUringCmd(

@@ -240,6 +240,16 @@ export class Ring {
     return index;
   }
 
+  /** A free SQE, always: when the submission queue is full, what is prepared goes to the kernel first. */
+  getSqeSubmitting(): number {
+    let sqe = this.getSqe();
+    if (sqe < 0) {
+      this.submit(); // the SQ is full: hand it to the kernel, then there is room
+      sqe = this.getSqe();
+    }
+    return sqe;
+  }
+
   /**
    * Writes the 64-byte SQE core in full, as liburing's io_uring_prep_rw does, so no field keeps
    * a value from the SQE's previous use. 64-bit fields are written as two u32 halves (no BigInt).

@@ -166,6 +166,18 @@ describe('Ring on the host kernel', () => {
     }
   });
 
+  it('hands out an SQE when the queue is full by submitting what is prepared first', () => {
+    const r = ring(2);
+    for (const userData of [1, 2]) r.prepNop(r.getSqe(), userData);
+    expect(r.getSqe()).toBe(-1);
+    const third = r.getSqeSubmitting();
+    expect(third).toBeGreaterThanOrEqual(0);
+    r.prepNop(third, 3);
+    expect(r.pendingSubmissions()).toBe(1); // the first two went to the kernel
+    r.submitAndWait(3);
+    expect(drain(r).map(([userData]) => userData)).toEqual([1, 2, 3]);
+  });
+
   it('reads into provided buffers consumed a piece at a time (IOU_PBUF_RING_INC), as batch I/O fetches do', () => {
     const r = ring(4);
     const file = path.join(dir, 'provided');
