@@ -98,7 +98,10 @@ describe('tsublk add -t null', () => {
     const field = (line: string, name: string): number => Number(new RegExp(`\\b${name} (\\d+)`).exec(line)?.[1]);
     expect(stats.reduce((sum, line) => sum + field(line, 'reads'), 0)).toBeGreaterThanOrEqual(256);
     expect(stats.reduce((sum, line) => sum + field(line, 'read_bytes'), 0)).toBeGreaterThanOrEqual(256 * 4096);
-    expect(stats.every((line) => field(line, 'enters') > 0)).toBe(true);
+    // A queue that served reads entered the kernel to get them; an idle queue may not have yet.
+    const serving = stats.filter((line) => field(line, 'reads') > 0);
+    expect(serving.length).toBeGreaterThan(0);
+    expect(serving.every((line) => field(line, 'enters') > 0)).toBe(true);
 
     const json = JSON.parse(tsublk('list', '--json').stdout) as Array<{
       dev_id: number;
