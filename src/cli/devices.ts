@@ -5,7 +5,9 @@ import type { DeviceInfo } from '../ublk/device-info.js';
 import { featureNames } from '../ublk/features.js';
 import type { UblkParams } from '../ublk/params.js';
 import { type RunRecord, readRunRecord } from '../ublk/run-file.js';
-import { readCounters } from '../ublk/stats-file.js';
+import { type QueueStats, readCounters } from '../ublk/stats-file.js';
+import { serviceSummary, serviceTimesJson } from '../ublk/service-time.js';
+import { namedValues } from './output.js';
 
 export { readCounters } from '../ublk/stats-file.js';
 
@@ -32,7 +34,7 @@ export interface DeviceView {
   readonly record: RunRecord | null;
   readonly verbose: boolean;
   /** Live counters per queue, by name (with -v). */
-  readonly counters: ReadonlyArray<Readonly<Record<string, number>>> | null;
+  readonly counters: readonly QueueStats[] | null;
 }
 
 export function stateName(state: number): string {
@@ -98,13 +100,11 @@ export function formatDevice(view: DeviceView): string {
   // -v: the target's settings (null_blk's attributes for the null target), as the daemon has them.
   if (record !== null && view.verbose) lines.push(`\tconfig ${JSON.stringify(record.target.config)}`);
   if (view.verbose) lines.push(`\tdata_path ${record?.dataPath ?? '?'} io_commands ${ioCommands(info)}`);
-  view.counters?.forEach((counters, q) => {
-    lines.push(
-      `\tstats queue ${q}: ${Object.entries(counters)
-        .map(([name, value]) => `${name} ${value}`)
-        .join(' ')}`,
-    );
-  });
+  view.counters?.forEach(({ counters }, q) => lines.push(`\tstats queue ${q}: ${namedValues(counters)}`));
+  // Service times in µs: the mean, and the bucket bounds (powers of two) under which p50/p99/p99.9 fall.
+  view.counters?.forEach(({ serviceTimes }, q) =>
+    lines.push(`\tservice queue ${q}: ${namedValues(serviceSummary(serviceTimes))}`),
+  );
   return lines.join('\n');
 }
 
@@ -141,6 +141,13 @@ export function deviceJson(view: DeviceView): Record<string, unknown> {
             type: record.target.type,
             config: record.target.config,
           },
-    ...(view.counters === null ? {} : { stats: view.counters }),
+    ...(view.counters === null
+      ? {}
+      : {
+          stats: view.counters.map(({ counters, serviceTimes }) => ({
+            ...counters,
+            service_time: serviceTimesJson(serviceTimes),
+          })),
+        }),
   };
 }

@@ -1,11 +1,14 @@
 // The Prometheus text exposition format (version 0.0.4, which OpenMetrics parsers and promtool
 // read) of tsublk's per-queue counters: what `stats --prometheus` prints and `metrics` serves.
 
+import type { QueueStats } from '../ublk/stats-file.js';
+import { serviceBucketBoundUs } from '../ublk/service-time.js';
+
 /** One device's counters as the stats file holds them, per queue (readCounters' names). */
 export interface DeviceCounters {
   readonly devId: number;
   readonly target: string;
-  readonly queues: ReadonlyArray<Readonly<Record<string, number>>>;
+  readonly queues: readonly QueueStats[];
 }
 
 /** The queue's own counters: exposed name, type, help. */
@@ -39,10 +42,44 @@ function sampleValue(value: number): string {
   return Number.isFinite(value) ? String(value) : value > 0 ? '+Inf' : value < 0 ? '-Inf' : 'NaN';
 }
 
+/** A queue's labels: device, queue and target. */
+function queueLabels(device: DeviceCounters, queue: number): string {
+  return `device="${device.devId}",queue="${queue}",target="${labelValue(device.target)}"`;
+}
+
+/** A bucket bound in seconds as `le` wants it: 2^k µs, or +Inf. */
+function leSeconds(bucket: number): string {
+  const us = serviceBucketBoundUs(bucket);
+  return us === Infinity ? '+Inf' : String(us / 1e6);
+}
+
+/** Each queue's service times as one histogram family (cumulative buckets, sum, count). */
+function serviceHistogram(devices: readonly DeviceCounters[]): string[] {
+  const name = 'tsublk_service_seconds';
+  const samples: string[] = [];
+  for (const device of devices)
+    device.queues.forEach(({ serviceTimes }, q) => {
+      const labels = queueLabels(device, q);
+      let cumulative = 0;
+      serviceTimes.buckets.forEach((count, k) => {
+        cumulative += count;
+        samples.push(`${name}_bucket{${labels},le="${leSeconds(k)}"} ${cumulative}`);
+      });
+      samples.push(`${name}_sum{${labels}} ${sampleValue(serviceTimes.sumUs / 1e6)}`);
+      samples.push(`${name}_count{${labels}} ${serviceTimes.count}`);
+    });
+  if (samples.length === 0) return [];
+  return [
+    `# HELP ${name} Time from the wake-up that brought a request to the queue's thread to the commit that hands it back.`,
+    `# TYPE ${name} histogram`,
+    ...samples,
+  ];
+}
+
 /**
  * Every device's counters, one family at a time (the format wants a family's samples together):
- * the queue's own counters, in_flight (requests not yet handed back), then each target counter
- * (untyped: a target's counters may be counts or levels).
+ * the queue's own counters, in_flight (requests not yet handed back), the service time
+ * histogram, then each target counter (untyped: a target's counters may be counts or levels).
  */
 export function metricsText(devices: readonly DeviceCounters[]): string {
   const lines: string[] = [];
@@ -55,11 +92,8 @@ export function metricsText(devices: readonly DeviceCounters[]): string {
     const samples: string[] = [];
     for (const device of devices)
       device.queues.forEach((queue, q) => {
-        const v = value(queue);
-        if (v !== undefined)
-          samples.push(
-            `${name}{device="${device.devId}",queue="${q}",target="${labelValue(device.target)}"} ${sampleValue(v)}`,
-          );
+        const v = value(queue.counters);
+        if (v !== undefined) samples.push(`${name}{${queueLabels(device, q)}} ${sampleValue(v)}`);
       });
     if (samples.length === 0) return;
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
@@ -68,8 +102,9 @@ export function metricsText(devices: readonly DeviceCounters[]): string {
   family('tsublk_in_flight', 'gauge', 'Requests with the target now.', (queue) =>
     Math.max(0, (queue['requests'] ?? 0) - (queue['completed'] ?? 0)),
   );
+  lines.push(...serviceHistogram(devices));
   const targetCounters = [
-    ...new Set(devices.flatMap((device) => device.queues.flatMap((queue) => Object.keys(queue)))),
+    ...new Set(devices.flatMap((device) => device.queues.flatMap((queue) => Object.keys(queue.counters)))),
   ].filter((counter) => !QUEUE_COUNTERS.has(counter));
   for (const counter of targetCounters)
     family(targetMetricName(counter), 'untyped', `The target's own counter ${counter}.`, (queue) => queue[counter]);

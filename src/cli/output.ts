@@ -32,3 +32,10 @@ export function printOut(text: string): void {
 export function printErr(text: string): void {
   writeAll(2, text);
 }
+
+/** `name value name value …`: the counters' form in `list -v` and `stats` (scripts split it by field). */
+export function namedValues(values: Readonly<Record<string, number>>): string {
+  return Object.entries(values)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(' ');
+}

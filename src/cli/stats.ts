@@ -1,13 +1,14 @@
 import { UblkError } from '../ublk/errors.js';
 import { readRunRecord } from '../ublk/run-file.js';
-import { readCounters, statsPath } from '../ublk/stats-file.js';
+import { type QueueStats, readCounters, statsPath } from '../ublk/stats-file.js';
+import { serviceSummary, serviceTimesJson } from '../ublk/service-time.js';
 import { existsSync } from 'node:fs';
 import { metricsText } from './metrics-text.js';
-import { printOut, printErr } from './output.js';
+import { namedValues, printOut, printErr } from './output.js';
 import { everyInterval } from './watch.js';
 
 /** The device's target and each queue's counters as the stats file holds them; one line when there are none. */
-function deviceCounters(devId: number): { target: string; queues: Array<Record<string, number>> } {
+function deviceCounters(devId: number): { target: string; queues: QueueStats[] } {
   const record = readRunRecord(devId);
   if (record === null)
     throw new UblkError(
@@ -22,43 +23,43 @@ function deviceCounters(devId: number): { target: string; queues: Array<Record<s
 }
 
 /** One queue's counters for `stats`: the queue's own, in_flight, then the target's HwData counters. */
-function queueRows(devId: number): Array<Record<string, number>> {
-  return deviceCounters(devId).queues.map((queue, q) => {
-    const {
-      enters = 0,
-      requests = 0,
-      completed = 0,
-      errors = 0,
-      target_failures = 0,
-      spins = 0,
-      spin_hits = 0,
-      ...target
-    } = queue;
-    return {
-      queue: q,
-      requests,
-      completed,
-      in_flight: requests - completed,
-      errors,
-      target_failures,
-      enters,
-      spins,
-      spin_hits,
-      ...target,
-    };
-  });
+function queueRow(queue: Record<string, number>, q: number): Record<string, number> {
+  const {
+    enters = 0,
+    requests = 0,
+    completed = 0,
+    errors = 0,
+    target_failures = 0,
+    spins = 0,
+    spin_hits = 0,
+    ...target
+  } = queue;
+  return {
+    queue: q,
+    requests,
+    completed,
+    in_flight: requests - completed,
+    errors,
+    target_failures,
+    enters,
+    spins,
+    spin_hits,
+    ...target,
+  };
 }
 
-function formatRows(devId: number, rows: ReadonlyArray<Record<string, number>>): string {
+/** The text form: per queue, its counters then its service times (µs, bucket bounds for percentiles). */
+function formatRows(devId: number, queues: readonly QueueStats[]): string {
   return (
     [
-      `dev id ${devId}: ${rows.length} queue(s)`,
-      ...rows.map(
-        ({ queue, ...counters }) =>
-          `\tqueue ${queue}: ${Object.entries(counters)
-            .map(([name, value]) => `${name} ${value}`)
-            .join(' ')}`,
-      ),
+      `dev id ${devId}: ${queues.length} queue(s)`,
+      ...queues.map(({ counters, serviceTimes }, q) => {
+        const { queue, ...row } = queueRow(counters, q);
+        const service = Object.fromEntries(
+          Object.entries(serviceSummary(serviceTimes)).map(([name, value]) => [`service_${name}`, value]),
+        );
+        return `\tqueue ${queue}: ${namedValues(row)} ${namedValues(service)}`;
+      }),
     ].join('\n') + '\n'
   );
 }
@@ -79,11 +80,15 @@ export async function stats(
       printOut(metricsText([{ devId, ...deviceCounters(devId) }]));
       return;
     }
-    const rows = queueRows(devId);
+    const { queues } = deviceCounters(devId);
+    const rows = queues.map(({ counters, serviceTimes }, q) => ({
+      ...queueRow(counters, q),
+      service_time: serviceTimesJson(serviceTimes),
+    }));
     printOut(
       format === 'json'
         ? JSON.stringify({ dev_id: devId, time: new Date().toISOString(), queues: rows }) + '\n'
-        : formatRows(devId, rows),
+        : formatRows(devId, queues),
     );
   };
   print();

@@ -20,6 +20,7 @@ import { QueueFlag, type QueueSetup, traceHctx } from './queue-setup.js';
 import { FailureReports, LEFT_OPEN_BY_ASYNC_QUEUE_RQ } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
 import { QueueWaiter } from './queue-waiter.js';
+import { ServiceRecorder } from './service-recorder.js';
 import { MAX_TARGET_COUNTERS, QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
 import { UserDataKind, userDataKind, userDataTag } from './user-data.js';
 import { type IoCommands, type RequestSink, TagState } from './io-commands.js';
@@ -71,10 +72,13 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
   private targetCounters: Float64Array;
   private readonly publishStatistics: ((hwData: HwData, out: Float64Array) => void) | null;
   private readonly failureReports: FailureReports;
+  /** Times each request from the wake that brought it to its commit (the stats slot's histogram). */
+  private readonly serviceTimes: ServiceRecorder;
 
   /** `reportFailure`: where a target callback's failure goes (the device's log), with its stack. */
   constructor(setup: QueueSetup, target: AnyTarget, reportFailure: (detail: string) => void) {
     this.failureReports = new FailureReports(reportFailure);
+    this.serviceTimes = new ServiceRecorder(setup.depth);
     this.queueId = setup.queueId;
     this.depth = setup.depth;
     this.flags = new Int32Array(setup.flags);
@@ -155,7 +159,10 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
       this.counters =
         stats === null ? new Float64Array(SLOT_FIELDS) : stats.counters.subarray(slot, slot + SLOT_FIELDS);
       this.counters.fill(0);
-      this.targetCounters = this.counters.subarray(QueueCounter.TargetBase);
+      this.targetCounters = this.counters.subarray(
+        QueueCounter.TargetBase,
+        QueueCounter.TargetBase + MAX_TARGET_COUNTERS,
+      );
       const published = target.statistics?.names.length ?? 0;
       if (published > MAX_TARGET_COUNTERS)
         throw new Error(
@@ -197,6 +204,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     const counters = this.counters;
     counters[QueueCounter.Completed] = (counters[QueueCounter.Completed] ?? 0) + 1;
     if (result < 0) counters[QueueCounter.Errors] = (counters[QueueCounter.Errors] ?? 0) + 1;
+    this.serviceTimes.ended(tag);
     const rq = this.requests[tag];
     // UBLK_F_ZONED: a zone append's result carries where the appended data went.
     this.commands.commit(tag, result, rq !== undefined && rq.op === ReqOp.ZoneAppend ? rq.zoneAppendSector : -1);
@@ -215,6 +223,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     rq.sectors = words[base + 1] ?? 0;
     rq.startSector = (words[base + 2] ?? 0) + (words[base + 3] ?? 0) * TWO_32;
     this.tagStates[tag] = TagState.Serving;
+    this.serviceTimes.arrived(tag);
     const counters = this.counters;
     counters[QueueCounter.Requests] = (counters[QueueCounter.Requests] ?? 0) + 1;
     this.servedThisRound++;
@@ -263,11 +272,13 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
     const waiter = new QueueWaiter(ring, counters, commands instanceof BatchCommands);
+    const serviceTimes = this.serviceTimes;
     let reaped = 0;
     while (!commands.ended() && Atomics.load(this.flags, QueueFlag.Stop) === 0) {
       const pollNs = ops.poll === undefined ? -1 : ops.poll(hw);
       const idle =
         Atomics.load(this.flags, QueueFlag.Started) === 0 ? IDLE_WAIT_NS : commands.ending() ? DRAIN_WAIT_NS : -1;
+      serviceTimes.record(counters); // the requests ended since the last wait: their commits go out now
       commands.flush();
       waiter.wait(pollNs < 0 ? idle : idle < 0 ? pollNs : Math.min(pollNs, idle), this.servedThisRound, reaped);
       this.servedThisRound = 0;
@@ -278,6 +289,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
         if (commands.ending() && !this.anyServing()) break; // the device is going (DRAIN_WAIT_NS)
         continue;
       }
+      serviceTimes.woke();
       for (; at !== end; at = (at + 1) >>> 0) {
         const userData = ring.cqeUserDataLow(at);
         const result = ring.cqeResult(at);
@@ -302,6 +314,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
       if (ops.commitRqs !== undefined) ops.commitRqs(hw, queueData);
       if (publish !== null) publish(hw, this.targetCounters);
     }
+    serviceTimes.record(counters);
   }
 
   /**
@@ -314,6 +327,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     if (this.tornDown) return;
     for (let tag = 0; tag < this.depth; tag++)
       if (this.tagStates[tag] === TagState.Serving) this.commands.commit(tag, -EIO, -1);
+    this.serviceTimes.record(this.counters);
     this.commands.flush();
     this.ring.submit();
   }

@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type RunRecord, runDir } from './run-file.js';
+import { SERVICE_BUCKETS, type ServiceTimes, serviceTimesOf } from './service-time.js';
 
 /**
  * Live per-queue counters in a small shared file, /run/tsublk/<id>.stats: each queue's worker
  * maps it and writes its own slot as it serves (plain stores, no syscalls), and `list -v` or a
  * benchmark maps it read-only from any process. Each slot is SLOT_FIELDS doubles:
  * [io_uring_enter calls, requests received, requests ended, ended with an error, target callbacks
- * that threw, the target's own…].
+ * that threw, spins, spin hits, the target's own (MAX_TARGET_COUNTERS), the service times' sum
+ * in µs, their histogram's SERVICE_BUCKETS buckets (service-time.ts)].
  */
-export const SLOT_FIELDS = 24;
 export const QueueCounter = {
   Enters: 0,
   Requests: 1,
@@ -18,7 +19,10 @@ export const QueueCounter = {
   Spins: 5,
   SpinHits: 6,
   TargetBase: 7,
+  ServiceSumUs: 24,
+  ServiceBuckets: 25,
 } as const;
+export const SLOT_FIELDS = QueueCounter.ServiceBuckets + SERVICE_BUCKETS;
 /** The queue's own counters by name, in slot order (the target's follow). */
 export const QUEUE_COUNTER_NAMES = [
   'enters',
@@ -30,7 +34,7 @@ export const QUEUE_COUNTER_NAMES = [
   'spin_hits',
 ] as const;
 /** The most counters a target may publish per queue. */
-export const MAX_TARGET_COUNTERS = SLOT_FIELDS - QueueCounter.TargetBase;
+export const MAX_TARGET_COUNTERS = QueueCounter.ServiceSumUs - QueueCounter.TargetBase;
 
 export function statsPath(devId: number): string {
   return `${runDir}/${devId}.stats`;
@@ -53,16 +57,22 @@ export function readStatsFile(devId: number, queues: number): Float64Array | nul
   return counters;
 }
 
-/** Each queue's live counters, named as QUEUE_COUNTER_NAMES, then the target's own. */
-export function readCounters(
-  devId: number,
-  queues: number,
-  record: RunRecord | null,
-): Array<Record<string, number>> | null {
-  const counters = readStatsFile(devId, queues);
-  if (counters === null) return null;
+/** One queue's live counters, named as QUEUE_COUNTER_NAMES then the target's own, and its service times. */
+export interface QueueStats {
+  readonly counters: Record<string, number>;
+  readonly serviceTimes: ServiceTimes;
+}
+
+/** Each queue's live counters and service times; null when the device has no stats file. */
+export function readCounters(devId: number, queues: number, record: RunRecord | null): QueueStats[] | null {
+  const slots = readStatsFile(devId, queues);
+  if (slots === null) return null;
   const names = [...QUEUE_COUNTER_NAMES, ...(record?.statistics ?? [])];
-  return Array.from({ length: queues }, (_, q) =>
-    Object.fromEntries(names.map((name, i) => [name, counters[q * SLOT_FIELDS + i] ?? 0])),
-  );
+  return Array.from({ length: queues }, (_, q) => {
+    const slot = slots.subarray(q * SLOT_FIELDS, (q + 1) * SLOT_FIELDS);
+    return {
+      counters: Object.fromEntries(names.map((name, i) => [name, slot[i] ?? 0])),
+      serviceTimes: serviceTimesOf(slot.subarray(QueueCounter.ServiceSumUs)),
+    };
+  });
 }

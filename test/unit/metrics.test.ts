@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricsText } from '../../src/cli/metrics-text.js';
-import { SLOT_FIELDS } from '../../src/ublk/stats-file.js';
+import { QueueCounter, SLOT_FIELDS } from '../../src/ublk/stats-file.js';
+import { SERVICE_BUCKETS, serviceTimesOf } from '../../src/ublk/service-time.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 /** Preloaded, it makes any load of Koffi fail: the metrics server opens no device and loads no target. */
@@ -14,17 +15,50 @@ const refuseKoffi = fileURLToPath(new URL('../support/refuse-koffi.cjs', import.
 /** A sample line of the Prometheus text format: name{labels} value. */
 const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\} [-+0-9.eEInfNa]+$/;
 
+/** A queue's service times from [sum µs, then bucket counts from bucket 0]. */
+function serviceTimes(sumUs: number, ...buckets: number[]): ReturnType<typeof serviceTimesOf> {
+  return serviceTimesOf([sumUs, ...buckets]);
+}
+
 describe('the Prometheus text format of the counters', () => {
   const text = metricsText([
     {
       devId: 3,
       target: 'null',
       queues: [
-        { enters: 10, requests: 100, completed: 98, errors: 1, target_failures: 0, spins: 4, spin_hits: 2, reads: 60 },
-        { enters: 5, requests: 50, completed: 50, errors: 0, target_failures: 0, spins: 0, spin_hits: 0, reads: 50 },
+        {
+          counters: {
+            enters: 10,
+            requests: 100,
+            completed: 98,
+            errors: 1,
+            target_failures: 0,
+            spins: 4,
+            spin_hits: 2,
+            reads: 60,
+          },
+          serviceTimes: serviceTimes(500, 0, 0, 90, 8), // 90 up to 4 µs, 8 up to 8 µs
+        },
+        {
+          counters: {
+            enters: 5,
+            requests: 50,
+            completed: 50,
+            errors: 0,
+            target_failures: 0,
+            spins: 0,
+            spin_hits: 0,
+            reads: 50,
+          },
+          serviceTimes: serviceTimes(0),
+        },
       ],
     },
-    { devId: 4, target: 'my "t"', queues: [{ requests: 7, completed: 7, 'weird-name': 1.5 }] },
+    {
+      devId: 4,
+      target: 'my "t"',
+      queues: [{ counters: { requests: 7, completed: 7, 'weird-name': 1.5 }, serviceTimes: serviceTimes(0) }],
+    },
   ]);
   const lines = text.trimEnd().split('\n');
 
@@ -32,7 +66,7 @@ describe('the Prometheus text format of the counters', () => {
     const seen = new Set<string>();
     let current = '';
     for (const line of lines) {
-      const type = /^# TYPE (\S+) (counter|gauge|untyped)$/.exec(line);
+      const type = /^# TYPE (\S+) (counter|gauge|untyped|histogram)$/.exec(line);
       if (type !== null) {
         expect(seen.has(type[1] ?? '')).toBe(false); // each family once
         seen.add(type[1] ?? '');
@@ -41,7 +75,8 @@ describe('the Prometheus text format of the counters', () => {
       }
       if (line.startsWith('# HELP ')) continue;
       expect(line).toMatch(SAMPLE);
-      expect(line.split('{')[0]).toBe(current);
+      const name = line.split('{')[0] ?? '';
+      expect(current === 'tsublk_service_seconds' ? name.replace(/_(bucket|sum|count)$/, '') : name).toBe(current);
     }
     expect([...seen]).toEqual(
       expect.arrayContaining([
@@ -50,6 +85,7 @@ describe('the Prometheus text format of the counters', () => {
         'tsublk_errors_total',
         'tsublk_enters_total',
         'tsublk_in_flight',
+        'tsublk_service_seconds',
         'tsublk_target_reads',
         'tsublk_target_weird_name',
       ]),
@@ -63,6 +99,19 @@ describe('the Prometheus text format of the counters', () => {
     expect(lines).toContain('tsublk_target_weird_name{device="4",queue="0",target="my \\"t\\""} 1.5');
     // A target counter only the other device has is not made up for this one.
     expect(lines.filter((line) => line.startsWith('tsublk_target_reads{device="4"'))).toEqual([]);
+  });
+
+  it('exposes service times as a histogram per queue: cumulative buckets in seconds, sum and count', () => {
+    const queue0 = lines.filter((line) => line.startsWith('tsublk_service_seconds_bucket{device="3",queue="0"'));
+    expect(queue0).toHaveLength(SERVICE_BUCKETS);
+    expect(queue0[0]).toBe('tsublk_service_seconds_bucket{device="3",queue="0",target="null",le="0.000001"} 0');
+    expect(queue0[2]).toBe('tsublk_service_seconds_bucket{device="3",queue="0",target="null",le="0.000004"} 90');
+    expect(queue0[3]).toBe('tsublk_service_seconds_bucket{device="3",queue="0",target="null",le="0.000008"} 98');
+    expect(queue0[22]).toBe('tsublk_service_seconds_bucket{device="3",queue="0",target="null",le="4.194304"} 98');
+    expect(queue0[23]).toBe('tsublk_service_seconds_bucket{device="3",queue="0",target="null",le="+Inf"} 98');
+    expect(lines).toContain('tsublk_service_seconds_sum{device="3",queue="0",target="null"} 0.0005');
+    expect(lines).toContain('tsublk_service_seconds_count{device="3",queue="0",target="null"} 98');
+    expect(lines).toContain('tsublk_service_seconds_count{device="4",queue="0",target="my \\"t\\""} 0');
   });
 
   it('is empty with no device', () => {
@@ -98,6 +147,9 @@ describe('tsublk metrics --listen', () => {
     const counters = new Float64Array(2 * SLOT_FIELDS);
     counters.set([11, 42, 40], SLOT_FIELDS); // queue 1: enters, requests, completed
     counters[SLOT_FIELDS + 7] = 40; // its first target counter: reads
+    counters[SLOT_FIELDS + QueueCounter.ServiceSumUs] = 120;
+    counters[SLOT_FIELDS + QueueCounter.ServiceBuckets + 2] = 30; // up to 4 µs
+    counters[SLOT_FIELDS + QueueCounter.ServiceBuckets + 5] = 10; // up to 32 µs
     writeFileSync(path.join(dir, '7.stats'), Buffer.from(counters.buffer));
 
     const started = spawn(process.execPath, ['--require', refuseKoffi, bin, 'metrics', '--listen', '127.0.0.1:0'], {
@@ -120,6 +172,10 @@ describe('tsublk metrics --listen', () => {
     expect(body).toContain('tsublk_requests_total{device="7",queue="1",target="null"} 42');
     expect(body).toContain('tsublk_in_flight{device="7",queue="1",target="null"} 2');
     expect(body).toContain('tsublk_target_reads{device="7",queue="1",target="null"} 40');
+    expect(body).toContain('tsublk_service_seconds_bucket{device="7",queue="1",target="null",le="0.000004"} 30');
+    expect(body).toContain('tsublk_service_seconds_bucket{device="7",queue="1",target="null",le="0.000032"} 40');
+    expect(body).toContain('tsublk_service_seconds_count{device="7",queue="1",target="null"} 40');
+    expect(body).toContain('tsublk_service_seconds_sum{device="7",queue="1",target="null"} 0.00012');
     expect((await fetch(url.replace('/metrics', '/'))).status).toBe(404);
     const exited = new Promise<number | null>((resolve) => started.once('exit', resolve));
     started.kill('SIGTERM');

@@ -2,7 +2,7 @@
 // promtool (Debian's prometheus package) accepts what it serves.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, randomReads, run, tsublkAsync, tsublkBin } from './cli.js';
+import { cleanUp, leftovers, randomReads, run, tsublk, tsublkAsync, tsublkBin } from './cli.js';
 
 let server: ChildProcess | undefined;
 
@@ -56,5 +56,25 @@ describe('tsublk metrics', () => {
     expect(second).toContain('# TYPE tsublk_in_flight gauge');
     const check = run('promtool', ['check', 'metrics'], { input: second });
     expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+
+    // fio is done: every request a queue handed back is in its service time histogram.
+    const stats = JSON.parse(tsublk('stats', '-n', '0', '--json').stdout) as {
+      queues: Array<{ completed: number; service_time: { count: number; buckets: Array<{ count: number }> } }>;
+    };
+    expect(stats.queues.reduce((sum, queue) => sum + queue.completed, 0)).toBeGreaterThan(0);
+    for (const { completed, service_time } of stats.queues) {
+      expect(service_time.count).toBe(completed);
+      expect(service_time.buckets.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(completed);
+    }
+    const third = await (await fetch(url)).text();
+    for (const q of [0, 1]) {
+      const labels = `device="0",queue="${q}",target="null"`;
+      expect(sample(third, `tsublk_service_seconds_count{${labels}}`)).toBe(
+        sample(third, `tsublk_completed_total{${labels}}`),
+      );
+      expect(sample(third, `tsublk_service_seconds_bucket{${labels},le="+Inf"}`)).toBe(
+        sample(third, `tsublk_completed_total{${labels}}`),
+      );
+    }
   });
 });

@@ -102,6 +102,11 @@ describe('tsublk add -t null', () => {
     const serving = stats.filter((line) => field(line, 'reads') > 0);
     expect(serving.length).toBeGreaterThan(0);
     expect(serving.every((line) => field(line, 'enters') > 0)).toBe(true);
+    // Each queue's service times: every request it handed back, timed.
+    const service = verbose.split('\n').filter((line) => line.startsWith('\tservice queue '));
+    expect(service).toHaveLength(2);
+    expect(service.map((line) => field(line, 'count'))).toEqual(stats.map((line) => field(line, 'completed')));
+    expect(service.every((line) => /\bp50_us \d+ p99_us \d+ p999_us \d+$/.test(line))).toBe(true);
 
     const json = JSON.parse(tsublk('list', '--json').stdout) as Array<{
       dev_id: number;
