@@ -1,5 +1,5 @@
-// `npm run demo`: a 1 GiB memory device end to end: add, ext4, files written and read back, a
-// 10 s fio run, the `list` entry, then everything removed. Where this kernel has no ublk_drv
+// `npm run demo [-- --seconds N]`: a 1 GiB memory device end to end: add, ext4, files written and
+// read back, a fio run of N seconds (10), the `list` entry, then everything removed. Where this kernel has no ublk_drv
 // (or with --vm), the same runs inside the VM.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,7 +31,17 @@ function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-function demo(): void {
+/** How long fio runs: --seconds N (a whole number from 1), else 10. */
+function fioSeconds(argv: readonly string[]): number {
+  const at = argv.indexOf('--seconds');
+  if (at < 0) return 10;
+  const seconds = Number(argv[at + 1]);
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new Error(`bad --seconds ${argv[at + 1]}: use a whole number from 1`);
+  return seconds;
+}
+
+function demo(seconds: number): void {
   say(`Linux ${kernelRelease()}, ublk_drv loaded: a 1 GiB memory device, end to end`);
   const added = sh(process.execPath, [bin, 'add', '-t', 'memory', '--size', '1G', '--json']);
   const devId = (JSON.parse(added) as Array<{ dev_id: number }>)[0]?.dev_id;
@@ -70,7 +80,7 @@ function demo(): void {
       '--bs=4k',
       '--iodepth=32',
       '--time_based',
-      '--runtime=10',
+      `--runtime=${seconds}`,
       '--output-format=json',
     ]);
     const job = (
@@ -84,7 +94,7 @@ function demo(): void {
     ).jobs[0];
     if (job === undefined || job.error !== 0) throw new Error(`fio failed: ${fio}`);
     say(
-      `fio randrw 4k QD32, 10 s: ${Math.round(job.read.iops + job.write.iops)} IOPS, ${((job.read.bw_bytes + job.write.bw_bytes) / 2 ** 20).toFixed(1)} MiB/s`,
+      `fio randrw 4k QD32, ${seconds} s: ${Math.round(job.read.iops + job.write.iops)} IOPS, ${((job.read.bw_bytes + job.write.bw_bytes) / 2 ** 20).toFixed(1)} MiB/s`,
     );
     process.stdout.write(sh(process.execPath, [bin, 'list', '-n', String(devId), '-v']));
   } finally {
@@ -100,14 +110,16 @@ if (process.env['TSUBLK_IN_VM'] !== '1' && (wantVm || !existsSync('/dev/ublk-con
   say(
     `${wantVm ? 'as asked' : `this kernel (${kernelRelease()}) has no ublk_drv`}: running the demo inside the VM (npm run vm)`,
   );
-  const result = spawnSync(process.execPath, [vmCli, '--', process.execPath, self], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [vmCli, '--', process.execPath, self, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exitCode = result.status ?? 1;
 } else if (process.geteuid?.() !== 0) {
   process.stderr.write('demo: needs root to add a device and mount it: sudo npm run demo (or npm run demo -- --vm)\n');
   process.exitCode = 1;
 } else {
   try {
-    demo();
+    demo(fioSeconds(process.argv));
   } catch (error) {
     process.stderr.write(`demo: ${(error as Error).message}\n`);
     process.exitCode = 1;
