@@ -31,9 +31,13 @@ export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
 export const MADV = { DONTNEED: 4, REMOVE: 9 } as const;
 export const PR = { SET_NAME: 15, SET_TIMERSLACK: 29, SET_IO_FLUSHER: 57, GET_IO_FLUSHER: 58 } as const;
 /** Socket domains and types (sys/socket.h, x86-64 Linux), and a send's flags. */
-export const AF = { UNIX: 1 } as const;
+export const AF = { UNIX: 1, INET: 2, INET6: 10 } as const;
 export const SOCK = { STREAM: 1, DGRAM: 2, CLOEXEC: 0o2000000 } as const;
 export const MSG = { NOSIGNAL: 0x4000 } as const;
+/** setsockopt(2) levels and names (asm-generic/socket.h, netinet/tcp.h). */
+export const SOL = { SOCKET: 1, TCP: 6 } as const;
+export const SO = { RCVTIMEO: 20, SNDTIMEO: 21 } as const;
+export const TCP = { NODELAY: 1 } as const;
 /** sizeof(struct sockaddr_un): a u16 family, then up to 108 bytes of path. */
 export const SOCKADDR_UN_SIZE = 110;
 
@@ -126,6 +130,30 @@ const native = {
     'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
   ) as (fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrlen: number) => number,
   clockGettime: libc.func('int clock_gettime(int clock, void *ts)') as (clock: number, ts: Uint32Array) => number,
+  connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t addrlen)') as (
+    fd: number,
+    addr: Uint8Array,
+    addrlen: number,
+  ) => number,
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t length)') as (
+    fd: number,
+    level: number,
+    name: number,
+    value: Uint8Array,
+    length: number,
+  ) => number,
+  send: libc.func('intptr_t send(int fd, const uint8_t *buf, size_t len, int flags)') as (
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+  ) => number,
+  recv: libc.func('intptr_t recv(int fd, uint8_t *buf, size_t len, int flags)') as (
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+  ) => number,
   getpid: libc.func('int getpid()') as () => number,
   gettid: libc.func('int gettid()') as () => number,
   schedSetaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)') as (
@@ -275,6 +303,36 @@ export function socket(domain: number, type: number, protocol = 0): number {
 /** sendto(2) of all of `data` to the socket address `address` (a struct sockaddr's bytes). */
 export function sendto(fd: number, data: Uint8Array, address: Uint8Array, what: string): void {
   check(native.sendto(fd, data, data.length, MSG.NOSIGNAL, address, address.length), 'sendto', what);
+}
+
+/** connect(2) to a socket address (a struct sockaddr's bytes); blocks, up to SO_SNDTIMEO. */
+export function connect(fd: number, address: Uint8Array, what: string): void {
+  check(native.connect(fd, address, address.length), 'connect', what);
+}
+
+/** setsockopt(2) with the option's value as bytes. */
+export function setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {
+  check(native.setsockopt(fd, level, name, value, value.length), 'setsockopt', `level ${level}, name ${name}`);
+}
+
+/** send(2) of all of `data` on a connected socket, blocking (set-up paths; a queue sends through its ring). */
+export function sendAll(fd: number, data: Uint8Array, what: string): void {
+  for (let done = 0; done < data.length;) {
+    const sent = native.send(fd, data.subarray(done), data.length - done, MSG.NOSIGNAL);
+    check(sent, 'send', what);
+    done += sent;
+  }
+}
+
+/** recv(2) of exactly `length` bytes, blocking; throws when the peer closes first (or SO_RCVTIMEO passes). */
+export function receiveExactly(fd: number, length: number, what: string): Uint8Array {
+  const data = new Uint8Array(length);
+  for (let done = 0; done < length;) {
+    const received = check(native.recv(fd, data.subarray(done), length - done, 0), 'recv', what);
+    if (received === 0) throw new Error(`${what}: the peer closed the connection`);
+    done += received;
+  }
+  return data;
 }
 
 const CLOCK_MONOTONIC = 1;

@@ -59,4 +59,10 @@ export interface Operations<TagSetData, QueueData, HwData, RequestData> {
    * `rq.ioResult`: end the request here (`rq.end`) once all of its I/O is done.
    */
   complete?(rq: Request<RequestData>, hwData: HwData): void;
+
+  /**
+   * Stream I/O the target started through QueueIo.writeStream/readStream on `stream` completed
+   * with `result` (bytes, or -errno).
+   */
+  streamDone?(hwData: HwData, stream: number, result: number): void;
 }

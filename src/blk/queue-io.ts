@@ -48,6 +48,23 @@ export interface QueueIo {
   ): void;
   /** fallocate(2) of file `fd`: FALLOC_FL_* `mode` (punch a hole, zero a range) over `length` bytes at `position`. */
   fallocateFile(rq: Request<unknown>, fd: number, mode: number, position: number, length: number): void;
+  /**
+   * Stream I/O that belongs to no one request (a connection the target keeps in its HwData):
+   * writev(2) of `count` iovecs (struct iovec, at `iovecs`) to `fd`. Its completion calls the
+   * target's `streamDone(hwData, stream, result)`; `stream` (0-65535) says which of its streams.
+   * A short write is the target's to continue.
+   */
+  writeStream(stream: number, fd: number, iovecs: number, count: number): void;
+  /** read(2) of up to `length` bytes from `fd` (a socket) into `address`; completes as writeStream does. */
+  readStream(stream: number, fd: number, address: number, length: number): void;
+  /**
+   * Memory at a fixed address for the kernel to read or write (headers, iovecs, a receive
+   * buffer), freed only after the queue's ring is closed: an I/O still in flight when exitHctx
+   * runs never lands in memory given back.
+   */
+  allocate(length: number, what: string): { readonly address: number; readonly bytes: Uint8Array };
+  /** A line in the device's log (rate-limited like target failures): an event the target saw (a lost connection). */
+  log(message: string): void;
   /** Starts the next I/O queued only once the last one queued has succeeded (IOSQE_IO_LINK); if it fails, the next completes with -ECANCELED. */
   linkLast(): void;
 }

@@ -34,6 +34,8 @@ export interface CommonSettings {
   /** Whether --bs was given (a target may follow its backing's block size otherwise). */
   readonly logicalBlockSizeGiven: boolean;
   readonly queues: number;
+  /** Whether -q was given: a plan may pick the count otherwise (TargetPlan.queues). */
+  readonly queuesGiven: boolean;
   readonly depth: number;
   readonly maxIoBufBytes: number;
   readonly unprivileged: boolean;
@@ -53,6 +55,8 @@ export interface TargetPlan {
   };
   /** UBLK_F_* bits the target needs (zoned: ZONED and USER_COPY). */
   readonly flags?: number;
+  /** The queue count when -q is left out (absent: tsublk's default, 2). */
+  readonly queues?: number;
   /** The data path the target must have; absent: either (the default picks). */
   readonly dataPath?: 'usercopy' | 'copy';
   /**

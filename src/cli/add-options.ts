@@ -15,7 +15,12 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
       describe: `target: ${targets.join(', ')}, or a module file (add -t NAME --help: its options)`,
     },
     { name: 'number', alias: 'n', type: 'number', default: -1, describe: 'device id (default: the kernel picks)' },
-    { name: 'queues', alias: 'q', type: 'number', default: 2, describe: 'hardware queues' },
+    {
+      name: 'queues',
+      alias: 'q',
+      type: 'number',
+      describe: "hardware queues (default 2, or the target's: nbd 1, a connection per queue)",
+    },
     { name: 'depth', alias: 'd', type: 'number', default: 128, describe: 'queue depth' },
     {
       name: 'size',

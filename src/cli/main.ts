@@ -38,6 +38,8 @@ async function command<K extends keyof typeof modules>(name: K): Promise<Awaited
   return loaded;
 }
 
+/** add's queue count when -q is left out and the target names none. */
+const DEFAULT_QUEUES = 2;
 const json: OptionSpec = { name: 'json', type: 'boolean', default: false, describe: 'print JSON' };
 const deviceId = (demand: string): OptionSpec => ({
   name: 'number',
@@ -73,9 +75,13 @@ const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): 
   ],
   async run(args) {
     const { planAdd } = await command('plan');
-    const given = { ...args, bs: args['bs'] ?? 512, bsGiven: args['bs'] !== undefined } as unknown as Parameters<
-      typeof planAdd
-    >[0];
+    const given = {
+      ...args,
+      bs: args['bs'] ?? 512,
+      bsGiven: args['bs'] !== undefined,
+      queues: args['queues'] ?? DEFAULT_QUEUES,
+      queuesGiven: args['queues'] !== undefined,
+    } as unknown as Parameters<typeof planAdd>[0];
     if (args['foreground'] !== true) {
       const plan = planAdd(given, named?.module === true ? named.planner : undefined);
       process.exitCode = await (await command('startDaemon')).addDaemon(plan, args['json'] === true);

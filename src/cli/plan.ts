@@ -49,6 +49,8 @@ export interface AddArguments {
   readonly bs: number;
   /** Whether --bs was given, not defaulted (a target may follow its backing's block size). */
   readonly bsGiven?: boolean;
+  /** Whether -q was given (a target may pick the count otherwise). */
+  readonly queuesGiven?: boolean;
   readonly u: number;
   readonly g: number;
   readonly r: number;
@@ -139,7 +141,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
     'device id',
     'use -n with 0 or more, or leave it out to let the kernel pick',
   );
-  const queues = wholeNumberIn(
+  let queues = wholeNumberIn(
     args.queues,
     1,
     UBLK_MAX_NR_QUEUES,
@@ -244,6 +246,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
     logicalBlockSize: args.bs,
     logicalBlockSizeGiven: args.bsGiven === true,
     queues,
+    queuesGiven: args.queuesGiven !== false,
     depth,
     maxIoBufBytes,
     unprivileged: args.unprivileged,
@@ -259,6 +262,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   } catch (error) {
     throw new UblkError((error as Error).message);
   }
+  if (args.queuesGiven === false && targetPlan.queues !== undefined) queues = targetPlan.queues;
   const needed = targetPlan.dataPath;
   if (asked === 'zerocopy') {
     if (targetPlan.zeroCopy !== true)

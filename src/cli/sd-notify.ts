@@ -3,19 +3,10 @@
 // protocol is one datagram on the unix socket $NOTIFY_SOCKET names. It is sent through the FFI:
 // Node has no unix datagram socket, and the systemd-notify binary would be a process start per
 // message whose pid is not the daemon's (which systemd checks with NotifyAccess=main).
-import { AF, SOCK, SOCKADDR_UN_SIZE, close, sendto, socket } from '../../native-bindings/libc.js';
+import { AF, SOCK, close, sendto, socket } from '../../native-bindings/libc.js';
+import { unixSocketAddress } from '../../native-bindings/socket-address.js';
 
-/** A unix socket's address (struct sockaddr_un) as $NOTIFY_SOCKET names it: a path, or an abstract name after '@' (a leading NUL). */
-export function unixSocketAddress(name: string): Uint8Array {
-  const path = name.startsWith('@') ? Buffer.concat([Buffer.of(0), Buffer.from(name.slice(1))]) : Buffer.from(name);
-  if (path.length > SOCKADDR_UN_SIZE - 2 - (name.startsWith('@') ? 0 : 1))
-    throw new Error(`NOTIFY_SOCKET ${name} is longer than a unix socket address holds`);
-  // struct sockaddr_un: sun_family (u16, little-endian), then the path; an abstract name takes only its own bytes.
-  const address = Buffer.alloc(2 + path.length + (name.startsWith('@') ? 0 : 1));
-  address.writeUInt16LE(AF.UNIX, 0);
-  path.copy(address, 2);
-  return address;
-}
+export { unixSocketAddress } from '../../native-bindings/socket-address.js';
 
 /**
  * Sends `state` ("READY=1", "STOPPING=1\nSTATUS=…") to $NOTIFY_SOCKET; false when there is no

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OptionValues, CommonSettings, TargetPlan, TargetPlanner } from '../blk/target-plan.js';
 import { loopPlanner } from './loop/options.js';
+import { nbdPlanner } from './nbd/options.js';
 import { memoryPlanner } from './memory-options.js';
 import { nullPlanner } from './null-options.js';
 import type { AnyTarget } from '../blk/target.js';
@@ -22,6 +23,7 @@ const builtinTargets: Readonly<Record<string, BuiltinTarget>> = {
   null: { planner: nullPlanner, load: async () => (await import('./null.js')).nullTarget },
   memory: { planner: memoryPlanner, load: async () => (await import('./memory.js')).memoryTarget },
   loop: { planner: loopPlanner, load: async () => (await import('./loop/target.js')).loopTarget },
+  nbd: { planner: nbdPlanner, load: async () => (await import('./nbd/target.js')).nbdTarget },
 };
 
 /** Every built-in target's options and plan. */

@@ -72,6 +72,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
   private targetCounters: Float64Array;
   private readonly publishStatistics: ((hwData: HwData, out: Float64Array) => void) | null;
   private readonly failureReports: FailureReports;
+  /** The target's I/O on this queue's ring (its allocations live until the ring is closed). */
+  private readonly queueIo: RingQueueIo;
   /** Times each request from the wake that brought it to its commit (the stats slot's histogram). */
   private readonly serviceTimes: ServiceRecorder;
 
@@ -172,18 +174,18 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
         target.statistics === undefined
           ? null
           : (target.statistics.read as (hwData: HwData, out: Float64Array) => void);
-      this.hwData = this.ops.initHctx(
-        tagSetData,
+      const queueIo = new RingQueueIo(
+        this.ring,
         setup.queueId,
-        new RingQueueIo(
-          this.ring,
-          setup.queueId,
-          setup.charFd,
-          setup.depth,
-          this.buffers === null ? null : { address: this.buffers.address, bytesPerTag: setup.maxIoBufBytes },
-          setup.zeroCopy,
-        ),
+        setup.charFd,
+        setup.depth,
+        this.buffers === null ? null : { address: this.buffers.address, bytesPerTag: setup.maxIoBufBytes },
+        setup.zeroCopy,
+        (message) => this.failureReports.report(`queue ${setup.queueId}: ${message}`),
       );
+      this.queueIo = queueIo;
+      built.push(() => queueIo.release()); // before ring.close() here: what initHctx queued was never submitted
+      this.hwData = this.ops.initHctx(tagSetData, setup.queueId, queueIo);
       traceHctx('init', setup.queueId);
     } catch (error) {
       for (const undo of built.reverse()) undo();
@@ -271,6 +273,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     const counters = this.counters;
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
+    const streamDone = ops.streamDone?.bind(ops);
     const waiter = new QueueWaiter(ring, counters, commands instanceof BatchCommands);
     const serviceTimes = this.serviceTimes;
     let reaped = 0;
@@ -293,7 +296,12 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
       for (; at !== end; at = (at + 1) >>> 0) {
         const userData = ring.cqeUserDataLow(at);
         const result = ring.cqeResult(at);
-        if (userDataKind(userData) !== UserDataKind.TargetIo) {
+        const kind = userDataKind(userData);
+        if (kind === UserDataKind.TargetStream) {
+          this.streamCompleted(streamDone, userDataTag(userData), result);
+          continue;
+        }
+        if (kind !== UserDataKind.TargetIo) {
           commands.completed(userData, result, ring.cqeFlags(at), (at + 1) >>> 0 === end);
           continue;
         }
@@ -315,6 +323,24 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
       if (publish !== null) publish(hw, this.targetCounters);
     }
     serviceTimes.record(counters);
+  }
+
+  /** The target's stream I/O completed: its streamDone runs; a throw is counted and logged, the queue goes on. */
+  private streamCompleted(
+    streamDone: ((hw: HwData, stream: number, result: number) => void) | undefined,
+    stream: number,
+    result: number,
+  ): void {
+    if (streamDone === undefined)
+      throw new Error(`queue ${this.queueId}: stream I/O ${stream} completed, but the target has no streamDone()`);
+    try {
+      streamDone(this.hwData, stream, result);
+    } catch (error) {
+      const counters = this.counters;
+      counters[QueueCounter.TargetFailures] = (counters[QueueCounter.TargetFailures] ?? 0) + 1;
+      const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.failureReports.report(`queue ${this.queueId}: the target's streamDone threw for stream ${stream}: ${stack}`);
+    }
   }
 
   /**
@@ -347,6 +373,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     } finally {
       this.ring.close(); // cancels any command still in flight
       this.commands.release(); // after the ring: the kernel may write fetched tags until it closes
+      this.queueIo.release(); // the target's allocations, likewise
       this.descriptorWords = new Uint32Array(0);
       munmap(this.descriptors);
       this.buffers?.free();

@@ -1,4 +1,5 @@
 import { IOSQE, RWF } from '../../native-bindings/io_uring.js';
+import { HostMemory } from '../../native-bindings/host-memory.js';
 import { preadRaw, pwriteRaw } from '../../native-bindings/libc.js';
 import { UBLKSRV_IO_BUF_OFFSET, UBLK_QID_OFF, UBLK_TAG_OFF } from '../../native-bindings/ublk_cmd.js';
 import type { QueueIo } from '../blk/queue-io.js';
@@ -21,6 +22,8 @@ export class RingQueueIo implements QueueIo {
   private lastSqe = -1;
   /** Per tag: the fixed buffer holding its request buffer, or -1 when none is registered. */
   private readonly fixedIndex: Int16Array;
+  /** What allocate() handed out: freed by release(), after the ring is closed. */
+  private readonly allocated: HostMemory[] = [];
 
   constructor(
     private readonly ring: Ring,
@@ -32,6 +35,8 @@ export class RingQueueIo implements QueueIo {
     private readonly requestBuffers: { readonly address: number; readonly bytesPerTag: number } | null,
     /** UBLK_F_AUTO_BUF_REG: each request's pages are the ring's fixed buffer `tag`, from offset 0. */
     private readonly zeroCopy = false,
+    /** The device's log (rate-limited). */
+    private readonly logLine: (message: string) => void = () => {},
   ) {
     this.fixedIndex = new Int16Array(depth).fill(-1);
     // SAFETY: a kernel-registered buffer starts at address 0: READ_FIXED/WRITE_FIXED address an
@@ -121,6 +126,29 @@ export class RingQueueIo implements QueueIo {
 
   syncFile(rq: Request<unknown>, fd: number, dataOnly: boolean): void {
     this.ring.prepFsync(this.sqe(), fd, dataOnly, encodeUserData(rq.tag, UserDataKind.TargetIo));
+  }
+
+  writeStream(stream: number, fd: number, iovecs: number, count: number): void {
+    this.ring.prepWritev(this.sqe(), fd, iovecs, count, 0, encodeUserData(stream, UserDataKind.TargetStream));
+  }
+
+  readStream(stream: number, fd: number, address: number, length: number): void {
+    this.ring.prepRead(this.sqe(), fd, address, length, 0, encodeUserData(stream, UserDataKind.TargetStream));
+  }
+
+  allocate(length: number, what: string): HostMemory {
+    const memory = new HostMemory(length, what);
+    this.allocated.push(memory);
+    return memory;
+  }
+
+  log(message: string): void {
+    this.logLine(message);
+  }
+
+  /** Frees what allocate() handed out: only once the ring is closed (nothing in flight can reach it). */
+  release(): void {
+    for (const memory of this.allocated.splice(0)) memory.free();
   }
 
   linkLast(): void {

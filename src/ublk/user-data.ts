@@ -9,6 +9,8 @@ export const UserDataKind = {
   TargetIo: 1,
   /** A batch command (UBLK_F_BATCH_IO); the tag bits say which (see batch-commands.ts). */
   BatchCommand: 2,
+  /** Stream I/O of the target (QueueIo.writeStream/readStream); the tag bits say which stream. */
+  TargetStream: 3,
 } as const;
 
 export const TAG_BITS = 16;

@@ -319,6 +319,11 @@ export class Ring {
     this.prep(sqe, IORING_OP.WRITE, fd, address, length, offset, userData);
   }
 
+  /** writev(2) of `count` struct iovecs at `iovecs` to file `offset` (0 for a socket). */
+  prepWritev(sqe: number, fd: number, iovecs: number, count: number, offset: number, userData: number): void {
+    this.prep(sqe, IORING_OP.WRITEV, fd, iovecs, count, offset, userData);
+  }
+
   /** A read into registered buffer `bufIndex` (`address` must lie inside it). */
   prepReadFixed(
     sqe: number,

@@ -36,6 +36,7 @@ const common = {
   sizeBytes: null,
   logicalBlockSize: 512,
   logicalBlockSizeGiven: false,
+  queuesGiven: true,
   queues: 1,
   depth: 4,
   maxIoBufBytes: 65536,

@@ -1,0 +1,78 @@
+import type { TargetPlanner } from '../../blk/target-plan.js';
+import type { NbdConfig } from './config.js';
+
+const DEFAULT_PORT = 10809;
+
+/**
+ * The NBD target's options, named as the C ublk utility's nbd target names them
+ * (`--host`, `--port`, `--export_name`, `--unix`), so its scripts run unchanged.
+ */
+export const nbdPlanner: TargetPlanner = {
+  name: 'nbd',
+  heading: 'nbd target (an export of an NBD server: qemu-nbd, nbdkit, nbd-server):',
+  options: [
+    {
+      name: 'host',
+      kind: 'string',
+      describe: 'the NBD server, by name or address',
+      valid: (v) => v !== '',
+      fix: 'name it: --host 192.0.2.7 or --host storage.example',
+    },
+    {
+      name: 'port',
+      kind: 'number',
+      describe: "the server's TCP port",
+      defaultValue: DEFAULT_PORT,
+      valid: (v) => Number.isInteger(v) && (v as number) > 0 && (v as number) < 65536,
+      fix: 'use --port between 1 and 65535 (NBD: 10809)',
+    },
+    {
+      name: 'unix',
+      kind: 'string',
+      describe: "the server's unix socket, instead of --host",
+      valid: (v) => v !== '',
+      fix: 'name the socket: --unix /run/nbd.sock',
+    },
+    {
+      name: 'export_name',
+      kind: 'string',
+      describe: 'the export to serve',
+      defaultValue: '',
+    },
+    {
+      name: 'read_only',
+      kind: 'boolean',
+      describe: 'a read-only disk (an export the server marks read-only always is)',
+      defaultValue: false,
+    },
+  ],
+  plan(values, common) {
+    const host = values['host'];
+    const unix = values['unix'];
+    if ((host === undefined) === (unix === undefined))
+      throw new Error(
+        host === undefined
+          ? 'the nbd target serves an NBD export: add --host HOST [--port N] or --unix PATH'
+          : 'give the nbd target --host or --unix, not both',
+      );
+    if (common.sizeBytes !== null)
+      throw new Error("the nbd target's size is the export's: leave out --size (the server says it)");
+    if (unix !== undefined && values['port'] !== undefined)
+      throw new Error('--port goes with --host, not --unix: leave it out');
+    const config: NbdConfig = {
+      sizeBytes: 0, // the export's, found when the daemon connects
+      logicalBlockSize: common.logicalBlockSize,
+      blockSizeGiven: common.logicalBlockSizeGiven,
+      endpoint:
+        unix !== undefined
+          ? { kind: 'unix', path: String(unix) }
+          : { kind: 'tcp', host: String(host), ip: '', port: Number(values['port'] ?? DEFAULT_PORT) },
+      exportName: String(values['export_name'] ?? ''),
+      readOnly: values['read_only'] === true,
+    };
+    // Requests go to the socket from, and replies into, the per-tag buffers of the copy data path.
+    // One queue (one connection), as the kernel's nbd client, unless -q asks for more (a
+    // multi-conn export can take a connection per queue).
+    return { config, dataPath: 'copy', ...(common.queuesGiven ? {} : { queues: 1 }) };
+  },
+};

@@ -1,0 +1,141 @@
+// The nbd target: exports of real NBD servers started in the guest (nbdkit, qemu-nbd) behind
+// /dev/ublkbN, under fio, mkfs and blkdiscard; and what a user sees when the server is missing,
+// wrong, read-only or dies.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cleanUp, fioWriteVerify, leftovers, listedDevice, ok, run, tsublk } from './cli.js';
+
+const dir = '/dev/shm/tsublk-nbd'; // tmpfs: images with holes, quickly
+const servers: ChildProcess[] = [];
+
+afterEach(() => {
+  cleanUp();
+  for (const server of servers.splice(0)) server.kill('SIGKILL');
+  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Starts a server in the foreground; resolves once `ready()` says it listens. */
+async function startServer(command: string, args: string[], ready: () => boolean): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
+  const server = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  servers.push(server);
+  let stderr = '';
+  server.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  for (let waited = 0; !ready(); waited += 50) {
+    if (waited > 20_000 || server.exitCode !== null) throw new Error(`${command} did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return server;
+}
+
+/** Whether something listens on TCP `port` of the loopback (ss). */
+function listening(port: number): boolean {
+  return run('ss', ['-Hltn', `sport = :${port}`]).stdout.trim() !== '';
+}
+
+function add(...args: string[]): void {
+  const result = tsublk('add', '-t', 'nbd', ...args);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+}
+
+/** An image's allocated bytes (st_blocks). */
+function allocated(file: string): number {
+  return statSync(file).blocks * 512;
+}
+
+describe('the nbd target', () => {
+  it('serves an nbdkit export over TCP with 2 queues (fio write+verify); when the server dies, I/O fails with EIO, logged, and del leaves nothing', async () => {
+    const nbdkit = await startServer('nbdkit', ['-f', '--port', '10809', 'memory', '256M'], () => listening(10809));
+    add('-n', '0', '--host', '127.0.0.1', '-q', '2');
+    expect(ok('blockdev', '--getsize64', '/dev/ublkb0').trim()).toBe(String(256 * 2 ** 20));
+    const verified = await fioWriteVerify('/dev/ublkb0', { size: '32M', iodepth: 16, numjobs: 1 });
+    expect(verified.status).toBe(0);
+    expect(verified.job?.error).toBe(0);
+    expect(verified.job?.write.io_bytes).toBe(32 * 2 ** 20);
+    const stats = JSON.parse(tsublk('stats', '-n', '0', '--json').stdout) as { queues: Array<Record<string, number>> };
+    expect(stats.queues.every((queue) => (queue['writes'] ?? 0) > 0)).toBe(true); // a connection each
+
+    nbdkit.kill('SIGKILL');
+    const read = run('dd', ['if=/dev/ublkb0', 'of=/dev/null', 'bs=4k', 'count=1', 'iflag=direct'], {
+      timeoutMs: 30_000,
+    });
+    expect(read.status).not.toBe(0);
+    expect(read.stderr).toMatch(/Input\/output error/);
+    expect(readFileSync('/run/tsublk/0.log', 'utf8')).toMatch(
+      /nbd: the connection to 127\.0\.0\.1:10809 failed: the server closed the connection; the requests it had failed with EIO/,
+    );
+    expect(tsublk('del', '-n', '0').status).toBe(0);
+  });
+
+  it('serves qemu-nbd exports over a unix socket: an ext4 on qcow2 keeps its files (sha256), a raw image gets discards (it shrinks) and fio verifies on 1 queue', async () => {
+    const qcow2 = `${dir}/disk.qcow2`;
+    ok('qemu-img', 'create', '-q', '-f', 'qcow2', qcow2, '128M');
+    const qcowSocket = `${dir}/qcow2.sock`;
+    await startServer('qemu-nbd', ['-k', qcowSocket, '-f', 'qcow2', '-t', qcow2], () => existsSync(qcowSocket));
+    add('-n', '1', '--unix', qcowSocket);
+    // -q left out: one queue, one connection (qemu-nbd -e 1 takes one client at a time).
+    expect(listedDevice<{ nr_hw_queues: number }>(1)?.nr_hw_queues).toBe(1);
+    ok('mkfs.ext4', '-q', '/dev/ublkb1');
+    const mountPoint = `${dir}/mnt`;
+    mkdirSync(mountPoint, { recursive: true });
+    ok('mount', '/dev/ublkb1', mountPoint);
+    ok('dd', 'if=/dev/urandom', `of=${mountPoint}/f1`, 'bs=1M', 'count=8', 'status=none');
+    const sums = ok('sha256sum', `${mountPoint}/f1`);
+    ok('umount', mountPoint);
+    ok('mount', '/dev/ublkb1', mountPoint);
+    expect(ok('sha256sum', `${mountPoint}/f1`)).toBe(sums);
+    ok('umount', mountPoint);
+
+    const raw = `${dir}/disk.raw`;
+    ok('truncate', '-s', '64M', raw);
+    const rawSocket = `${dir}/raw.sock`;
+    await startServer('qemu-nbd', ['-k', rawSocket, '-f', 'raw', '-t', '--discard=unmap', raw], () =>
+      existsSync(rawSocket),
+    );
+    add('-n', '2', '--unix', rawSocket);
+    const verified = await fioWriteVerify('/dev/ublkb2', { size: '16M', iodepth: 8 });
+    expect(verified.status).toBe(0);
+    expect(verified.job?.error).toBe(0);
+    const written = allocated(raw);
+    expect(written).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    ok('blkdiscard', '/dev/ublkb2');
+    expect(allocated(raw)).toBeLessThan(written / 4);
+  });
+
+  it('a read-only export is a read-only disk', async () => {
+    const raw = `${dir}/ro.raw`;
+    ok('truncate', '-s', '16M', raw);
+    const socket = `${dir}/ro.sock`;
+    await startServer('qemu-nbd', ['-k', socket, '-f', 'raw', '-t', '-r', raw], () => existsSync(socket));
+    add('-n', '3', '--unix', socket);
+    expect(ok('blockdev', '--getro', '/dev/ublkb3').trim()).toBe('1');
+    const write = run('dd', ['if=/dev/zero', 'of=/dev/ublkb3', 'bs=4k', 'count=1', 'oflag=direct']);
+    expect(write.status).not.toBe(0);
+    expect(write.stderr).toMatch(/Operation not permitted|Read-only file system/);
+  });
+
+  it('refuses in one line, leaving nothing: no server there, an unknown export, an export without multi-conn for 2 queues', async () => {
+    const refused = tsublk('add', '-t', 'nbd', '-n', '4', '--host', '127.0.0.1', '--port', '1');
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toBe(
+      'tsublk: nbd: cannot connect to 127.0.0.1:1 (ECONNREFUSED): is the NBD server running there? (--host/--port)\n',
+    );
+    const raw = `${dir}/named.raw`;
+    ok('truncate', '-s', '16M', raw);
+    const socket = `${dir}/named.sock`;
+    await startServer('qemu-nbd', ['-k', socket, '-x', 'disk', '-f', 'raw', '-t', raw], () => existsSync(socket));
+    const unknown = tsublk('add', '-t', 'nbd', '-n', '4', '--unix', socket, '--export_name', 'other');
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toMatch(
+      /^tsublk: nbd: unix socket \S+ export "other": the server has no such export \(NBD_REP_ERR_UNKNOWN\).*: check --export_name\n$/,
+    );
+    const shared = tsublk('add', '-t', 'nbd', '-n', '4', '--unix', socket, '--export_name', 'disk', '-q', '2');
+    expect(shared.status).not.toBe(0);
+    expect(shared.stderr).toMatch(/no NBD_FLAG_CAN_MULTI_CONN\): add with -q 1/);
+    expect(shared.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
