@@ -142,6 +142,7 @@ const native = {
     value: Uint8Array,
     length: number,
   ) => number,
+  shutdown: libc.func('int shutdown(int fd, int how)') as (fd: number, how: number) => number,
   send: libc.func('intptr_t send(int fd, const uint8_t *buf, size_t len, int flags)') as (
     fd: number,
     buf: Uint8Array,
@@ -313,6 +314,14 @@ export function connect(fd: number, address: Uint8Array, what: string): void {
 /** setsockopt(2) with the option's value as bytes. */
 export function setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {
   check(native.setsockopt(fd, level, name, value, value.length), 'setsockopt', `level ${level}, name ${name}`);
+}
+
+/**
+ * shutdown(2) of both directions of a socket: I/O waiting on it (an io_uring read) completes at
+ * once. Errors (a socket already disconnected: ENOTCONN) are of no interest to a caller giving up on it.
+ */
+export function shutdownSocket(fd: number): void {
+  native.shutdown(fd, 2); // SHUT_RDWR
 }
 
 /** send(2) of all of `data` on a connected socket, blocking (set-up paths; a queue sends through its ring). */

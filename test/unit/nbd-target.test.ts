@@ -74,7 +74,7 @@ function queue(config: NbdConfig): {
   results: Map<number, number>;
   logged: string[];
   serve: (rq: Request<undefined>, op: number, sector: number, bytes: number, flags?: number) => void;
-  pump: (...tags: number[]) => void;
+  pump: (tags: number[], forMs?: number) => void;
 } {
   const opened = nbdTarget.open!(config, 0, false, { queues: 1, depth: DEPTH });
   cleanup.push(() => opened.close(true));
@@ -113,10 +113,15 @@ function queue(config: NbdConfig): {
     results.delete(rq.tag);
     ops.queueRq(hw, undefined, rq, true);
   };
-  const pump = (...tags: number[]): void => {
+  // The queue's loop, in short: poll, submit and wait (no longer than poll asks), completions,
+  // commitRqs; until the tags have ended or `forMs` has passed.
+  const pump = (tags: number[], forMs = 30_000): void => {
+    const until = Date.now() + forMs;
     ops.commitRqs!(hw, undefined);
-    while (tags.some((tag) => !results.has(tag))) {
-      ring.submitAndWait(1);
+    while (tags.some((tag) => !results.has(tag)) && Date.now() < until) {
+      const pollNs = ops.poll!(hw);
+      ops.commitRqs!(hw, undefined);
+      ring.submitAndWait(1, pollNs < 0 ? 100e6 : Math.min(pollNs, 100e6));
       ring.drainCompletions((userData, result) => {
         expect(userDataKind(userData)).toBe(UserDataKind.TargetStream);
         ops.streamDone!(hw, userDataTag(userData), result);
@@ -151,7 +156,7 @@ describe('the nbd target against nbdkit, over a real ring', () => {
       for (let i = 0; i < TAG_BYTES; i += 4096) rq.buffer.fill((rq.tag * 31 + i / 4096) & 0xff, i, i + 4096);
       serve(rq, ReqOp.Write, rq.tag * 1024, TAG_BYTES, rq.tag === 3 ? ReqFlag.Fua : 0);
     }
-    pump(...rqs.map((rq) => rq.tag));
+    pump(rqs.map((rq) => rq.tag));
     expect(rqs.map((rq) => results.get(rq.tag))).toEqual(rqs.map(() => TAG_BYTES));
     expect(hw.connection.shortSends).toBeGreaterThan(0);
     // Read each back into another tag's buffer.
@@ -159,7 +164,7 @@ describe('the nbd target against nbdkit, over a real ring', () => {
       rq.buffer.fill(0);
       serve(rq, ReqOp.Read, ((rq.tag + 3) % DEPTH) * 1024, TAG_BYTES);
     }
-    pump(...rqs.map((rq) => rq.tag));
+    pump(rqs.map((rq) => rq.tag));
     for (const rq of rqs) {
       const from = (rq.tag + 3) % DEPTH;
       expect(results.get(rq.tag)).toBe(TAG_BYTES);
@@ -175,35 +180,86 @@ describe('the nbd target against nbdkit, over a real ring', () => {
     serve(flush, ReqOp.Flush, 0, 0);
     serve(trim, ReqOp.Discard, 0, 65536);
     serve(zero, ReqOp.WriteZeroes, 1024, 4096, ReqFlag.NoUnmap);
-    pump(0, 1, 2);
+    pump([0, 1, 2]);
     expect([results.get(0), results.get(1), results.get(2)]).toEqual([0, 0, 0]);
     serve(read, ReqOp.Read, 0, 65536);
-    pump(3);
+    pump([3]);
     expect(read.buffer.subarray(0, 65536).every((byte) => byte === 0)).toBe(true);
     serve(read, ReqOp.Read, 1024, 8192);
-    pump(3);
+    pump([3]);
     expect(read.buffer.subarray(0, 4096).every((byte) => byte === 0)).toBe(true);
     expect(read.buffer[4096]).toBe((1 * 31 + 1) & 0xff);
   });
 
-  it('fails the requests the server had with EIO when it dies, logs it, and fails new ones at once', async () => {
+  it('with --reconnect_timeout 0, fails the requests the server had with EIO when it dies, logs it, and fails new ones at once', async () => {
     const { socket, server } = await nbdkit('8M');
-    const { hw, rqs, results, logged, serve, pump } = queue(plan({ unix: socket }));
+    const { hw, rqs, results, logged, serve, pump } = queue(plan({ unix: socket, reconnect_timeout: 0 }));
     const [first, second] = rqs as [Request<undefined>, Request<undefined>];
     serve(first, ReqOp.Read, 0, 4096);
-    pump(0);
+    pump([0]);
     expect(results.get(0)).toBe(4096);
     server.kill('SIGKILL');
     await new Promise((resolve) => server.once('exit', resolve));
     serve(second, ReqOp.Read, 0, 4096);
-    pump(1);
+    pump([1]);
     expect(results.get(1)).toBe(-5);
-    expect(logged.join('\n')).toMatch(
-      /^nbd: the connection to unix socket .* failed: the server closed the connection; /,
-    );
+    expect(logged).toEqual([
+      expect.stringMatching(
+        /^nbd: the connection to unix socket \S+ failed: .*; [01] request\(s\) failed with EIO, and new ones do until del$/,
+      ),
+    ]);
     serve(first, ReqOp.Write, 0, 4096);
     expect(results.get(0)).toBe(-5); // at once: the connection is known to be gone
     expect(hw.connectionErrors).toBe(1);
+  });
+
+  it('holds the requests of a lost connection, reconnects when the server is back, and sends them again', async () => {
+    const dir = scratchDir();
+    const file = path.join(dir, 'disk.img');
+    writeFileSync(file, Buffer.alloc(4 << 20, 0x5a));
+    const socket = path.join(dir, 'file.sock');
+    const fileServer = (): Promise<ChildProcess> =>
+      startServer('nbdkit', ['-f', '-U', socket, 'file', `file=${file}`], socket);
+    const server = await fileServer();
+    const { hw, rqs, results, logged, serve, pump } = queue(plan({ unix: socket }));
+    const [write, read, other] = rqs as [Request<undefined>, Request<undefined>, Request<undefined>];
+    write.buffer.fill(0xa5, 0, 8192);
+    serve(write, ReqOp.Write, 16, 8192);
+    pump([0]);
+    expect(results.get(0)).toBe(8192);
+    server.kill('SIGKILL');
+    await new Promise((resolve) => server.once('exit', resolve));
+    rmSync(socket, { force: true });
+    // Lost while these wait: held, not failed.
+    serve(read, ReqOp.Read, 16, 8192);
+    serve(other, ReqOp.Read, 0, 4096);
+    pump([1, 2], 700);
+    expect(results.has(1) || results.has(2)).toBe(false);
+    expect(logged[0]).toMatch(
+      /^nbd: the connection to unix socket \S+ failed: .*; holding its [0-2] request\(s\) while reconnecting, for up to 30 s$/,
+    );
+    await fileServer();
+    pump([1, 2]);
+    expect([results.get(1), results.get(2)]).toEqual([8192, 4096]);
+    expect(read.buffer.subarray(0, 8192).every((byte) => byte === 0xa5)).toBe(true);
+    expect(other.buffer.subarray(0, 4096).every((byte) => byte === 0x5a)).toBe(true);
+    expect(logged[1]).toMatch(/^nbd: reconnected to unix socket \S+ after \d+\.\d s; 2 request\(s\) sent again$/);
+    expect([hw.connection.losses, hw.connection.reconnects]).toEqual([1, 1]);
+  });
+
+  it('gives up after --reconnect_timeout: the held requests fail with EIO, with the last error in the log', async () => {
+    const { socket, server } = await nbdkit('8M');
+    const { rqs, results, logged, serve, pump } = queue(plan({ unix: socket, reconnect_timeout: 1 }));
+    server.kill('SIGKILL');
+    await new Promise((resolve) => server.once('exit', resolve));
+    const started = Date.now();
+    serve(rqs[0]!, ReqOp.Read, 0, 4096);
+    pump([0]);
+    expect(results.get(0)).toBe(-5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // held for the timeout first
+    expect(logged.at(-1)).toMatch(
+      /^nbd: the connection to unix socket \S+ failed: no connection in 1 s \(last: nbd: cannot connect to .*\); 1 request\(s\) failed with EIO, and new ones do until del$/,
+    );
   });
 });
 

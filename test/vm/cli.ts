@@ -1,5 +1,5 @@
 // Helpers for the in-VM tests: run the real CLI, as a user would, and look at what it left.
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,4 +196,27 @@ export function randomReads(device: string, seconds: number): Promise<number | n
     `--runtime=${seconds}`,
   ]);
   return new Promise((resolve) => fio.once('exit', resolve));
+}
+
+/** Starts a server in the foreground (added to `started`, for the caller to kill); resolves once `ready()` says it listens. */
+export async function startListening(
+  command: string,
+  args: string[],
+  ready: () => boolean,
+  started: ChildProcess[],
+): Promise<ChildProcess> {
+  const server = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.push(server);
+  let stderr = '';
+  server.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  for (let waited = 0; !ready(); waited += 50) {
+    if (waited > 20_000 || server.exitCode !== null) throw new Error(`${command} did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return server;
+}
+
+/** Whether something listens on TCP `port` (ss). */
+export function listening(port: number): boolean {
+  return run('ss', ['-Hltn', `sport = :${port}`]).stdout.trim() !== '';
 }

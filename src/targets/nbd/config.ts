@@ -24,6 +24,8 @@ export type NbdConfig = {
   readonly exportName: string;
   /** --read_only: a read-only disk even where the export is writable. */
   readonly readOnly: boolean;
+  /** --reconnect_timeout: how long a lost connection's requests are held while it reconnects (0: they fail at once). */
+  readonly reconnectTimeoutSeconds: number;
   /** Set by open. */
   readonly export?: NbdExport;
 };

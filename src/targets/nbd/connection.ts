@@ -1,8 +1,8 @@
-import { memcpy } from '../../../native-bindings/libc.js';
+import { close, memcpy, monotonicMicroseconds, shutdownSocket } from '../../../native-bindings/libc.js';
 import { TWO_32, high32 } from '../../../native-bindings/u64.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import { ReqOp, type Request } from '../../blk/request.js';
-import { NBD_REQUEST_MAGIC, NBD_SIMPLE_REPLY_MAGIC, NBD_CMD, REQUEST_BYTES, SIMPLE_REPLY_BYTES } from './protocol.js';
+import { NBD_REQUEST_MAGIC, NBD_SIMPLE_REPLY_MAGIC, REQUEST_BYTES, SIMPLE_REPLY_BYTES } from './protocol.js';
 
 const EIO = 5;
 /** Each tag's request header slot (28 bytes, padded). */
@@ -13,9 +13,26 @@ const IOVEC_BYTES = 16;
 const IOV_MAX = 1024;
 /** Replies are read into this buffer, many at a time; a read's data is copied on to its request. */
 const RECEIVE_BYTES = 256 * 1024;
-/** The stream ids of a connection's I/O (QueueIo streams). */
+/** A connection's I/O, as QueueIo stream ids: its generation (one per socket) << 1 | which. */
 const SEND_STREAM = 0;
 const RECEIVE_STREAM = 1;
+const GENERATIONS = 0x8000;
+/** Reconnect attempts: the first at once, then waits doubling from 100 ms to 2 s; each attempt at most 2 s. */
+const FIRST_BACKOFF_US = 100_000;
+const MAX_BACKOFF_US = 2_000_000;
+const ATTEMPT_SECONDS = 2;
+
+/** Where a connection is. */
+export const Link = {
+  Connected: 0,
+  /** Lost: its requests are held (not failed) while it reconnects, up to the reconnect timeout. */
+  Reconnecting: 1,
+  /** Given up: every request fails with EIO until the device is deleted. */
+  Failed: 2,
+} as const;
+
+/** How a connection comes back: a new socket with the handshake done (the same export), or a throw. */
+export type Reconnect = (timeoutSeconds: number) => number;
 
 /**
  * One queue's NBD connection, driven from the queue's ring: requests are pipelined (many in
@@ -53,20 +70,43 @@ export class NbdConnection {
   private readingLeft = 0;
   private readingAddress = 0;
 
-  /** The request each tag's cookie names, while the server has it. */
+  /** The request each tag's cookie names, while the server has it (or will get it again). */
   private readonly inFlight: Array<Request<unknown> | null>;
   private inFlightCount = 0;
-  private broken = false;
+  /** Link.*: connected, reconnecting, failed. */
+  link: number = Link.Connected;
   /** Writevs the socket took only in part (continued from where they stopped). */
   shortSends = 0;
+  /** Connections lost, and made again. */
+  losses = 0;
+  reconnects = 0;
+
+  /** The socket now: the daemon's at first (it closes that one), later one this connection made (and closes). */
+  private fd: number;
+  private ownsFd = false;
+  private generation = 0;
+  private receiving = false;
+  /** I/O of lost sockets still in the kernel: no reconnect (no reuse of the buffers) until it is back. */
+  private staleIo = 0;
+  private lostAtUs = 0;
+  private nextAttemptUs = 0;
+  private backoffUs = FIRST_BACKOFF_US;
+  private lastError = '';
 
   constructor(
     private readonly io: QueueIo,
-    readonly fd: number,
+    fd: number,
     depth: number,
-    /** The connection failed: every request the server had ended with EIO (the target logs it). */
-    private readonly onBroken: (reason: string) => void,
+    /** The server, as the log names it. */
+    private readonly where: string,
+    /** Lines for the device's log: a lost connection, a reconnect, giving up. */
+    private readonly log: (message: string) => void,
+    /** A new connection to the same export, or null: a lost connection fails its requests at once. */
+    private readonly reconnect: Reconnect | null,
+    /** How long a lost connection's requests are held while it reconnects (µs). */
+    private readonly reconnectTimeoutUs: number,
   ) {
+    this.fd = fd;
     this.headers = io.allocate(depth * HEADER_STRIDE, 'nbd request headers');
     this.headerView = new DataView(this.headers.bytes.buffer, this.headers.bytes.byteOffset, this.headers.bytes.length);
     // A request takes at most two iovecs (header, data).
@@ -83,9 +123,9 @@ export class NbdConnection {
     this.startReceive();
   }
 
-  /** Whether the connection failed (its requests ended with EIO; new ones should too). */
+  /** Whether the connection is given up (its requests ended with EIO; new ones should too). */
   get failed(): boolean {
-    return this.broken;
+    return this.link === Link.Failed;
   }
 
   /** How many requests the server has now. */
@@ -111,13 +151,18 @@ export class NbdConnection {
     view.setUint32(at + 24, length);
     this.inFlight[tag] = rq;
     this.inFlightCount++;
-    this.append(this.headers.address + at, REQUEST_BYTES);
-    if (command === NBD_CMD.WRITE) this.append(rq.bufferAddress, length);
+    if (this.link === Link.Connected) this.appendRequest(rq); // reconnecting: sent once connected
+  }
+
+  /** A request's header (and a write's data) into the batch being gathered. */
+  private appendRequest(rq: Request<unknown>): void {
+    this.append(this.headers.address + rq.tag * HEADER_STRIDE, REQUEST_BYTES);
+    if (rq.op === ReqOp.Write) this.append(rq.bufferAddress, rq.bytes);
   }
 
   /** Starts a writev of what was gathered, unless one is in flight (its completion sends the rest). */
   flush(): void {
-    if (this.sendingHalf >= 0 || this.gathered === 0 || this.broken) return;
+    if (this.sendingHalf >= 0 || this.gathered === 0 || this.link !== Link.Connected) return;
     this.sendingHalf = this.gathering;
     this.sendFirst = 0;
     this.sendCount = this.gathered;
@@ -128,8 +173,65 @@ export class NbdConnection {
 
   /** A completion of this connection's stream I/O. */
   streamDone(stream: number, result: number): void {
-    if (stream === SEND_STREAM) this.sent(result);
-    else if (stream === RECEIVE_STREAM) this.received(result);
+    if (stream >>> 1 !== this.generation) {
+      this.staleDone();
+      return;
+    }
+    if ((stream & 1) === SEND_STREAM) this.sent(result);
+    else this.received(result);
+  }
+
+  /**
+   * The queue's poll: while reconnecting, tries again when it is time (a blocking handshake of
+   * at most ATTEMPT_SECONDS); returns ns until it wants to run again, or -1 (only on events).
+   */
+  poll(): number {
+    if (this.link !== Link.Reconnecting) return -1;
+    if (this.staleIo > 0) return 1e6; // the lost socket's I/O comes back at once (it was shut down)
+    const now = monotonicMicroseconds();
+    if (now < this.nextAttemptUs) return (this.nextAttemptUs - now) * 1000;
+    const deadline = this.lostAtUs + this.reconnectTimeoutUs;
+    let fd = -1;
+    try {
+      fd = (this.reconnect as Reconnect)(Math.max(1, Math.min(ATTEMPT_SECONDS, Math.ceil((deadline - now) / 1e6))));
+    } catch (error) {
+      this.lastError = (error as Error).message;
+    }
+    const after = monotonicMicroseconds();
+    if (fd < 0) {
+      if (after >= deadline) {
+        this.giveUp(`no connection in ${Math.round(this.reconnectTimeoutUs / 1e6)} s (last: ${this.lastError})`);
+        return -1;
+      }
+      this.nextAttemptUs = after + this.backoffUs;
+      this.backoffUs = Math.min(2 * this.backoffUs, MAX_BACKOFF_US);
+      return this.backoffUs * 1000;
+    }
+    this.connected(fd, after);
+    return -1;
+  }
+
+  /** A new socket: every request held goes to it, in tag order, and replies are read from it. */
+  private connected(fd: number, nowUs: number): void {
+    this.fd = fd;
+    this.ownsFd = true;
+    this.link = Link.Connected;
+    this.reconnects++;
+    this.receiveStart = this.receiveEnd = 0;
+    this.readingLeft = 0;
+    this.sendingHalf = -1;
+    this.gathered = 0;
+    let resent = 0;
+    for (const rq of this.inFlight)
+      if (rq !== null) {
+        this.appendRequest(rq);
+        resent++;
+      }
+    this.log(
+      `nbd: reconnected to ${this.where} after ${((nowUs - this.lostAtUs) / 1e6).toFixed(1)} s; ${resent} request(s) sent again`,
+    );
+    this.flush();
+    this.startReceive();
   }
 
   private append(address: number, length: number): void {
@@ -145,13 +247,18 @@ export class NbdConnection {
   private writeNext(): void {
     const count = Math.min(IOV_MAX, this.sendCount - this.sendFirst);
     const first = this.sendingHalf * this.halfCapacity + this.sendFirst;
-    this.io.writeStream(SEND_STREAM, this.fd, this.iovecs.address + first * IOVEC_BYTES, count);
+    this.io.writeStream(
+      (this.generation << 1) | SEND_STREAM,
+      this.fd,
+      this.iovecs.address + first * IOVEC_BYTES,
+      count,
+    );
   }
 
   private sent(result: number): void {
-    if (this.broken) return;
     if (result <= 0) {
-      this.fail(result === 0 ? 'the server stopped reading' : `sending failed (errno ${-result})`);
+      this.sendingHalf = -1;
+      this.lost(result === 0 ? 'the server stopped reading' : `sending failed (errno ${-result})`);
       return;
     }
     // Skip what was written; a partly written iovec starts further on.
@@ -180,8 +287,9 @@ export class NbdConnection {
   }
 
   private startReceive(): void {
+    this.receiving = true;
     this.io.readStream(
-      RECEIVE_STREAM,
+      (this.generation << 1) | RECEIVE_STREAM,
       this.fd,
       this.receive.address + this.receiveEnd,
       RECEIVE_BYTES - this.receiveEnd,
@@ -189,9 +297,9 @@ export class NbdConnection {
   }
 
   private received(result: number): void {
-    if (this.broken) return;
+    this.receiving = false;
     if (result <= 0) {
-      this.fail(result === 0 ? 'the server closed the connection' : `receiving failed (errno ${-result})`);
+      this.lost(result === 0 ? 'the server closed the connection' : `receiving failed (errno ${-result})`);
       return;
     }
     this.receiveEnd += result;
@@ -230,7 +338,7 @@ export class NbdConnection {
       const tag = view.getUint32(at + 12);
       const rq = view.getUint32(at + 8) === 0 && tag < this.inFlight.length ? this.inFlight[tag] : null;
       if (magic !== NBD_SIMPLE_REPLY_MAGIC || rq === null || rq === undefined) {
-        this.fail(
+        this.lost(
           magic !== NBD_SIMPLE_REPLY_MAGIC
             ? `the server sent a reply with a bad magic (0x${magic.toString(16)})`
             : `the server replied to cookie ${tag}, which it was not sent`,
@@ -259,11 +367,53 @@ export class NbdConnection {
     rq.end(errno !== 0 ? -errno : rq.op === ReqOp.Read || rq.op === ReqOp.Write ? rq.bytes : 0);
   }
 
-  private fail(reason: string): void {
-    this.broken = true;
-    for (let tag = 0; tag < this.inFlight.length; tag++) if (this.inFlight[tag] !== null) this.finish(tag, EIO);
+  /**
+   * The socket failed. Its I/O still in the kernel is waited for (shutdown hurries it) before the
+   * buffers serve another socket. With a reconnect timeout the requests are held and poll()
+   * reconnects; without, they fail now.
+   */
+  private lost(reason: string): void {
+    if (this.link !== Link.Connected) return;
+    this.losses++;
+    this.staleIo = (this.sendingHalf >= 0 ? 1 : 0) + (this.receiving ? 1 : 0);
+    shutdownSocket(this.fd);
+    // The ring holds the socket's file while its I/O is in flight: the number can go now.
+    if (this.ownsFd) close(this.fd);
+    this.ownsFd = false;
+    this.generation = (this.generation + 1) % GENERATIONS; // completions of the lost socket are told apart
     this.readingLeft = 0;
     this.gathered = 0;
-    this.onBroken(reason);
+    this.sendingHalf = -1;
+    if (this.reconnect === null || this.reconnectTimeoutUs <= 0) {
+      this.giveUp(reason);
+      return;
+    }
+    this.link = Link.Reconnecting;
+    this.lostAtUs = this.nextAttemptUs = monotonicMicroseconds();
+    this.backoffUs = FIRST_BACKOFF_US;
+    this.log(
+      `nbd: the connection to ${this.where} failed: ${reason}; holding its ${this.inFlightCount} request(s) while reconnecting, for up to ${Math.round(this.reconnectTimeoutUs / 1e6)} s`,
+    );
+  }
+
+  /** One I/O of a lost socket came back (its buffers are free again once all have). */
+  private staleDone(): void {
+    if (this.staleIo > 0) this.staleIo--;
+  }
+
+  /** No connection: every request held fails with EIO, and every later one. */
+  private giveUp(reason: string): void {
+    this.link = Link.Failed;
+    const failed = this.inFlightCount;
+    for (let tag = 0; tag < this.inFlight.length; tag++) if (this.inFlight[tag] !== null) this.finish(tag, EIO);
+    this.log(
+      `nbd: the connection to ${this.where} failed: ${reason}; ${failed} request(s) failed with EIO, and new ones do until del`,
+    );
+  }
+
+  /** The queue goes away: the socket this connection made is closed (the daemon closes the first). */
+  close(): void {
+    if (this.ownsFd) close(this.fd);
+    this.ownsFd = false;
   }
 }

@@ -54,21 +54,21 @@ function timeval(seconds: number): Uint8Array {
 }
 
 /** A connected stream socket to the endpoint, with the handshake's timeouts set. */
-function connectSocket(endpoint: NbdEndpoint): number {
+function connectSocket(endpoint: NbdEndpoint, timeoutSeconds: number): number {
   const address =
     endpoint.kind === 'unix' ? unixSocketAddress(endpoint.path) : inetSocketAddress(endpoint.ip, endpoint.port);
   const family = endpoint.kind === 'unix' ? AF.UNIX : isIPv6(endpoint.ip) ? AF.INET6 : AF.INET;
   const fd = socket(family, SOCK.STREAM);
   try {
-    setsockopt(fd, SOL.SOCKET, SO.SNDTIMEO, timeval(HANDSHAKE_SECONDS)); // bounds connect(2) too
-    setsockopt(fd, SOL.SOCKET, SO.RCVTIMEO, timeval(HANDSHAKE_SECONDS));
+    setsockopt(fd, SOL.SOCKET, SO.SNDTIMEO, timeval(timeoutSeconds)); // bounds connect(2) too
+    setsockopt(fd, SOL.SOCKET, SO.RCVTIMEO, timeval(timeoutSeconds));
     try {
       connect(fd, address, endpointName(endpoint));
     } catch (error) {
       const code = error instanceof SyscallError ? error.code : String(error);
       const hint =
         code === 'EINPROGRESS' || code === 'ETIMEDOUT'
-          ? `no answer in ${HANDSHAKE_SECONDS} s`
+          ? `no answer in ${timeoutSeconds} s`
           : code === 'ECONNREFUSED' || code === 'ENOENT'
             ? 'is the NBD server running there?'
             : 'check the address';
@@ -111,8 +111,12 @@ function goData(exportName: string): Uint8Array {
  * (blocking, without timeouts: its queue reads and writes it through io_uring), and the export.
  * Throws one line naming what failed and where.
  */
-export function connectExport(endpoint: NbdEndpoint, exportName: string): { fd: number; export: NbdExport } {
-  const fd = connectSocket(endpoint);
+export function connectExport(
+  endpoint: NbdEndpoint,
+  exportName: string,
+  timeoutSeconds = HANDSHAKE_SECONDS,
+): { fd: number; export: NbdExport } {
+  const fd = connectSocket(endpoint, timeoutSeconds);
   const where = `${endpointName(endpoint)}${exportName === '' ? '' : ` export ${JSON.stringify(exportName)}`}`;
   try {
     const receive = (length: number): Buffer => {
@@ -122,7 +126,7 @@ export function connectExport(endpoint: NbdEndpoint, exportName: string): { fd: 
         const code = error instanceof SyscallError ? error.code : '';
         throw new Error(
           code === 'EAGAIN'
-            ? `nbd: ${where} said nothing for ${HANDSHAKE_SECONDS} s in the handshake: is it an NBD server?`
+            ? `nbd: ${where} said nothing for ${timeoutSeconds} s in the handshake: is it an NBD server?`
             : `nbd: ${where} closed the connection in the handshake (${code === '' ? 'end of stream' : code}): see the server's log`,
           { cause: error },
         );

@@ -2,6 +2,8 @@ import type { TargetPlanner } from '../../blk/target-plan.js';
 import type { NbdConfig } from './config.js';
 
 const DEFAULT_PORT = 10809;
+/** Long enough for a server to restart, short enough that an application hears of a dead one within a minute. */
+const DEFAULT_RECONNECT_SECONDS = 30;
 
 /**
  * The NBD target's options, named as the C ublk utility's nbd target names them
@@ -40,6 +42,14 @@ export const nbdPlanner: TargetPlanner = {
       defaultValue: '',
     },
     {
+      name: 'reconnect_timeout',
+      kind: 'number',
+      describe: 'when a connection fails, hold its I/O this many seconds while reconnecting (0: fail it at once)',
+      defaultValue: DEFAULT_RECONNECT_SECONDS,
+      valid: (v) => Number.isFinite(v) && (v as number) >= 0 && (v as number) <= 86400,
+      fix: 'use --reconnect_timeout in seconds, 0 to 86400',
+    },
+    {
       name: 'read_only',
       kind: 'boolean',
       describe: 'a read-only disk (an export the server marks read-only always is)',
@@ -69,6 +79,7 @@ export const nbdPlanner: TargetPlanner = {
           : { kind: 'tcp', host: String(host), ip: '', port: Number(values['port'] ?? DEFAULT_PORT) },
       exportName: String(values['export_name'] ?? ''),
       readOnly: values['read_only'] === true,
+      reconnectTimeoutSeconds: Number(values['reconnect_timeout'] ?? DEFAULT_RECONNECT_SECONDS),
     };
     // Requests go to the socket from, and replies into, the per-tag buffers of the copy data path.
     // One queue (one connection), as the kernel's nbd client, unless -q asks for more (a

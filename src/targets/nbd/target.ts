@@ -68,13 +68,29 @@ const operations: Operations<NbdRuntimeConfig, undefined, NbdQueue, undefined> =
     const fd = config.runtime?.fds[hctxIdx];
     if (fd === undefined || config.export === undefined)
       throw new Error(`nbd target: queue ${hctxIdx} has no connection (open() runs in the daemon first)`);
-    const where = endpointName(config.endpoint);
-    const connection = new NbdConnection(io, fd, io.depth, (reason) =>
-      io.log(`nbd: the connection to ${where} failed: ${reason}; the requests it had failed with EIO, and new ones do`),
+    const exported = config.export;
+    // A new connection to the same export (its size unchanged), from this queue's thread.
+    const reconnect = (timeoutSeconds: number): number => {
+      const connected = connectExport(config.endpoint, config.exportName, timeoutSeconds);
+      if (connected.export.sizeBytes !== exported.sizeBytes) {
+        close(connected.fd);
+        throw new Error(`the export is ${connected.export.sizeBytes} bytes now, not ${exported.sizeBytes}`);
+      }
+      return connected.fd;
+    };
+    const connection = new NbdConnection(
+      io,
+      fd,
+      io.depth,
+      endpointName(config.endpoint),
+      (message) => io.log(message),
+      reconnect,
+      config.reconnectTimeoutSeconds * 1e6,
     );
-    return new NbdQueue(connection, config.export.flags);
+    return new NbdQueue(connection, exported.flags);
   },
-  exitHctx: () => {}, // the daemon closes the connections (close())
+  // The daemon closes the first connection (close()); the queue, those it made.
+  exitHctx: (hw) => hw.connection.close(),
   queueRq(hw, _queue, rq) {
     const connection = hw.connection;
     if (connection.failed) {
@@ -129,6 +145,7 @@ const operations: Operations<NbdRuntimeConfig, undefined, NbdQueue, undefined> =
   commitRqs(hw) {
     hw.connection.flush(); // one writev for the batch
   },
+  poll: (hw) => hw.connection.poll(), // -1 unless reconnecting
   streamDone(hw, stream, result) {
     hw.connection.streamDone(stream, result);
   },
@@ -145,6 +162,8 @@ const nbdCounters = counterTable([
   'write_bytes',
   'in_flight_server',
   'short_sends',
+  'connection_losses',
+  'reconnects',
   'connection_errors',
 ]);
 
@@ -243,6 +262,8 @@ export const nbdTarget: Target<NbdRuntimeConfig, NbdRuntimeConfig, undefined, Nb
       out[nbdCounters.at.write_bytes] = hw.writeBytes;
       out[nbdCounters.at.in_flight_server] = hw.connection.pending;
       out[nbdCounters.at.short_sends] = hw.connection.shortSends;
+      out[nbdCounters.at.connection_losses] = hw.connection.losses;
+      out[nbdCounters.at.reconnects] = hw.connection.reconnects;
       out[nbdCounters.at.connection_errors] = hw.connectionErrors;
     },
   },
