@@ -1,6 +1,7 @@
 // What `npm run bench` measures: the workloads, and each tsublk device beside the kernel device it
 // is compared with (bench/block.ts runs them).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Workload {
   readonly name: string;
@@ -36,6 +37,8 @@ export interface Suite {
   readonly needs?: string;
   /** The tsublk device this one is compared with in the same workload (its "of" column). */
   readonly base?: string;
+  /** The device's queues (2 unless said). */
+  readonly queues?: number;
 }
 
 export const suites: readonly Suite[] = [
@@ -97,7 +100,47 @@ export const suites: readonly Suite[] = [
     needs: 'BATCH_IO',
     base: 'tsublk-loop-zc', // what batch I/O buys
   },
+  {
+    device: 'tsublk-nbd',
+    anchor: 'nbd',
+    anchorPath: '/dev/nbd0',
+    add: ['-t', 'nbd', '--unix', '/run/tsublk-bench-nbd.sock'],
+    queues: 1, // one connection, as `qemu-nbd --connect` gives the kernel client
+    workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
+    precondition: false, // the image is written in full when it is made
+    prepare: prepareNbdExports,
+  },
 ];
+
+/**
+ * The nbd suite's servers: one image on tmpfs, exported by qemu-nbd twice: on a unix socket for
+ * tsublk, and to the kernel's nbd client (/dev/nbd0, `qemu-nbd -c`: its own server on a socket
+ * pair). The same server software and page cache behind both clients.
+ */
+function prepareNbdExports(): () => void {
+  const image = '/dev/shm/tsublk-bench-nbd.img';
+  const pidFile = '/run/tsublk-bench-nbd.pid';
+  execFileSync('dd', ['if=/dev/zero', `of=${image}`, 'bs=1M', 'count=1024', 'status=none']);
+  execFileSync('qemu-nbd', [
+    '--fork',
+    '--pid-file',
+    pidFile,
+    '--persistent',
+    '--socket',
+    '/run/tsublk-bench-nbd.sock',
+    '--format',
+    'raw',
+    image,
+  ]);
+  execFileSync('modprobe', ['nbd']);
+  execFileSync('mkdir', ['-p', '/run/lock']); // where qemu-nbd --connect puts its socket (/var/lock); the guest's /run starts empty
+  execFileSync('qemu-nbd', ['--connect', '/dev/nbd0', '--format', 'raw', image]);
+  return () => {
+    execFileSync('qemu-nbd', ['--disconnect', '/dev/nbd0']);
+    execFileSync('kill', [readFileSync(pidFile, 'utf8').trim()]);
+    execFileSync('rm', ['-f', image, pidFile]);
+  };
+}
 
 /**
  * The loop suite's backing: ext4 on brd (/dev/ram0, after the memory suite is done with it) with
