@@ -2,7 +2,7 @@
 // them), over a real ring: the handshake, pipelined requests and their replies, and what a user
 // sees when the server is missing, wrong or gone. The device side runs in the VM (test/vm/nbd-target).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -189,6 +189,66 @@ describe('the nbd target against nbdkit, over a real ring', () => {
     pump([3]);
     expect(read.buffer.subarray(0, 4096).every((byte) => byte === 0)).toBe(true);
     expect(read.buffer[4096]).toBe((1 * 31 + 1) & 0xff);
+  });
+
+  it("returns the server's errors as the request's (nbdkit's error filter: EIO on reads, ENOSPC on writes while injected), and replies out of order (its delay filter)", async () => {
+    const dir = scratchDir();
+    const inject = path.join(dir, 'inject');
+    const socket = path.join(dir, 'faults.sock');
+    await startServer(
+      'nbdkit',
+      [
+        '-f',
+        '-U',
+        socket,
+        '--filter=error',
+        '--filter=delay',
+        'memory',
+        '8M',
+        'error-pread=EIO',
+        `error-pread-file=${inject}`,
+        'error-pwrite=ENOSPC',
+        `error-pwrite-file=${inject}`,
+        'error-rate=100%',
+        'delay-write=400ms',
+      ],
+      socket,
+    );
+    const { rqs, results, serve, pump } = queue(plan({ unix: socket }));
+    const [write, read] = rqs as [Request<undefined>, Request<undefined>];
+    writeFileSync(inject, '');
+    serve(read, ReqOp.Read, 0, 4096);
+    serve(write, ReqOp.Write, 8, 4096);
+    pump([0, 1]);
+    expect([results.get(0), results.get(1)]).toEqual([-28, -5]); // ENOSPC, EIO
+    rmSync(inject);
+    // A slow write sent first, a read after it: the read's reply comes first and ends its request alone.
+    serve(write, ReqOp.Write, 8, 4096);
+    serve(read, ReqOp.Read, 0, 4096);
+    pump([1]);
+    expect(results.get(1)).toBe(4096);
+    expect(results.has(0)).toBe(false); // the write is still with the server (400 ms)
+    pump([0]);
+    expect(results.get(0)).toBe(4096);
+  });
+
+  it('sends a FUA write with NBD_CMD_FLAG_FUA, and flushes as NBD_CMD_FLUSH (nbdkit log filter)', async () => {
+    const dir = scratchDir();
+    const socket = path.join(dir, 'log.sock');
+    const logFile = path.join(dir, 'nbdkit.log');
+    await startServer('nbdkit', ['-f', '-U', socket, '--filter=log', 'memory', '8M', `logfile=${logFile}`], socket);
+    const { rqs, results, serve, pump } = queue(plan({ unix: socket }));
+    const [fua, plain, flush] = rqs as [Request<undefined>, Request<undefined>, Request<undefined>];
+    serve(fua, ReqOp.Write, 8, 4096, ReqFlag.Fua);
+    serve(plain, ReqOp.Write, 16, 4096);
+    pump([0, 1]);
+    serve(flush, ReqOp.Flush, 0, 0);
+    pump([2]);
+    expect([results.get(0), results.get(1), results.get(2)]).toEqual([4096, 4096, 0]);
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toMatch(/Write id=\d+ offset=0x1000 count=0x1000 fua=1 \.\.\./);
+    expect(log).toMatch(/Write id=\d+ offset=0x2000 count=0x1000 fua=0 \.\.\./);
+    expect(log).toMatch(/Flush id=\d+ \.\.\./);
   });
 
   it('with --reconnect_timeout 0, fails the requests the server had with EIO when it dies, logs it, and fails new ones at once', async () => {

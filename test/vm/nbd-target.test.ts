@@ -107,6 +107,31 @@ describe('the nbd target', () => {
     expect(allocated(raw)).toBeLessThan(written / 4);
   });
 
+  it("mounts an ext4 image that a web server holds, read-only, through nbdkit's curl plugin (the README's network disk)", async () => {
+    const files = `${dir}/files`;
+    const web = `${dir}/web`;
+    mkdirSync(files, { recursive: true });
+    mkdirSync(web, { recursive: true });
+    ok('dd', 'if=/dev/urandom', `of=${files}/data`, 'bs=1M', 'count=4', 'status=none');
+    ok('mkfs.ext4', '-q', '-d', files, `${web}/disk.img`, '32M');
+    // A web server that answers range requests: busybox's httpd.
+    await startServer('busybox', ['httpd', '-f', '-p', '127.0.0.1:8080', '-h', web], () => listening(8080));
+    await startServer('nbdkit', ['-f', '-r', '--port', '10812', 'curl', 'url=http://127.0.0.1:8080/disk.img'], () =>
+      listening(10812),
+    );
+    add('-n', '5', '--host', '127.0.0.1', '--port', '10812', '--read_only');
+    const mountPoint = `${dir}/web-mnt`;
+    mkdirSync(mountPoint, { recursive: true });
+    ok('mount', '-o', 'ro', '/dev/ublkb5', mountPoint);
+    try {
+      expect(ok('sha256sum', '-b', `${mountPoint}/data`).split(' ')[0]).toBe(
+        ok('sha256sum', '-b', `${files}/data`).split(' ')[0],
+      );
+    } finally {
+      run('umount', [mountPoint]);
+    }
+  });
+
   it('a read-only export is a read-only disk', async () => {
     const raw = `${dir}/ro.raw`;
     ok('truncate', '-s', '16M', raw);

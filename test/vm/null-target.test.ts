@@ -141,7 +141,7 @@ describe('tsublk add -t null', () => {
       '--iodepth=1',
       '--bs=4k',
       '--time_based',
-      '--runtime=3',
+      '--runtime=2',
     );
     const stats = JSON.parse(tsublk('stats', '-n', '6', '--json').stdout) as {
       queues: Array<{ spins: number; spin_hits: number }>;
