@@ -124,17 +124,14 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Se
     throw new Error(
       `${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`,
     );
-  const queues = suite.queues ?? 2;
-  execFileSync(
-    tsublk,
-    ['add', ...suite.add, '-n', String(DEV_ID), '-q', String(queues), '-d', '128', '--placement', placement],
-    { stdio: 'ignore' },
-  );
+  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--placement', placement], {
+    stdio: 'ignore',
+  });
   const list = JSON.parse(
     execFileSync(tsublk, ['list', '-n', String(DEV_ID), '--json'], { encoding: 'utf8' }),
   ) as Array<{ daemon_pid: number }>;
   const daemon = list[0]?.daemon_pid ?? 0;
-  const stats = StatsMapping.read(DEV_ID, queues);
+  const stats = StatsMapping.read(DEV_ID, 2);
   if (stats === null) throw new Error('the tsublk device has no stats file');
   if (suite.precondition) {
     for (const device of [`/dev/ublkb${DEV_ID}`, suite.anchorPath])
@@ -254,7 +251,7 @@ export function main(): void {
     return;
   }
   console.log(
-    `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128 (nbd: 1, one connection), --placement ${placement}`,
+    `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128, --placement ${placement}`,
   );
   console.log(
     'device          workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  lat µs mean/p99  of base',

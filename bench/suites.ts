@@ -37,9 +37,10 @@ export interface Suite {
   readonly needs?: string;
   /** The tsublk device this one is compared with in the same workload (its "of" column). */
   readonly base?: string;
-  /** The device's queues (2 unless said). */
-  readonly queues?: number;
 }
+
+/** The nbd suite's server port (not NBD's 10809: a user's own server may have it). */
+const NBD_PORT = 10819;
 
 export const suites: readonly Suite[] = [
   {
@@ -104,41 +105,30 @@ export const suites: readonly Suite[] = [
     device: 'tsublk-nbd',
     anchor: 'nbd',
     anchorPath: '/dev/nbd0',
-    add: ['-t', 'nbd', '--unix', '/run/tsublk-bench-nbd.sock'],
-    queues: 1, // one connection, as `qemu-nbd --connect` gives the kernel client
+    add: ['-t', 'nbd', '--host', '127.0.0.1', '--port', String(NBD_PORT)], // 2 queues: 2 connections
     workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
-    precondition: false, // the image is written in full when it is made
-    prepare: prepareNbdExports,
+    precondition: true, // the server's memory, written in full
+    prepare: prepareNbdExport,
   },
 ];
 
 /**
- * The nbd suite's servers: one image on tmpfs, exported by qemu-nbd twice: on a unix socket for
- * tsublk, and to the kernel's nbd client (/dev/nbd0, `qemu-nbd -c`: its own server on a socket
- * pair). The same server software and page cache behind both clients.
+ * The nbd suite's server: nbdkit's memory plugin (1 GiB, multi-conn) on TCP, and the kernel's
+ * nbd client on the same export with as many connections as tsublk has queues (nbd-client -C 2).
  */
-function prepareNbdExports(): () => void {
-  const image = '/dev/shm/tsublk-bench-nbd.img';
-  const pidFile = '/run/tsublk-bench-nbd.pid';
-  execFileSync('dd', ['if=/dev/zero', `of=${image}`, 'bs=1M', 'count=1024', 'status=none']);
-  execFileSync('qemu-nbd', [
-    '--fork',
-    '--pid-file',
-    pidFile,
-    '--persistent',
-    '--socket',
-    '/run/tsublk-bench-nbd.sock',
-    '--format',
-    'raw',
-    image,
-  ]);
+function prepareNbdExport(): () => void {
+  const pidFile = '/run/tsublk-bench-nbdkit.pid';
+  try {
+    execFileSync('which', ['nbd-client'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('the nbd suite compares with the kernel nbd client: install nbd-client (apt install nbd-client)');
+  }
+  execFileSync('nbdkit', ['--port', String(NBD_PORT), '--pidfile', pidFile, 'memory', '1G']); // listening when it returns
   execFileSync('modprobe', ['nbd']);
-  execFileSync('mkdir', ['-p', '/run/lock']); // where qemu-nbd --connect puts its socket (/var/lock); the guest's /run starts empty
-  execFileSync('qemu-nbd', ['--connect', '/dev/nbd0', '--format', 'raw', image]);
+  execFileSync('nbd-client', ['127.0.0.1', String(NBD_PORT), '/dev/nbd0', '-C', '2'], { stdio: 'ignore' });
   return () => {
-    execFileSync('qemu-nbd', ['--disconnect', '/dev/nbd0']);
+    execFileSync('nbd-client', ['-d', '/dev/nbd0'], { stdio: 'ignore' });
     execFileSync('kill', [readFileSync(pidFile, 'utf8').trim()]);
-    execFileSync('rm', ['-f', image, pidFile]);
   };
 }
 
