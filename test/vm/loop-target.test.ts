@@ -1,56 +1,12 @@
 // The loop target: a file on ext4, or a block device, behind /dev/ublkbN, under real tools.
 // brd gives both: ram0 carries the ext4 that holds the image files, ram1 is served raw.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cleanUp,
-  expectKillAndRecoverKeepsWrites,
-  leftovers,
-  listedDevice,
-  ok,
-  run,
-  tsublk,
-  tsublkBin,
-} from './cli.js';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { addLoop, image, makeImage, useLoopDisk } from './loop-disk.js';
+import { expectKillAndRecoverKeepsWrites, listedDevice, ok, run, tsublk } from './cli.js';
 
-const fsDir = '/mnt/tsublk-loop';
-const image = `${fsDir}/disk.img`;
-let loadedBrd = false;
-
-beforeAll(() => {
-  if (!existsSync('/dev/ram1')) {
-    ok('modprobe', 'brd', 'rd_nr=2', 'rd_size=262144'); // two 256 MiB RAM disks
-    loadedBrd = true;
-  }
-  ok('mkfs.ext4', '-q', '-F', '/dev/ram0');
-  mkdirSync(fsDir, { recursive: true });
-  ok('mount', '/dev/ram0', fsDir);
-});
-
-afterAll(() => {
-  cleanUp();
-  run('umount', [fsDir]);
-  if (loadedBrd) run('rmmod', ['brd']);
-});
-
-afterEach(() => {
-  cleanUp();
-  rmSync(image, { force: true });
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
-});
-
-/** A sparse image of `mib` MiB on the ext4. */
-function makeImage(mib: number, file = image): void {
-  ok('truncate', '-s', `${mib}M`, file);
-}
-
-function add(...args: string[]): void {
-  const result = tsublk('add', '-t', 'loop', ...args);
-  expect(result.stderr).toBe('');
-  expect(result.status).toBe(0);
-}
+useLoopDisk();
 
 interface FioJob {
   error: number;
@@ -136,7 +92,7 @@ describe('tsublk add -t loop', () => {
     'keeps every byte of a file on ext4 (O_DIRECT, --copy: the per-tag buffers, fixed): fio crc32c verify, %i queues',
     (queues) => {
       makeImage(128);
-      add('-f', image, '--copy', '-q', String(queues), '-n', '0');
+      addLoop('-f', image, '--copy', '-q', String(queues), '-n', '0');
       expect(listedDevice<Listed>(0, '-v')?.data_path).toBe('copy');
       const config = listedDevice<Listed>(0, '-v')?.target.config;
       expect(config).toMatchObject({
@@ -161,7 +117,7 @@ describe('tsublk add -t loop', () => {
         expectZeroCopyRefused('-f', image, '-q', String(queues), '-n', '0');
         return;
       }
-      add('-f', image, '-z', '-q', String(queues), '-n', '0');
+      addLoop('-f', image, '-z', '-q', String(queues), '-n', '0');
       expect(listedDevice<Listed>(0, '-v')?.data_path).toBe('zerocopy');
       expectVerified(fioVerify('/dev/ublkb0', queues, `${64 / queues}M`));
       expect(counter(0, 'errors')).toBe(0);
@@ -175,7 +131,7 @@ describe('tsublk add -t loop', () => {
       expectZeroCopyRefused('-f', image, '-n', '4', '-i', '1');
       return;
     }
-    add('-f', image, '-z', '-n', '4', '-i', '1');
+    addLoop('-f', image, '-z', '-n', '4', '-i', '1');
     await expectKillAndRecoverKeepsWrites(4);
     expect(listedDevice<Listed>(4, '-v')?.data_path).toBe('zerocopy');
     expectVerified(fioVerify('/dev/ublkb4', 1, '32M'));
@@ -191,7 +147,7 @@ describe('tsublk add -t loop', () => {
       );
       return;
     }
-    add('-f', image, '-b', '-q', '2', '-n', '5', '-i', '1');
+    addLoop('-f', image, '-b', '-q', '2', '-n', '5', '-i', '1');
     const listed = listedDevice<Listed>(5, '-v');
     expect(listed?.io_commands).toBe('batch');
     expect(listed?.data_path).toBe('zerocopy');
@@ -203,7 +159,7 @@ describe('tsublk add -t loop', () => {
   });
 
   it(`keeps every byte of a block device (brd), taking its size, on one queue, by the default data path (${hasZeroCopy ? 'zero copy' : 'copy'})`, () => {
-    add('-f', '/dev/ram1', '-q', '1', '-n', '1');
+    addLoop('-f', '/dev/ram1', '-q', '1', '-n', '1');
     expect(listedDevice<Listed>(1, '-v')?.data_path).toBe(hasZeroCopy ? 'zerocopy' : 'copy');
     const config = listedDevice<Listed>(1, '-v')?.target.config;
     expect(config).toMatchObject({ file: '/dev/ram1', sizeBytes: 256 * 2 ** 20, blockDevice: true, directIo: true });
@@ -213,7 +169,7 @@ describe('tsublk add -t loop', () => {
 
   it('carries an ext4 of its own: files survive sync, unmount, fsck and a second mount (sha256)', () => {
     makeImage(128);
-    add('-f', image, '-n', '2', '--buffered_io');
+    addLoop('-f', image, '-n', '2', '--buffered_io');
     expect(listedDevice<Listed>(2, '-v')?.target.config).toMatchObject({ directIo: false, bufferedIo: true });
     const mountPoint = '/mnt/tsublk-loop-inner';
     ok('mkfs.ext4', '-q', '-F', '/dev/ublkb2');
@@ -234,13 +190,13 @@ describe('tsublk add -t loop', () => {
 
   it('comes back after kill -9 with -r 1 and recover, every acknowledged write intact', async () => {
     makeImage(64);
-    add('-f', image, '-n', '3', '-r', '1');
+    addLoop('-f', image, '-n', '3', '-r', '1');
     await expectKillAndRecoverKeepsWrites(3);
   });
 
   it('puts a FUA write on the backing file before it acknowledges it, and discard punches holes', () => {
     makeImage(64);
-    add('-f', image, '-n', '4');
+    addLoop('-f', image, '-n', '4');
     const block = randomBytes(4096);
     writeFileSync('/tmp/tsublk-block', block);
     // O_DSYNC on a disk with a write cache and FUA: the kernel sends the write with FUA.
@@ -259,100 +215,9 @@ describe('tsublk add -t loop', () => {
 
   it('serves --read_only as a read-only disk', () => {
     makeImage(16);
-    add('-f', image, '-n', '5', '--read_only');
+    addLoop('-f', image, '-n', '5', '--read_only');
     expect(ok('blockdev', '--getro', '/dev/ublkb5').trim()).toBe('1');
     expect(run('dd', ['if=/dev/zero', 'of=/dev/ublkb5', 'bs=4k', 'count=1', 'oflag=direct']).status).not.toBe(0);
     ok('dd', 'if=/dev/ublkb5', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct', 'status=none');
-  });
-});
-
-describe('tsublk add -t loop refuses bad input in one line, leaving nothing', () => {
-  const refused = (args: string[], message: string | RegExp): void => {
-    const result = tsublk('add', '-t', 'loop', ...args);
-    expect(result.status).toBe(1);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    if (typeof message === 'string') expect(result.stderr.trim()).toBe(`tsublk: ${message}`);
-    else expect(result.stderr.trim()).toMatch(message);
-    expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
-  };
-
-  it('no file, a missing one, a directory, a size past its end, a misaligned offset, one another device serves', () => {
-    refused([], 'the loop target serves a file: add -f FILE (a regular file or a block device)');
-    refused(['-f', `${fsDir}/nope.img`], `${fsDir}/nope.img does not exist: give -f an existing file or block device`);
-    refused(['-f', fsDir], `${fsDir} is a directory: give -f a regular file or a block device`);
-    makeImage(16);
-    refused(
-      ['-f', image, '--size', '32M'],
-      `--size 33554432 is larger than ${image} (16777216 bytes): leave --size out to use the whole file, or give a smaller one`,
-    );
-    refused(
-      ['-f', image, '--offset', '1000'],
-      'bad --offset 1000: use --offset in bytes, 0 or a multiple of 512 (of the block size, with O_DIRECT)',
-    );
-    refused(
-      ['-f', image, '--offset', '512', '--bs', '4096'],
-      '--offset 512 is not a multiple of the block size (4096): use a multiple of it',
-    );
-    add('-f', image, '-n', '6');
-    const again = tsublk('add', '-t', 'loop', '-f', image);
-    expect(again.stderr.trim()).toBe(
-      `tsublk: ${image} is served by another tsublk device: pick another file, or delete that device first`,
-    );
-    expect(tsublk('del', '-n', '6').status).toBe(0);
-  });
-
-  it('a read-only file without --read_only', () => {
-    const roDir = '/mnt/tsublk-loop-ro';
-    mkdirSync(roDir, { recursive: true });
-    ok('mount', '-t', 'tmpfs', '-o', 'size=32M', 'tsublk-ro', roDir);
-    try {
-      ok('truncate', '-s', '8M', `${roDir}/ro.img`);
-      ok('mount', '-o', 'remount,ro', roDir);
-      refused(
-        ['-f', `${roDir}/ro.img`],
-        `${roDir}/ro.img is read-only (EROFS): add --read_only to serve it as a read-only disk`,
-      );
-      add('-f', `${roDir}/ro.img`, '-n', '7', '--read_only');
-      expect(tsublk('del', '-n', '7').status).toBe(0);
-    } finally {
-      run('umount', [roDir]);
-    }
-  });
-
-  it('a file the daemon may not open (an unprivileged device, a root-only file)', async () => {
-    makeImage(16);
-    chmodSync(image, 0o600);
-    const controlMode = statSync('/dev/ublk-control').mode & 0o777;
-    chmodSync('/dev/ublk-control', 0o666); // what tsublk's udev rule does
-    const watcher: ChildProcess = spawn(process.execPath, [tsublkBin, 'udev', '--watch'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    try {
-      const result = run(
-        'setpriv',
-        [
-          '--reuid=2001',
-          '--regid=2001',
-          '--clear-groups',
-          process.execPath,
-          tsublkBin,
-          'add',
-          '-t',
-          'loop',
-          '-f',
-          image,
-          '--unprivileged',
-        ],
-        { env: { HOME: '/tmp', TMPDIR: '/tmp' } },
-      );
-      expect(result.status).toBe(1);
-      expect(result.stderr.trim()).toBe(
-        `tsublk: the daemon (uid 2001) may not open ${image} (EACCES): give it access, or serve a file it may open`,
-      );
-    } finally {
-      watcher.kill('SIGTERM');
-      await new Promise((resolve) => watcher.once('exit', resolve));
-      chmodSync('/dev/ublk-control', controlMode);
-    }
   });
 });
