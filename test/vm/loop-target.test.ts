@@ -176,7 +176,7 @@ describe('tsublk add -t loop', () => {
     mkdirSync(mountPoint, { recursive: true });
     ok('mount', '/dev/ublkb2', mountPoint);
     try {
-      ok('sh', '-c', `for i in 1 2 3 4 5; do head -c 8388608 /dev/urandom > ${mountPoint}/f$i; done; sync`);
+      ok('sh', '-c', `for i in 1 2 3 4 5; do head -c 4194304 /dev/urandom > ${mountPoint}/f$i; done; sync`);
       const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
       ok('umount', mountPoint);
       const check = run('fsck.ext4', ['-fn', '/dev/ublkb2']);

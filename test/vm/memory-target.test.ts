@@ -49,10 +49,10 @@ function fioJobs(output: string): FioJob[] {
  */
 function fioVerify(device: string): FioJob[] {
   const shapes: Array<[string, string, string]> = [
-    ['bs4k', '--bs=4k', '12M'],
-    ['bs64k', '--bs=64k', '24M'],
-    ['bs1m', '--bs=1M', '48M'],
-    ['bssplit', '--bssplit=4k/50:64k/30:1M/20', '24M'],
+    ['bs4k', '--bs=4k', '6M'],
+    ['bs64k', '--bs=64k', '12M'],
+    ['bs1m', '--bs=1M', '24M'],
+    ['bssplit', '--bssplit=4k/50:64k/30:1M/20', '12M'],
   ];
   const args = [
     `--filename=${device}`,
@@ -114,14 +114,14 @@ describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath
 describe('discard on a memory device', () => {
   it('gives discarded space back: blkdiscard drops the backing to nothing and the device reads zeros', () => {
     add('--size', '256M', '-n', '1');
-    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb1', 'bs=1M', 'count=64', 'oflag=direct');
-    expect(allocated('/dev/shm/tsublk-1')).toBeGreaterThanOrEqual(64 * 2 ** 20);
+    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb1', 'bs=1M', 'count=16', 'oflag=direct');
+    expect(allocated('/dev/shm/tsublk-1')).toBeGreaterThanOrEqual(16 * 2 ** 20);
     ok('blkdiscard', '/dev/ublkb1');
     expect(allocated('/dev/shm/tsublk-1')).toBeLessThan(2 ** 20);
     // Read back through the block device (blkdiscard dropped its cache): all zeros.
     const fd = openSync('/dev/ublkb1', 'r');
     try {
-      const bytes = Buffer.alloc(64 * 2 ** 20, 0xff);
+      const bytes = Buffer.alloc(16 * 2 ** 20, 0xff);
       expect(readSync(fd, bytes, 0, bytes.length, 0)).toBe(bytes.length);
       expect(bytes.equals(Buffer.alloc(bytes.length))).toBe(true);
     } finally {
@@ -136,13 +136,13 @@ describe('a filesystem on a memory device', () => {
   it.each([
     ['ext4', ['mkfs.ext4', '-q', '-F'], ['fsck.ext4', '-fn'], '--usercopy'],
     ['xfs', ['mkfs.xfs', '-q', '-f'], ['xfs_repair', '-n'], '--copy'],
-  ])('%s: 100 MB of files survive sync, unmount, a clean fsck and a second mount', (_fs, mkfs, fsck, dataPath) => {
+  ])('%s: 30 MiB of files survive sync, unmount, a clean fsck and a second mount', (_fs, mkfs, fsck, dataPath) => {
     add('--size', '1G', '-n', '2', dataPath);
     ok(mkfs[0] ?? '', ...mkfs.slice(1), '/dev/ublkb2');
     mkdirSync(mountPoint, { recursive: true });
     ok('mount', '/dev/ublkb2', mountPoint);
     try {
-      ok('sh', '-c', `for i in $(seq 1 10); do head -c 10485760 /dev/urandom > ${mountPoint}/f$i; done; sync`);
+      ok('sh', '-c', `for i in $(seq 1 10); do head -c 3145728 /dev/urandom > ${mountPoint}/f$i; done; sync`);
       const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
       ok('umount', mountPoint);
       const check = run(fsck[0] ?? '', [...fsck.slice(1), '/dev/ublkb2']);
@@ -204,7 +204,7 @@ describe('memory devices with a --backing file', () => {
         '--rw=randwrite',
         '--bs=64k',
         '--size=8G',
-        '--io_size=256M',
+        '--io_size=128M',
         '--verify=crc32c',
         '--do_verify=1',
         '--verify_fatal=1',
@@ -215,10 +215,10 @@ describe('memory devices with a --backing file', () => {
     expect(result.status).toBe(0);
     const job = fioJobs(result.stdout)[0];
     expect(job?.error).toBe(0);
-    expect(job?.read.io_bytes).toBe(256 * 2 ** 20);
+    expect(job?.read.io_bytes).toBe(128 * 2 ** 20);
     const used = allocated(image);
-    expect(used).toBeGreaterThanOrEqual(256 * 2 ** 20);
-    expect(used).toBeLessThan(300 * 2 ** 20);
+    expect(used).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    expect(used).toBeLessThan(150 * 2 ** 20);
   });
 
   it.each<[string, () => string[], RegExp]>([

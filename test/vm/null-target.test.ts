@@ -44,10 +44,10 @@ describe('tsublk add -t null', () => {
     expect(ok('blockdev', '--getsize64', '/dev/ublkb0').trim()).toBe(String(2 ** 30));
     expect(ok('blockdev', '--getss', '/dev/ublkb0').trim()).toBe('512');
 
-    const reads = fioErrors(fio('/dev/ublkb0', 'randread', 3), 'read');
+    const reads = fioErrors(fio('/dev/ublkb0', 'randread', 1), 'read');
     expect(reads.errors).toBe(0);
     expect(reads.ios).toBeGreaterThan(1000);
-    const writes = fioErrors(fio('/dev/ublkb0', 'randwrite', 3), 'write');
+    const writes = fioErrors(fio('/dev/ublkb0', 'randwrite', 1), 'write');
     expect(writes.errors).toBe(0);
     expect(writes.ios).toBeGreaterThan(1000);
 
