@@ -1,6 +1,8 @@
-// What `npm pack` puts in the package: the CLI, its VM, the licence, and no stray files.
+// What `npm pack` puts in the package (the CLI, its VM, the licence, no stray files), and that it installs and runs.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -35,3 +37,42 @@ describe('the npm package', () => {
     }
   });
 });
+
+describe('the npm package, installed from its tarball in a scratch project', () => {
+  it("imports as 'tsublk' (ESM, with its types) and runs as the tsublk command", () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'tsublk-install-'));
+    try {
+      const packed = npm(['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], root);
+      const tarball = (JSON.parse(packed) as Array<{ filename: string }>)[0]?.filename ?? '';
+      const project = path.join(scratch, 'project');
+      mkdirSync(project);
+      writeFileSync(path.join(project, 'package.json'), '{ "name": "scratch", "private": true, "type": "module" }\n');
+      // From npm's cache where npm ci left the dependencies; the registry only for what it lacks.
+      npm(['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(scratch, tarball)], project);
+
+      const imported = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', "const m = await import('tsublk'); console.log(Object.keys(m).sort().join(' '))"],
+        { cwd: project, encoding: 'utf8' },
+      );
+      expect(imported.stderr).toBe('');
+      expect(imported.stdout.split(' ')).toEqual(expect.arrayContaining(['Request', 'Ring', 'nullTarget']));
+      expect(existsSync(path.join(project, 'node_modules/tsublk/dist/src/index.d.ts'))).toBe(true);
+
+      const version = spawnSync(path.join(project, 'node_modules/.bin/tsublk'), ['--version'], { encoding: 'utf8' });
+      expect(version.stdout.trim()).toBe(
+        String((JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as Record<string, unknown>)['version']),
+      );
+      expect(version.status).toBe(0);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+/** Runs npm in `cwd`; its stdout. Throws with its stderr when it fails. */
+function npm(args: readonly string[], cwd: string): string {
+  const result = spawnSync('npm', args, { cwd, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`npm ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
