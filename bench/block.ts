@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResultRow, type Results, comparisonLines, reportHtml, resultsCsv } from './report.js';
 import { type Suite, type Workload, suites } from './suites.js';
+import { Progress } from './progress.js';
 import { QueueCounter, SLOT_FIELDS, StatsMapping } from '../src/ublk/stats.js';
 
 const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
@@ -107,6 +108,8 @@ interface Settings {
   readonly json: boolean;
   readonly only: ReadonlySet<string> | null;
   readonly placement: string;
+  /** Every fio run measured is a step of it (a terminal sees where the benchmark is). */
+  readonly progress: Progress;
 }
 
 function runSuite(suite: Suite, settings: Settings): Row[] {
@@ -119,7 +122,7 @@ function runSuite(suite: Suite, settings: Settings): Row[] {
   }
 }
 
-function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Settings): Row[] {
+function measureSuite(suite: Suite, { runs, seconds, json, only, placement, progress }: Settings): Row[] {
   if (!existsSync(suite.anchorPath))
     throw new Error(
       `${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`,
@@ -154,6 +157,8 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Se
       const latP99: number[] = [];
       const latP999: number[] = [];
       for (let run = 0; run < runs; run++) {
+        const of = `run ${run + 1} of ${runs}`;
+        progress.step(`${suite.device} ${workload.name}: tsublk, ${of}`);
         const cpuBefore = cpuSeconds(daemon);
         const countersBefore = serverCounters(stats, 2);
         const result = fioIops(`/dev/ublkb${DEV_ID}`, workload, seconds);
@@ -171,6 +176,7 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Se
           (countersAfter.requests - countersBefore.requests) /
             Math.max(1, countersAfter.enters - countersBefore.enters),
         );
+        progress.step(`${suite.device} ${workload.name}: ${suite.anchor}, ${of}`);
         anchor.push(fioIops(suite.anchorPath, workload, seconds).iops);
       }
       const row: Row = {
@@ -190,7 +196,7 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement }: Se
       };
       rows.push(row);
       if (!json)
-        process.stderr.write(
+        progress.print(
           `${row.device} ${row.workload}: ${row.iops} vs ${row.anchor} ${row.anchor_iops} (${row.ratio})\n`,
         );
     }
@@ -212,18 +218,26 @@ export function main(): void {
   const placementAt = process.argv.indexOf('--placement');
   const placement = placementAt < 0 ? 'beside' : (process.argv[placementAt + 1] ?? 'beside');
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-  const settings: Settings = { runs, seconds, json, only: onlyWorkloads, placement };
   const features = (
     JSON.parse(execFileSync(tsublk, ['features', '--json'], { encoding: 'utf8' })) as { names: string[] }
   ).names;
-  const rows = suites
+  const chosen = suites
     .filter((suite) => only === null || only.some((name) => suite.device === `tsublk-${name}`))
     .filter((suite) => {
       if (suite.needs === undefined || features.includes(suite.needs)) return true;
       process.stderr.write(`${suite.device}: left out, Linux ${kernel} lacks ${suite.needs}\n`);
       return false;
-    })
-    .flatMap((suite) => runSuite(suite, settings));
+    });
+  // Two fio runs (tsublk's, the anchor's) per workload and run.
+  const steps = chosen.reduce(
+    (sum, suite) =>
+      sum + suite.workloads.filter((workload) => onlyWorkloads === null || onlyWorkloads.has(workload.name)).length,
+    0,
+  );
+  const progress = new Progress(steps * runs * 2);
+  const settings: Settings = { runs, seconds, json, only: onlyWorkloads, placement, progress };
+  const rows = chosen.flatMap((suite) => runSuite(suite, settings));
+  progress.end();
   for (const row of rows) {
     const base = suites.find((suite) => suite.device === row.device)?.base;
     const baseRow = rows.find((other) => other.device === base && other.workload === row.workload);

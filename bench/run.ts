@@ -14,8 +14,11 @@ if (process.env['TSUBLK_IN_VM'] === '1') {
   const args = process.argv.slice(2);
   const kernelAt = args.indexOf('--kernel');
   const kernel = kernelAt < 0 ? [] : args.splice(kernelAt, 2);
+  // The guest's stderr is a pipe to this one: where this is a terminal, the guest draws progress for it.
+  const progress = process.stderr.isTTY ? { TSUBLK_PROGRESS: String(process.stderr.columns) } : {};
   const result = spawnSync(process.execPath, [vm, ...kernel, '--anchors', '--', process.execPath, block, ...args], {
     stdio: 'inherit',
+    env: { ...process.env, ...progress },
   });
   process.exitCode = result.status ?? 1;
 }

@@ -51,10 +51,14 @@ export class DebianArchive {
       .filter((name) => name.length > 0);
   }
 
-  /** Downloads packages into `destDir` and returns the .deb paths. */
+  /**
+   * Downloads packages into `destDir` and returns the .deb paths. On a terminal, apt draws its
+   * meter there (percent, speed, time left: about 100 MB for a kernel); elsewhere it is quiet.
+   */
   download(packages: readonly string[], destDir: string): string[] {
     mkdirSync(destDir, { recursive: true });
-    runTool('apt-get', [...this.options, '-q', 'download', ...packages], { cwd: destDir });
+    const meter = process.stderr.isTTY === true;
+    runTool('apt-get', [...this.options, ...(meter ? [] : ['-q']), 'download', ...packages], { cwd: destDir, meter });
     return readdirSync(destDir)
       .filter((f) => f.endsWith('.deb'))
       .map((f) => path.join(destDir, f));

@@ -25,11 +25,15 @@ export function findExecutable(name: string): string | null {
   return null;
 }
 
-/** Runs a program to completion and returns its stdout; a failure throws with its stderr. */
+/**
+ * Runs a program to completion and returns its stdout; a failure throws with its stderr.
+ * `meter`: its stdout goes to this process's stderr instead (returning ''), so that a tool that
+ * draws its own progress on a terminal (apt's download meter) draws it on ours.
+ */
 export function runTool(
   program: string,
   args: readonly string[],
-  options: { cwd?: string; input?: string } = {},
+  options: { cwd?: string; input?: string; meter?: boolean } = {},
 ): string {
   const executable = findExecutable(program) ?? program;
   const result = spawnSync(executable, args, {
@@ -37,13 +41,14 @@ export function runTool(
     input: options.input,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
+    ...(options.meter === true ? { stdio: [options.input === undefined ? 'ignore' : 'pipe', 2, 'pipe'] } : {}),
   });
   if (result.error) throw new VmError(`${program}: ${result.error.message}`);
   if (result.status !== 0) {
     const detail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n  ');
     throw new VmError(`${program} ${args.join(' ')} failed (exit ${result.status ?? result.signal}):\n  ${detail}`);
   }
-  return result.stdout;
+  return result.stdout ?? '';
 }
 
 /** Like runTool, but returns raw bytes (for decompressing kernel modules). */
