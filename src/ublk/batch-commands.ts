@@ -35,6 +35,7 @@ function userData(op: number, index: number): number {
  */
 export class BatchCommands implements IoCommands {
   readonly states: Uint8Array;
+  readonly batchedByKernel = true; // one FETCH_IO_CMDS completion carries many tags
   private readonly batchFlags: number;
   private readonly elementBytes: number;
   /** Two element buffers of `depth` elements, written by turns (see flush()). */

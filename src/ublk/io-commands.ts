@@ -16,6 +16,11 @@ export interface RequestSink {
 export interface IoCommands {
   /** TagState per tag, written by these commands and by the queue (Serving). */
   readonly states: Uint8Array;
+  /**
+   * Whether one completion brings many requests (batch I/O's fetch): waiting for several
+   * completions would wait for several batches, so the queue leaves batching its wait to the kernel.
+   */
+  readonly batchedByKernel: boolean;
   /** Arms every tag for its first request and submits; throws when the kernel refuses. */
   start(): void;
   /** The target ended request `tag` with `result`; `zoneAppendSector` for a zone append, else -1. */

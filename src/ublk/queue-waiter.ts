@@ -37,10 +37,7 @@ export class QueueWaiter {
     private readonly ring: Ring,
     /** The queue's stats counters (QueueCounter), which this adds its enters and spins to. */
     private readonly counters: Float64Array,
-    /**
-     * One completion brings many requests (batch I/O's fetch): waiting for several completions
-     * would wait for several batches, so batching the wait is left to the kernel.
-     */
+    /** IoCommands.batchedByKernel: the queue's commands bring many requests per completion. */
     private readonly batchedByKernel = false,
   ) {}
 

@@ -274,7 +274,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
     const streamDone = ops.streamDone?.bind(ops);
-    const waiter = new QueueWaiter(ring, counters, commands instanceof BatchCommands);
+    const waiter = new QueueWaiter(ring, counters, commands.batchedByKernel);
     const serviceTimes = this.serviceTimes;
     let reaped = 0;
     while (!commands.ended() && Atomics.load(this.flags, QueueFlag.Stop) === 0) {

@@ -15,6 +15,7 @@ const ENODEV = 19;
  */
 export class TagCommands implements IoCommands {
   readonly states: Uint8Array;
+  readonly batchedByKernel = false; // one completion per request
   private abortedTags = 0;
 
   /**
