@@ -1,16 +1,13 @@
 import { close, memcpy, monotonicMicroseconds, shutdownSocket } from '../../../native-bindings/libc.js';
-import { TWO_32, high32 } from '../../../native-bindings/u64.js';
+import { high32 } from '../../../native-bindings/u64.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import { ReqOp, type Request } from '../../blk/request.js';
 import { NBD_REQUEST_MAGIC, NBD_SIMPLE_REPLY_MAGIC, REQUEST_BYTES, SIMPLE_REPLY_BYTES } from './protocol.js';
+import { SendBatches } from './send-batches.js';
 
 const EIO = 5;
 /** Each tag's request header slot (28 bytes, padded). */
 const HEADER_STRIDE = 32;
-/** struct iovec: base, length (u64 each). */
-const IOVEC_BYTES = 16;
-/** The most iovecs one writev takes (IOV_MAX). */
-const IOV_MAX = 1024;
 /** Replies are read into this buffer, many at a time; a read's data is copied on to its request. */
 const RECEIVE_BYTES = 256 * 1024;
 /** A connection's I/O, as QueueIo stream ids: its generation (one per socket) << 1 | which. */
@@ -38,10 +35,9 @@ export type Reconnect = (timeoutSeconds: number) => number;
  * One queue's NBD connection, driven from the queue's ring: requests are pipelined (many in
  * flight, each named by its tag as the cookie) and replies may come in any order.
  *
- * Sending: each request's header (and a write's data, straight from the request's buffer) is
- * appended as iovecs to the batch being gathered; one writev at a time is in flight, so bytes
- * never interleave on the stream. When it completes (short or whole), what is left goes next,
- * then the batch gathered meanwhile.
+ * Sending: each request's header (and a write's data, straight from the request's buffer) joins
+ * the batch being gathered (send-batches.ts); one writev at a time is in flight. When it
+ * completes (short or whole), what is left goes next, then the batch gathered meanwhile.
  *
  * Receiving: one read at a time into a receive buffer; replies are parsed from it, and a read's
  * data is copied to its request's buffer as it arrives. Nothing on this path allocates.
@@ -50,16 +46,7 @@ export class NbdConnection {
   /** SAFETY (all views below): views of memory from io.allocate, which outlives every I/O naming it. */
   private readonly headers: { readonly address: number; readonly bytes: Uint8Array };
   private readonly headerView: DataView;
-  /** Two halves of iovecs: one in flight, one gathering. */
-  private readonly iovecs: { readonly address: number; readonly bytes: Uint8Array };
-  private readonly iovecWords: Uint32Array;
-  private readonly halfCapacity: number;
-  private gathering = 0;
-  private gathered = 0;
-  private sendingHalf = -1;
-  /** Index (in the sending half) of the first iovec not yet written, and the half's count. */
-  private sendFirst = 0;
-  private sendCount = 0;
+  private readonly batches: SendBatches;
 
   private readonly receive: { readonly address: number; readonly bytes: Uint8Array };
   private readonly receiveView: DataView;
@@ -75,8 +62,6 @@ export class NbdConnection {
   private inFlightCount = 0;
   /** Link.*: connected, reconnecting, failed. */
   link: number = Link.Connected;
-  /** Writevs the socket took only in part (continued from where they stopped). */
-  shortSends = 0;
   /** Connections lost, and made again. */
   losses = 0;
   reconnects = 0;
@@ -109,14 +94,7 @@ export class NbdConnection {
     this.fd = fd;
     this.headers = io.allocate(depth * HEADER_STRIDE, 'nbd request headers');
     this.headerView = new DataView(this.headers.bytes.buffer, this.headers.bytes.byteOffset, this.headers.bytes.length);
-    // A request takes at most two iovecs (header, data).
-    this.halfCapacity = 2 * depth;
-    this.iovecs = io.allocate(2 * this.halfCapacity * IOVEC_BYTES, 'nbd iovecs');
-    this.iovecWords = new Uint32Array(
-      this.iovecs.bytes.buffer,
-      this.iovecs.bytes.byteOffset,
-      this.iovecs.bytes.length / 4,
-    );
+    this.batches = new SendBatches(io, depth);
     this.receive = io.allocate(RECEIVE_BYTES, 'nbd receive buffer');
     this.receiveView = new DataView(this.receive.bytes.buffer, this.receive.bytes.byteOffset, RECEIVE_BYTES);
     this.inFlight = new Array<Request<unknown> | null>(depth).fill(null);
@@ -126,6 +104,11 @@ export class NbdConnection {
   /** Whether the connection is given up (its requests ended with EIO; new ones should too). */
   get failed(): boolean {
     return this.link === Link.Failed;
+  }
+
+  /** Writevs the socket took only in part (continued from where they stopped). */
+  get shortSends(): number {
+    return this.batches.shortSends;
   }
 
   /** How many requests the server has now. */
@@ -156,19 +139,13 @@ export class NbdConnection {
 
   /** A request's header (and a write's data) into the batch being gathered. */
   private appendRequest(rq: Request<unknown>): void {
-    this.append(this.headers.address + rq.tag * HEADER_STRIDE, REQUEST_BYTES);
-    if (rq.op === ReqOp.Write) this.append(rq.bufferAddress, rq.bytes);
+    this.batches.append(this.headers.address + rq.tag * HEADER_STRIDE, REQUEST_BYTES);
+    if (rq.op === ReqOp.Write) this.batches.append(rq.bufferAddress, rq.bytes);
   }
 
   /** Starts a writev of what was gathered, unless one is in flight (its completion sends the rest). */
   flush(): void {
-    if (this.sendingHalf >= 0 || this.gathered === 0 || this.link !== Link.Connected) return;
-    this.sendingHalf = this.gathering;
-    this.sendFirst = 0;
-    this.sendCount = this.gathered;
-    this.gathering ^= 1;
-    this.gathered = 0;
-    this.writeNext();
+    if (this.link === Link.Connected && this.batches.startBatch()) this.writeNext();
   }
 
   /** A completion of this connection's stream I/O. */
@@ -219,8 +196,7 @@ export class NbdConnection {
     this.reconnects++;
     this.receiveStart = this.receiveEnd = 0;
     this.readingLeft = 0;
-    this.sendingHalf = -1;
-    this.gathered = 0;
+    this.batches.reset();
     let resent = 0;
     for (const rq of this.inFlight)
       if (rq !== null) {
@@ -234,56 +210,19 @@ export class NbdConnection {
     this.startReceive();
   }
 
-  private append(address: number, length: number): void {
-    const index = (this.gathering * this.halfCapacity + this.gathered) * 4;
-    const w = this.iovecWords;
-    w[index] = address >>> 0;
-    w[index + 1] = high32(address);
-    w[index + 2] = length;
-    w[index + 3] = 0;
-    this.gathered++;
-  }
-
   private writeNext(): void {
-    const count = Math.min(IOV_MAX, this.sendCount - this.sendFirst);
-    const first = this.sendingHalf * this.halfCapacity + this.sendFirst;
-    this.io.writeStream(
-      (this.generation << 1) | SEND_STREAM,
-      this.fd,
-      this.iovecs.address + first * IOVEC_BYTES,
-      count,
-    );
+    this.batches.write(this.io, (this.generation << 1) | SEND_STREAM, this.fd);
   }
 
   private sent(result: number): void {
     if (result <= 0) {
-      this.sendingHalf = -1;
+      this.batches.reset();
       this.lost(result === 0 ? 'the server stopped reading' : `sending failed (errno ${-result})`);
       return;
     }
-    // Skip what was written; a partly written iovec starts further on.
-    const w = this.iovecWords;
-    let left = result;
-    let i = this.sendingHalf * this.halfCapacity + this.sendFirst;
-    const end = this.sendingHalf * this.halfCapacity + this.sendCount;
-    while (i < end && left >= (w[i * 4 + 2] ?? 0)) {
-      left -= w[i * 4 + 2] ?? 0;
-      i++;
-    }
-    if (i < end && left > 0) {
-      const base = (w[i * 4] ?? 0) + (w[i * 4 + 1] ?? 0) * TWO_32 + left;
-      w[i * 4] = base >>> 0;
-      w[i * 4 + 1] = high32(base);
-      w[i * 4 + 2] = (w[i * 4 + 2] ?? 0) - left;
-    }
-    this.sendFirst = i - this.sendingHalf * this.halfCapacity;
-    if (this.sendFirst < this.sendCount) {
-      this.shortSends++;
-      this.writeNext();
-      return;
-    }
-    this.sendingHalf = -1;
-    this.flush(); // the batch gathered meanwhile
+    if (this.batches.written(result))
+      this.flush(); // the batch gathered meanwhile
+    else this.writeNext(); // a short write: the rest
   }
 
   private startReceive(): void {
@@ -375,15 +314,14 @@ export class NbdConnection {
   private lost(reason: string): void {
     if (this.link !== Link.Connected) return;
     this.losses++;
-    this.staleIo = (this.sendingHalf >= 0 ? 1 : 0) + (this.receiving ? 1 : 0);
+    this.staleIo = (this.batches.sending ? 1 : 0) + (this.receiving ? 1 : 0);
     shutdownSocket(this.fd);
     // The ring holds the socket's file while its I/O is in flight: the number can go now.
     if (this.ownsFd) close(this.fd);
     this.ownsFd = false;
     this.generation = (this.generation + 1) % GENERATIONS; // completions of the lost socket are told apart
     this.readingLeft = 0;
-    this.gathered = 0;
-    this.sendingHalf = -1;
+    this.batches.reset();
     if (this.reconnect === null || this.reconnectTimeoutUs <= 0) {
       this.giveUp(reason);
       return;
