@@ -2,10 +2,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceLockName } from '../../src/cli/device-lock.js';
 import { cleanUp, leftovers, listedDevice, ok, tsublk, tsublkBin } from './cli.js';
 import { daemonPid, waitForState } from './kernel-state.js';
 
@@ -196,29 +194,6 @@ describe('tsublk recover', () => {
     expect(await daemonExit).toBe(0);
     await fioDone; // fails its remaining I/O and ends, long before 60 s
     expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
-  });
-
-  it('refuses a recover or del racing another command on the same device', async () => {
-    expect(tsublk('add', '-t', 'null', '-n', '4', '-r', '1').status).toBe(0);
-    // Another tsublk command holds device 4's lock (its abstract socket) while these run.
-    const holder = createServer().listen({ path: deviceLockName(4) });
-    await new Promise((resolve) => holder.once('listening', resolve));
-    try {
-      for (const command of [
-        ['del', '-n', '4'],
-        ['recover', '-n', '4'],
-      ]) {
-        const result = tsublk(...command);
-        expect(result.status).toBe(1);
-        expect(result.stderr.trim()).toBe(
-          'tsublk: device 4 is busy: another tsublk add, recover or del is working on it; try again when it has finished',
-        );
-      }
-      expect(listed(4).state).toBe('LIVE');
-    } finally {
-      holder.close();
-    }
-    expect(tsublk('del', '-n', '4').status).toBe(0);
   });
 
   it('refuses a LIVE device, and a device whose record is gone, in one line each', async () => {
