@@ -112,6 +112,11 @@ interface Settings {
   readonly progress: Progress;
 }
 
+/** The suite's workloads that --workloads chose (all of them without it). */
+function chosenWorkloads(suite: Suite, only: ReadonlySet<string> | null): Workload[] {
+  return suite.workloads.filter((workload) => only === null || only.has(workload.name));
+}
+
 function runSuite(suite: Suite, settings: Settings): Row[] {
   execFileSync(tsublk, ['del', '-a']);
   const undo = suite.prepare?.() ?? ((): void => undefined);
@@ -143,10 +148,10 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement, prog
   const rows: Row[] = [];
   try {
     // One unmeasured run first: the queue threads' code is compiled by its first seconds of I/O.
-    const first = suite.workloads.find((workload) => only === null || only.has(workload.name));
+    const workloads = chosenWorkloads(suite, only);
+    const first = workloads[0];
     if (first !== undefined) fioIops(`/dev/ublkb${DEV_ID}`, first, 2);
-    for (const workload of suite.workloads) {
-      if (only !== null && !only.has(workload.name)) continue;
+    for (const workload of workloads) {
       const ours: number[] = [];
       const anchor: number[] = [];
       const cpuPerIo: number[] = [];
@@ -229,11 +234,7 @@ export function main(): void {
       return false;
     });
   // Two fio runs (tsublk's, the anchor's) per workload and run.
-  const steps = chosen.reduce(
-    (sum, suite) =>
-      sum + suite.workloads.filter((workload) => onlyWorkloads === null || onlyWorkloads.has(workload.name)).length,
-    0,
-  );
+  const steps = chosen.reduce((sum, suite) => sum + chosenWorkloads(suite, onlyWorkloads).length, 0);
   const progress = new Progress(steps * runs * 2);
   const settings: Settings = { runs, seconds, json, only: onlyWorkloads, placement, progress };
   const rows = chosen.flatMap((suite) => runSuite(suite, settings));
