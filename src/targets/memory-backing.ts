@@ -22,9 +22,20 @@ import {
   munmap,
 } from '../../native-bindings/libc.js';
 import { UserError } from '../errors.js';
+import { filesystemTypeOf } from './mount-of.js';
 
 /** statfs f_type of tmpfs: memory, where flushing has nothing to make durable. */
 const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * The one line for a store whose filesystem refused a shared mapping (9p without cache=mmap, some
+ * FUSE filesystems): the memory target serves from that mapping, so it needs another place.
+ */
+export function unmappableStore(where: string, filesystem: string, code: string): UserError {
+  return new UserError(
+    `${where} is on a filesystem (${filesystem}) that cannot map a file shared (mmap: ${code}): put --backing on a local filesystem (ext4, xfs, btrfs, tmpfs), or serve the file with -t loop`,
+  );
+}
 
 /** A memory target's store: a file mapped shared, sparse (only written ranges take memory). */
 export interface Backing {
@@ -139,7 +150,15 @@ export function openBacking(
         `${where} is ${stat.size} bytes but the device would be ${sizeBytes}: use --size ${stat.size}, or another file`,
       );
     }
-    mapping = mmap(mappedRoom(sizeBytes), PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
+    try {
+      mapping = mmap(mappedRoom(sizeBytes), PROT.READ | PROT.WRITE, MAP.SHARED | MAP.NORESERVE, fd, 0, where);
+    } catch (error) {
+      // Our length and flags are valid for any file that can be mapped: the filesystem refused.
+      const code = (error as { code?: string }).code;
+      if (code === 'EINVAL' || code === 'ENODEV')
+        throw unmappableStore(where, filesystemTypeOf(where) ?? 'unknown', code);
+      throw error;
+    }
   } catch (error) {
     if (fd >= 0) closeSync(fd);
     if (!existed && reattach === null) rmSync(where, { force: true });

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UBLKSRV_IO_BUF_OFFSET } from '../../native-bindings/ublk_cmd.js';
 import { ReqFlag, ReqOp, Request, type RequestCompleter } from '../../src/blk/request.js';
-import { openBacking } from '../../src/targets/memory-backing.js';
+import { openBacking, unmappableStore } from '../../src/targets/memory-backing.js';
+import { filesystemTypeOf } from '../../src/targets/mount-of.js';
 import { type MemoryConfig, type MemoryQueue, type MemoryRequest, memoryTarget } from '../../src/targets/memory.js';
 import { RingQueueIo, userCopyPosition } from '../../src/ublk/ring-queue-io.js';
 import { userDataTag } from '../../src/ublk/user-data.js';
@@ -44,6 +45,29 @@ describe('openBacking', () => {
     expect(() => openBacking(file, 4096, 0)).toThrow(
       `${file} is 8192 bytes but the device would be 4096: use --size 8192, or another file`,
     );
+  });
+
+  it('names the filesystem that refused to map the file shared, and where to put it instead', () => {
+    // The real refusal (a --backing on the VM's 9p share) is in test/boots/systemd.test.ts.
+    expect(unmappableStore('/mnt/nfs/disk.img', 'nfs4', 'ENODEV').message).toBe(
+      '/mnt/nfs/disk.img is on a filesystem (nfs4) that cannot map a file shared (mmap: ENODEV): put --backing on a local filesystem (ext4, xfs, btrfs, tmpfs), or serve the file with -t loop',
+    );
+  });
+
+  it("finds a file's filesystem type from the mount table: the deepest mount point above it, the later of two", () => {
+    const mountinfo = [
+      '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+      '30 22 0:27 / /mnt/my\\040share rw,relatime - 9p project rw,trans=virtio',
+      '31 22 0:28 / /mnt/nfs rw - nfs4 server:/export rw',
+      '32 31 0:29 / /mnt/nfs rw - tmpfs tmpfs rw',
+    ].join('\n');
+    expect(filesystemTypeOf('/mnt/my share/disk.img', mountinfo)).toBe('9p');
+    expect(filesystemTypeOf('/mnt/my', mountinfo)).toBe('ext4');
+    expect(filesystemTypeOf('/mnt/nfs/a/b.img', mountinfo)).toBe('tmpfs');
+    expect(filesystemTypeOf('/var/disk.img', mountinfo)).toBe('ext4');
+    // This host's own table.
+    expect(filesystemTypeOf('/proc/self/status')).toBe('proc');
+    expect(filesystemTypeOf('/dev/shm/tsublk-none')).toBe('tmpfs');
   });
 
   it('refuses a file another device holds, a size its filesystem can never hold, and a missing file without a size', () => {
