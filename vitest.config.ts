@@ -23,6 +23,9 @@ export default defineConfig({
           isolate: false,
         },
       },
+      // Tests that boot the VM themselves, from the host (systemd as PID 1, over two boots): too
+      // long for npm test; npm run test:stress runs them after its soak loops.
+      { test: { name: 'boots', include: ['test/boots/**/*.test.ts'], testTimeout: 1_800_000 } },
       // Soak loops, too long for npm test: npm run test:stress runs them in the VM.
       {
         test: { name: 'stress', include: ['test/stress/**/*.test.ts'], testTimeout: 3_600_000, fileParallelism: false },

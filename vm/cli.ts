@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run vm -- [options] [--] <shell command>`: run a command as root in a disposable VM whose
 // kernel has ublk_drv, in the current directory, and exit with the command's status.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { VmError } from './host-tools.js';
@@ -24,9 +26,19 @@ async function main(): Promise<number> {
     .option('mem', { type: 'string', default: '4G', describe: 'guest memory (QEMU syntax: 4G, 2048M)' })
     .option('timeout', { type: 'number', default: 1200, describe: 'seconds before a hung guest is killed' })
     .option('anchors', { type: 'boolean', default: false, describe: 'also load null_blk and brd for comparisons' })
+    .option('init', {
+      choices: ['bash', 'systemd'] as const,
+      default: 'bash' as const,
+      describe: "the guest's PID 1: bash runs the command at once; systemd boots to multi-user.target first",
+    })
+    .option('layer', {
+      type: 'string',
+      describe: "a folder laid over the guest's root (what one boot leaves there, the next one finds)",
+    })
     .check((args) => {
       if (!Number.isInteger(args.cpus) || args.cpus < 1) throw new Error('--cpus must be a whole number ≥ 1');
       if (!/^\d+[MG]$/i.test(args.mem)) throw new Error('--mem must look like 4G or 2048M');
+      if (args.layer !== undefined && !existsSync(args.layer)) throw new Error(`--layer ${args.layer} does not exist`);
       if (!(args.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
       return true;
     })
@@ -47,6 +59,8 @@ async function main(): Promise<number> {
     mem: argv.mem,
     timeoutSeconds: argv.timeout,
     anchors: argv.anchors,
+    init: argv.init,
+    layer: argv.layer === undefined ? null : path.resolve(argv.layer),
     command: words.join(' '),
     // npm run starts scripts in the package root; INIT_CWD is where the user typed the command.
     cwd: process.env['INIT_CWD'] ?? process.cwd(),

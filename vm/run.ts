@@ -31,6 +31,16 @@ export interface VmOptions {
   readonly timeoutSeconds: number;
   /** Also load null_blk and brd, the kernel's own devices to compare against. */
   readonly anchors: boolean;
+  /**
+   * The guest's PID 1: `bash` runs the command straight after the kernel (fastest); `systemd`
+   * boots to multi-user.target first and runs it as a service, as a real machine would.
+   */
+  readonly init: 'bash' | 'systemd';
+  /**
+   * A host folder laid over the guest's root, read-only: what a test leaves there in one boot
+   * (writing it through the project's share) is in the next boot's / from the start, as on a disk.
+   */
+  readonly layer: string | null;
   /** A shell command, run by bash in the guest. */
   readonly command: string;
   /** Where the command starts (the same path exists in the guest). */
@@ -175,6 +185,8 @@ async function bootAndRun(
       `tsublk.project=${project}`,
       `tsublk.modules=${kernel.modulesDir === null ? 0 : 1}`,
       `tsublk.accel=${accel.name}`, // for what the guest reports (npm run bench's header)
+      ...(options.init === 'systemd' ? ['tsublk.init=systemd', 'systemd.unit=multi-user.target'] : []),
+      ...(options.layer === null ? [] : [`tsublk.layer=${options.layer}`]),
     ];
     const share = (tag: string, dir: string, readonly: boolean): string[] => [
       '-virtfs',
@@ -217,6 +229,7 @@ async function bootAndRun(
       ...share('project', project, false),
       ...(kernel.modulesDir === null ? [] : share('modules', kernel.modulesDir, true)),
       ...share('control', control, false),
+      ...(options.layer === null ? [] : share('layer', options.layer, true)),
     ];
 
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });

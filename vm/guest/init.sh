@@ -37,7 +37,17 @@ mkdir -p /lower /upper /newroot
 mount -t 9p -o "$ninep,ro,cache=loose" hostroot /lower || fail "cannot mount the host's root over 9p"
 mount -t tmpfs -o mode=0755 upper /upper
 mkdir -p /upper/data /upper/work
-mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work overlay /newroot ||
+# A layer (npm run vm -- --layer DIR) lies over the host's root: what an earlier boot left there
+# is in the guest's / from the start, as a disk would keep it.
+layer=$(arg layer)
+lower=/lower
+if [ -n "$layer" ]; then
+	# A share of its own: overlayfs refuses a layer inside another layer of the same mount.
+	mkdir -p /layer
+	mount -t 9p -o "$ninep,ro" layer /layer || fail "cannot mount the layer $layer"
+	lower="/layer:/lower"
+fi
+mount -t overlay -o "lowerdir=$lower,upperdir=/upper/data,workdir=/upper/work" overlay /newroot ||
 	fail "cannot mount the overlay root"
 
 # tmpfs first, so that a project living under /tmp or /run stays visible once it is mounted.
@@ -63,7 +73,28 @@ done
 mkdir -p /newroot/run/tsublk-vm
 mount -t 9p -o "$ninep,rw" control /newroot/run/tsublk-vm || fail "cannot mount the control directory"
 
+init=$(arg init)
+if [ "$init" = systemd ]; then
+	# systemd as PID 1 (--init systemd): the job is a service started once multi-user.target is
+	# up. The units the host enabled are the host's, not the guest's: masked for this boot.
+	units=/newroot/run/systemd/system
+	mkdir -p "$units/multi-user.target.wants"
+	for unit in /lower/etc/systemd/system/*.wants/*; do
+		[ -e "$unit" ] || [ -L "$unit" ] && ln -sf /dev/null "$units/${unit##*/}"
+	done
+	cat >"$units/tsublk-vm.service" <<-UNIT
+		[Unit]
+		Description=tsublk VM job
+		After=multi-user.target
+		[Service]
+		Type=simple
+		ExecStart=/bin/bash /run/tsublk-vm/stage2.sh
+		UNIT
+	ln -s ../tsublk-vm.service "$units/multi-user.target.wants/tsublk-vm.service"
+fi
+
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
+[ "$init" = systemd ] && exec switch_root /newroot /lib/systemd/systemd
 exec switch_root /newroot /bin/bash /run/tsublk-vm/stage2.sh

@@ -10,11 +10,18 @@ control=/run/tsublk-vm
 . "$control/job.env"
 
 say() { echo "vm: $*" >&2; }
+# Under systemd (npm run vm -- --init systemd) the job is a service, and the guest shuts down as
+# a machine does: every unit stopped first. Under bash it is PID 1's child: power off at once.
+under_systemd=false
+[ "$(cat /proc/1/comm)" = systemd ] && under_systemd=true
 finish() {
 	echo "$1" >"$control/status"
 	sync
+	if $under_systemd; then systemctl --no-block poweroff && exit "$1"; fi
 	/bin/busybox poweroff -f
 }
+# systemd mounts some of these itself.
+mounted() { mountpoint -q "$1"; }
 
 # The job's stdout and stderr are two virtio serial ports that the host reads.
 for port in /sys/class/virtio-ports/*; do
@@ -24,16 +31,16 @@ for port in /sys/class/virtio-ports/*; do
 	esac
 done
 
-mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mkdir -p /dev/pts && mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mkdir -p /dev/shm && { mounted /dev/shm || mount -t tmpfs -o mode=1777 tmpfs /dev/shm; }
+mkdir -p /dev/pts && { mounted /dev/pts || mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts; }
 # A bare devtmpfs has none of these links; bash process substitution needs /dev/fd.
-ln -sf /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 modprobe configfs 2>/dev/null
-mount -t configfs configfs /sys/kernel/config || { say "cannot mount configfs"; finish 125; }
-mount -t debugfs debugfs /sys/kernel/debug || { say "cannot mount debugfs"; finish 125; }
+mounted /sys/kernel/config || mount -t configfs configfs /sys/kernel/config || { say "cannot mount configfs"; finish 125; }
+mounted /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug || { say "cannot mount debugfs"; finish 125; }
 ip link set lo up 2>/dev/null
 hostname tsublk-vm
 
