@@ -112,6 +112,8 @@ const native = {
     src: number,
     n: number,
   ) => void,
+  // Declared void for the same reason.
+  memset: libc.func('void memset(uintptr_t dst, int c, size_t n)') as (dst: number, c: number, n: number) => void,
   flock: libc.func('int flock(int fd, int operation)') as (fd: number, operation: number) => number,
   madvise: libc.func('int madvise(uintptr_t addr, size_t length, int advice)') as (
     addr: number,
@@ -265,6 +267,11 @@ export function pwriteRaw(fd: number, address: number, count: number, offset: nu
  */
 export function memcpy(dst: number, src: number, n: number): void {
   native.memcpy(dst, src, n);
+}
+
+/** memset(3) on a mapping this process owns. SAFETY: as memcpy: the range must be mapped, `n` bytes long. */
+export function memset(dst: number, byte: number, n: number): void {
+  native.memset(dst, byte, n);
 }
 
 export function memfdCreate(name: string, flags: number = MFD.CLOEXEC): number {

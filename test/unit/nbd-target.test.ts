@@ -2,7 +2,17 @@
 // them), over a real ring: the handshake, pipelined requests and their replies, and what a user
 // sees when the server is missing, wrong or gone. The device side runs in the VM (test/vm/nbd-target).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -137,9 +147,10 @@ describe('the nbd target against nbdkit, over a real ring', () => {
     const { socket } = await nbdkit('8M');
     const opened = nbdTarget.open!(plan({ unix: socket }), 0, false, { queues: 2, depth: DEPTH });
     cleanup.push(() => opened.close(true));
-    const config = opened.config as NbdConfig & { runtime: { fds: number[] } };
+    const config = opened.config as NbdConfig & { runtime: { fds: number[]; structuredReplies: boolean[] } };
     expect(config.sizeBytes).toBe(8 << 20);
     expect(config.runtime.fds).toHaveLength(2);
+    expect(config.runtime.structuredReplies).toEqual([true, true]); // nbdkit agrees to NBD_OPT_STRUCTURED_REPLY
     const flags = config.export?.flags ?? 0;
     for (const flag of [NBD_FLAG.CAN_MULTI_CONN, NBD_FLAG.SEND_FLUSH, NBD_FLAG.SEND_FUA, NBD_FLAG.SEND_TRIM])
       expect(flags & flag).toBe(flag);
@@ -189,6 +200,45 @@ describe('the nbd target against nbdkit, over a real ring', () => {
     pump([3]);
     expect(read.buffer.subarray(0, 4096).every((byte) => byte === 0)).toBe(true);
     expect(read.buffer[4096]).toBe((1 * 31 + 1) & 0xff);
+  });
+
+  it('reads a sparse image through structured replies: qemu-nbd sends its holes as OFFSET_HOLE chunks, written here as zeros', async () => {
+    const dir = scratchDir();
+    const image = path.join(dir, 'sparse.img');
+    const socket = path.join(dir, 'qemu.sock');
+    writeFileSync(image, '');
+    truncateSync(image, 8 << 20);
+    const data = Buffer.alloc(65536, 0x5c);
+    const fd = openSync(image, 'r+');
+    writeSync(fd, data, 0, data.length, 1 << 20); // 64 KiB of data at 1 MiB; the rest a hole
+    closeSync(fd);
+    await startServer('qemu-nbd', ['-k', socket, '-f', 'raw', '-t', image], socket);
+    const { hw, rqs, results, serve, pump } = queue(plan({ unix: socket }));
+    expect(hw.connection.structuredReplies).toBe(true);
+    const rq = rqs[0] as Request<undefined>;
+    rq.buffer.fill(0xaa); // what the holes must overwrite
+    serve(rq, ReqOp.Read, (768 << 10) / 512, 512 << 10); // [768 KiB, 1280 KiB): hole, data, hole
+    pump([0]);
+    expect(results.get(0)).toBe(512 << 10);
+    expect(
+      Buffer.from(rq.buffer.subarray(0, 512 << 10)).equals(readFileSync(image).subarray(768 << 10, 1280 << 10)),
+    ).toBe(true);
+    expect(hw.connection.holes).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps simple replies with a server that will not send structured ones (nbdkit --no-sr)', async () => {
+    const { socket } = await nbdkit('8M', '--no-sr');
+    const { hw, rqs, results, serve, pump } = queue(plan({ unix: socket }));
+    expect(hw.connection.structuredReplies).toBe(false);
+    const [write, read] = rqs as [Request<undefined>, Request<undefined>];
+    write.buffer.fill(0x3e, 0, 8192);
+    serve(write, ReqOp.Write, 16, 8192);
+    pump([0]);
+    read.buffer.fill(0);
+    serve(read, ReqOp.Read, 16, 8192);
+    pump([1]);
+    expect([results.get(0), results.get(1)]).toEqual([8192, 8192]);
+    expect(read.buffer.subarray(0, 8192).every((byte) => byte === 0x3e)).toBe(true);
   });
 
   it("returns the server's errors as the request's (nbdkit's error filter: EIO on reads, ENOSPC on writes while injected), and replies out of order (its delay filter)", async () => {

@@ -11,6 +11,8 @@ export type NbdExport = {
   readonly minimumBlock: number;
   readonly preferredBlock: number;
   readonly maximumBlock: number;
+  /** The server agreed to structured replies (NBD_OPT_STRUCTURED_REPLY) on this connection. */
+  readonly structuredReplies: boolean;
 };
 
 /** The NBD target's configuration: what `add` planned, completed by `open` in the daemon. */

@@ -1,8 +1,9 @@
-import { close, memcpy, monotonicMicroseconds, shutdownSocket } from '../../../native-bindings/libc.js';
+import { close, monotonicMicroseconds, shutdownSocket } from '../../../native-bindings/libc.js';
 import { high32 } from '../../../native-bindings/u64.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import { ReqOp, type Request } from '../../blk/request.js';
-import { NBD_REQUEST_MAGIC, NBD_SIMPLE_REPLY_MAGIC, REQUEST_BYTES, SIMPLE_REPLY_BYTES } from './protocol.js';
+import { NBD_REQUEST_MAGIC, REQUEST_BYTES } from './protocol.js';
+import { ReplyParser } from './reply-parser.js';
 import { SendBatches } from './send-batches.js';
 
 const EIO = 5;
@@ -28,8 +29,14 @@ export const Link = {
   Failed: 2,
 } as const;
 
-/** How a connection comes back: a new socket with the handshake done (the same export), or a throw. */
-export type Reconnect = (timeoutSeconds: number) => number;
+/** A socket with the handshake done, and whether the server agreed to structured replies. */
+export interface NbdSocket {
+  readonly fd: number;
+  readonly structuredReplies: boolean;
+}
+
+/** How a connection comes back: a new socket to the same export, or a throw. */
+export type Reconnect = (timeoutSeconds: number) => NbdSocket;
 
 /**
  * One queue's NBD connection, driven from the queue's ring: requests are pipelined (many in
@@ -39,8 +46,9 @@ export type Reconnect = (timeoutSeconds: number) => number;
  * the batch being gathered (send-batches.ts); one writev at a time is in flight. When it
  * completes (short or whole), what is left goes next, then the batch gathered meanwhile.
  *
- * Receiving: one read at a time into a receive buffer; replies are parsed from it, and a read's
- * data is copied to its request's buffer as it arrives. Nothing on this path allocates.
+ * Receiving: one read at a time into a receive buffer; replies are parsed from it (simple or
+ * structured: reply-parser.ts), and a read's data is copied to its request's buffer as it
+ * arrives. Nothing on this path allocates.
  */
 export class NbdConnection {
   /** SAFETY (all views below): views of memory from io.allocate, which outlives every I/O naming it. */
@@ -52,10 +60,7 @@ export class NbdConnection {
   private readonly receiveView: DataView;
   private receiveStart = 0;
   private receiveEnd = 0;
-  /** A read reply whose data is still arriving: its tag, bytes left, where they go. */
-  private readingTag = -1;
-  private readingLeft = 0;
-  private readingAddress = 0;
+  private readonly replies: ReplyParser;
 
   /** The request each tag's cookie names, while the server has it (or will get it again). */
   private readonly inFlight: Array<Request<unknown> | null>;
@@ -80,7 +85,7 @@ export class NbdConnection {
 
   constructor(
     private readonly io: QueueIo,
-    fd: number,
+    socket: NbdSocket,
     depth: number,
     /** The server, as the log names it. */
     private readonly where: string,
@@ -91,19 +96,41 @@ export class NbdConnection {
     /** How long a lost connection's requests are held while it reconnects (µs). */
     private readonly reconnectTimeoutUs: number,
   ) {
-    this.fd = fd;
+    this.fd = socket.fd;
     this.headers = io.allocate(depth * HEADER_STRIDE, 'nbd request headers');
     this.headerView = new DataView(this.headers.bytes.buffer, this.headers.bytes.byteOffset, this.headers.bytes.length);
     this.batches = new SendBatches(io, depth);
     this.receive = io.allocate(RECEIVE_BYTES, 'nbd receive buffer');
     this.receiveView = new DataView(this.receive.bytes.buffer, this.receive.bytes.byteOffset, RECEIVE_BYTES);
     this.inFlight = new Array<Request<unknown> | null>(depth).fill(null);
+    // Made once: the parser's way back to the requests by tag.
+    this.replies = new ReplyParser(
+      {
+        requestAt: (tag) => this.inFlight[tag] ?? null,
+        offsetOf: (tag) =>
+          this.headerView.getUint32(tag * HEADER_STRIDE + 16) * 2 ** 32 +
+          this.headerView.getUint32(tag * HEADER_STRIDE + 20),
+        finish: (tag, errno) => this.finish(tag, errno),
+      },
+      depth,
+    );
+    this.replies.reset(socket.structuredReplies);
     this.startReceive();
   }
 
   /** Whether the connection is given up (its requests ended with EIO; new ones should too). */
   get failed(): boolean {
     return this.link === Link.Failed;
+  }
+
+  /** OFFSET_HOLE chunks of structured replies (sparse reads) written as zeros. */
+  get holes(): number {
+    return this.replies.holes;
+  }
+
+  /** Whether the server sends structured replies (NBD_OPT_STRUCTURED_REPLY was agreed). */
+  get structuredReplies(): boolean {
+    return this.replies.structured;
   }
 
   /** Writevs the socket took only in part (continued from where they stopped). */
@@ -134,6 +161,7 @@ export class NbdConnection {
     view.setUint32(at + 24, length);
     this.inFlight[tag] = rq;
     this.inFlightCount++;
+    this.replies.sent(tag);
     if (this.link === Link.Connected) this.appendRequest(rq); // reconnecting: sent once connected
   }
 
@@ -168,14 +196,14 @@ export class NbdConnection {
     const now = monotonicMicroseconds();
     if (now < this.nextAttemptUs) return (this.nextAttemptUs - now) * 1000;
     const deadline = this.lostAtUs + this.reconnectTimeoutUs;
-    let fd = -1;
+    let socket: NbdSocket | null = null;
     try {
-      fd = (this.reconnect as Reconnect)(Math.max(1, Math.min(ATTEMPT_SECONDS, Math.ceil((deadline - now) / 1e6))));
+      socket = (this.reconnect as Reconnect)(Math.max(1, Math.min(ATTEMPT_SECONDS, Math.ceil((deadline - now) / 1e6))));
     } catch (error) {
       this.lastError = (error as Error).message;
     }
     const after = monotonicMicroseconds();
-    if (fd < 0) {
+    if (socket === null) {
       if (after >= deadline) {
         this.giveUp(`no connection in ${Math.round(this.reconnectTimeoutUs / 1e6)} s (last: ${this.lastError})`);
         return -1;
@@ -184,18 +212,18 @@ export class NbdConnection {
       this.backoffUs = Math.min(2 * this.backoffUs, MAX_BACKOFF_US);
       return this.backoffUs * 1000;
     }
-    this.connected(fd, after);
+    this.connected(socket, after);
     return -1;
   }
 
   /** A new socket: every request held goes to it, in tag order, and replies are read from it. */
-  private connected(fd: number, nowUs: number): void {
-    this.fd = fd;
+  private connected(socket: NbdSocket, nowUs: number): void {
+    this.fd = socket.fd;
     this.ownsFd = true;
     this.link = Link.Connected;
     this.reconnects++;
     this.receiveStart = this.receiveEnd = 0;
-    this.readingLeft = 0;
+    this.replies.reset(socket.structuredReplies);
     this.batches.reset();
     let resent = 0;
     for (const rq of this.inFlight)
@@ -242,7 +270,12 @@ export class NbdConnection {
       return;
     }
     this.receiveEnd += result;
-    if (!this.parseReplies()) return;
+    const parsed = this.replies.parse(this.receiveView, this.receive.address, this.receiveStart, this.receiveEnd);
+    if (parsed < 0) {
+      this.lost(this.replies.broken);
+      return;
+    }
+    this.receiveStart = parsed;
     // Keep what is left of a reply header at the start, for the next read to complete.
     if (this.receiveStart === this.receiveEnd) this.receiveStart = this.receiveEnd = 0;
     else if (this.receiveStart > 0) {
@@ -251,46 +284,6 @@ export class NbdConnection {
       this.receiveStart = 0;
     }
     this.startReceive();
-  }
-
-  /** Ends every request whose reply is complete in the buffer; false when the stream broke. */
-  private parseReplies(): boolean {
-    const view = this.receiveView;
-    for (;;) {
-      if (this.readingLeft > 0) {
-        const available = this.receiveEnd - this.receiveStart;
-        if (available === 0) return true;
-        const n = Math.min(available, this.readingLeft);
-        // SAFETY: both ranges lie inside memory this queue owns: the receive buffer, and the
-        // request's buffer (n ≤ the bytes its read asked for).
-        memcpy(this.readingAddress, this.receive.address + this.receiveStart, n);
-        this.receiveStart += n;
-        this.readingAddress += n;
-        this.readingLeft -= n;
-        if (this.readingLeft === 0) this.finish(this.readingTag, 0);
-        continue;
-      }
-      if (this.receiveEnd - this.receiveStart < SIMPLE_REPLY_BYTES) return true;
-      const at = this.receiveStart;
-      const magic = view.getUint32(at);
-      const error = view.getUint32(at + 4);
-      const tag = view.getUint32(at + 12);
-      const rq = view.getUint32(at + 8) === 0 && tag < this.inFlight.length ? this.inFlight[tag] : null;
-      if (magic !== NBD_SIMPLE_REPLY_MAGIC || rq === null || rq === undefined) {
-        this.lost(
-          magic !== NBD_SIMPLE_REPLY_MAGIC
-            ? `the server sent a reply with a bad magic (0x${magic.toString(16)})`
-            : `the server replied to cookie ${tag}, which it was not sent`,
-        );
-        return false;
-      }
-      this.receiveStart += SIMPLE_REPLY_BYTES;
-      if (error === 0 && rq.op === ReqOp.Read && rq.bytes > 0) {
-        this.readingTag = tag;
-        this.readingLeft = rq.bytes;
-        this.readingAddress = rq.bufferAddress;
-      } else this.finish(tag, error);
-    }
   }
 
   /**
@@ -320,7 +313,7 @@ export class NbdConnection {
     if (this.ownsFd) close(this.fd);
     this.ownsFd = false;
     this.generation = (this.generation + 1) % GENERATIONS; // completions of the lost socket are told apart
-    this.readingLeft = 0;
+    this.replies.reset(this.replies.structured);
     this.batches.reset();
     if (this.reconnect === null || this.reconnectTimeoutUs <= 0) {
       this.giveUp(reason);

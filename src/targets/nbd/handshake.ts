@@ -1,6 +1,6 @@
 // The client side of NBD's fixed-newstyle handshake, blocking (the daemon's open and each
-// queue's initHctx run it once per connection, before any I/O): connect, NBD_OPT_GO with
-// NBD_INFO_BLOCK_SIZE, and what the server says of the export.
+// queue's initHctx run it once per connection, before any I/O): connect, NBD_OPT_STRUCTURED_REPLY
+// where the server has it, NBD_OPT_GO with NBD_INFO_BLOCK_SIZE, and what the server says of the export.
 import { SyscallError } from '../../../native-bindings/errors.js';
 import {
   AF,
@@ -147,20 +147,29 @@ export function connectExport(
     const clientFlags = Buffer.alloc(4);
     clientFlags.writeUInt32BE(HANDSHAKE.FIXED_NEWSTYLE | (serverFlags & HANDSHAKE.NO_ZEROES));
     sendAll(fd, clientFlags, `nbd ${where}`);
-    sendAll(fd, optionBytes(NBD_OPT.GO, goData(exportName)), `nbd ${where}`);
+    /** One option reply: its type and data. */
+    const optionReply = (): { type: number; data: Buffer } => {
+      const header = receive(20);
+      if (header.readUInt32BE(0) !== OPTION_REPLY_HIGH || header.readUInt32BE(4) !== OPTION_REPLY_LOW)
+        throw new Error(`nbd: ${where} sent a malformed option reply (bad magic)`);
+      const length = header.readUInt32BE(16);
+      if (length > MAX_OPTION_REPLY)
+        throw new Error(`nbd: ${where} sent an option reply of ${length} bytes (at most ${MAX_OPTION_REPLY})`);
+      return { type: header.readUInt32BE(12), data: length === 0 ? Buffer.alloc(0) : receive(length) };
+    };
 
+    // Structured replies let a read come back as chunks: holes need not cross the network, and a
+    // failing read can say why. A server without them (an error reply) keeps simple replies.
+    sendAll(fd, optionBytes(NBD_OPT.STRUCTURED_REPLY, Buffer.alloc(0)), `nbd ${where}`);
+    const structured = optionReply();
+    const structuredReplies = structured.type === NBD_REP.ACK;
+
+    sendAll(fd, optionBytes(NBD_OPT.GO, goData(exportName)), `nbd ${where}`);
     let size = -1;
     let flags = 0;
     let blocks = DEFAULT_BLOCKS;
     for (;;) {
-      const header = receive(20);
-      if (header.readUInt32BE(0) !== OPTION_REPLY_HIGH || header.readUInt32BE(4) !== OPTION_REPLY_LOW)
-        throw new Error(`nbd: ${where} sent a malformed option reply (bad magic)`);
-      const type = header.readUInt32BE(12);
-      const length = header.readUInt32BE(16);
-      if (length > MAX_OPTION_REPLY)
-        throw new Error(`nbd: ${where} sent an option reply of ${length} bytes (at most ${MAX_OPTION_REPLY})`);
-      const data = length === 0 ? Buffer.alloc(0) : receive(length);
+      const { type, data } = optionReply();
       if ((type & NBD_REP_ERROR_BIT) !== 0) {
         const what =
           NBD_REP_ERROR[type & ~NBD_REP_ERROR_BIT] ?? `the server refused (error ${type & ~NBD_REP_ERROR_BIT})`;
@@ -191,7 +200,7 @@ export function connectExport(
     // The transmission phase goes through io_uring, which waits by polling: no timeouts.
     setsockopt(fd, SOL.SOCKET, SO.SNDTIMEO, timeval(0));
     setsockopt(fd, SOL.SOCKET, SO.RCVTIMEO, timeval(0));
-    return { fd, export: { sizeBytes: size, flags, ...blocks } };
+    return { fd, export: { sizeBytes: size, flags, ...blocks, structuredReplies } };
   } catch (error) {
     close(fd);
     throw error;

@@ -13,7 +13,7 @@ export const OPTION_REPLY_LOW = 0x045565a9;
 /** Handshake flags (server) and client flags. */
 export const HANDSHAKE = { FIXED_NEWSTYLE: 1, NO_ZEROES: 2 } as const;
 
-export const NBD_OPT = { EXPORT_NAME: 1, ABORT: 2, GO: 7 } as const;
+export const NBD_OPT = { EXPORT_NAME: 1, ABORT: 2, GO: 7, STRUCTURED_REPLY: 8 } as const;
 export const NBD_REP = { ACK: 1, INFO: 3 } as const;
 /** Option reply errors have bit 31 set. */
 export const NBD_REP_ERROR_BIT = 0x8000_0000;
@@ -48,6 +48,18 @@ export const NBD_SIMPLE_REPLY_MAGIC = 0x67446698;
 export const REQUEST_BYTES = 28;
 /** A simple reply: magic u32, error u32, cookie u64 (a read's data follows). */
 export const SIMPLE_REPLY_BYTES = 16;
+
+/**
+ * A structured reply chunk (after NBD_OPT_STRUCTURED_REPLY): magic u32, flags u16, type u16,
+ * cookie u64, payload length u32; its payload follows. A request's reply is one or more chunks,
+ * the last with NBD_REPLY_FLAG_DONE.
+ */
+export const NBD_STRUCTURED_REPLY_MAGIC = 0x668e33ef;
+export const STRUCTURED_REPLY_BYTES = 20;
+export const NBD_REPLY_FLAG_DONE = 1;
+/** Chunk types; bit 15 marks an error chunk, whose payload starts with error u32, message length u16. */
+export const NBD_REPLY_TYPE = { NONE: 0, OFFSET_DATA: 1, OFFSET_HOLE: 2, ERROR: 0x8001, ERROR_OFFSET: 0x8002 } as const;
+export const NBD_REPLY_TYPE_ERROR_BIT = 0x8000;
 
 export const NBD_CMD = { READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, WRITE_ZEROES: 6 } as const;
 export const NBD_CMD_FLAG = { FUA: 1 << 0, NO_HOLE: 1 << 1 } as const;

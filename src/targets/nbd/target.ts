@@ -7,7 +7,7 @@ import type { Operations } from '../../blk/operations.js';
 import { ReqFlag, ReqOp } from '../../blk/request.js';
 import type { Target } from '../../blk/target.js';
 import type { NbdConfig, NbdEndpoint, NbdExport } from './config.js';
-import { NbdConnection } from './connection.js';
+import { NbdConnection, type NbdSocket } from './connection.js';
 import { connectExport, endpointName } from './handshake.js';
 import { NBD_CMD, NBD_CMD_FLAG, NBD_FLAG } from './protocol.js';
 
@@ -16,7 +16,9 @@ const EIO = 5;
 const EOPNOTSUPP = 95;
 
 /** The configuration a queue receives: the export, and its own connection's socket. */
-type NbdRuntimeConfig = NbdConfig & { readonly runtime?: { readonly fds: readonly number[] } };
+type NbdRuntimeConfig = NbdConfig & {
+  readonly runtime?: { readonly fds: readonly number[]; readonly structuredReplies: readonly boolean[] };
+};
 
 /** Per queue (hctx): its connection to the server, and counters. */
 export class NbdQueue {
@@ -70,17 +72,17 @@ const operations: Operations<NbdRuntimeConfig, undefined, NbdQueue, undefined> =
       throw new Error(`nbd target: queue ${hctxIdx} has no connection (open() runs in the daemon first)`);
     const exported = config.export;
     // A new connection to the same export (its size unchanged), from this queue's thread.
-    const reconnect = (timeoutSeconds: number): number => {
+    const reconnect = (timeoutSeconds: number): NbdSocket => {
       const connected = connectExport(config.endpoint, config.exportName, timeoutSeconds);
       if (connected.export.sizeBytes !== exported.sizeBytes) {
         close(connected.fd);
         throw new Error(`the export is ${connected.export.sizeBytes} bytes now, not ${exported.sizeBytes}`);
       }
-      return connected.fd;
+      return { fd: connected.fd, structuredReplies: connected.export.structuredReplies };
     };
     const connection = new NbdConnection(
       io,
-      fd,
+      { fd, structuredReplies: config.runtime?.structuredReplies[hctxIdx] ?? false },
       io.depth,
       endpointName(config.endpoint),
       (message) => io.log(message),
@@ -162,6 +164,7 @@ const nbdCounters = counterTable([
   'write_bytes',
   'in_flight_server',
   'short_sends',
+  'read_holes',
   'connection_losses',
   'reconnects',
   'connection_errors',
@@ -174,11 +177,13 @@ export const nbdTarget: Target<NbdRuntimeConfig, NbdRuntimeConfig, undefined, Nb
     const endpoint: NbdEndpoint =
       config.endpoint.kind === 'tcp' ? { ...config.endpoint, ip: resolve(config.endpoint.host) } : config.endpoint;
     const fds: number[] = [];
+    const structuredReplies: boolean[] = [];
     try {
       let exported: NbdExport | undefined;
       for (let queue = 0; queue < shape.queues; queue++) {
         const connected = connectExport(endpoint, config.exportName);
         fds.push(connected.fd);
+        structuredReplies.push(connected.export.structuredReplies);
         exported ??= connected.export;
         if (queue === 0 && shape.queues > 1 && (exported.flags & NBD_FLAG.CAN_MULTI_CONN) === 0)
           throw new Error(
@@ -202,7 +207,7 @@ export const nbdTarget: Target<NbdRuntimeConfig, NbdRuntimeConfig, undefined, Nb
         export: exported,
         sizeBytes,
         logicalBlockSize: lbs,
-        runtime: { fds },
+        runtime: { fds, structuredReplies },
       };
       return {
         config: opened,
@@ -262,6 +267,7 @@ export const nbdTarget: Target<NbdRuntimeConfig, NbdRuntimeConfig, undefined, Nb
       out[nbdCounters.at.write_bytes] = hw.writeBytes;
       out[nbdCounters.at.in_flight_server] = hw.connection.pending;
       out[nbdCounters.at.short_sends] = hw.connection.shortSends;
+      out[nbdCounters.at.read_holes] = hw.connection.holes;
       out[nbdCounters.at.connection_losses] = hw.connection.losses;
       out[nbdCounters.at.reconnects] = hw.connection.reconnects;
       out[nbdCounters.at.connection_errors] = hw.connectionErrors;
