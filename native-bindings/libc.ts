@@ -4,6 +4,7 @@
 // on x86-64 the integer arguments travel in the same registers either way. Addresses cross as
 // plain integers (uintptr_t): user-space addresses are below 2^47, exact in a JS number, and no
 // BigInt is made per call.
+import os from 'node:os';
 import { koffi } from './koffi-module.js';
 import { SyscallError } from './errors.js';
 
@@ -313,9 +314,31 @@ export function sendto(fd: number, data: Uint8Array, address: Uint8Array, what: 
   check(native.sendto(fd, data, data.length, MSG.NOSIGNAL, address, address.length), 'sendto', what);
 }
 
-/** connect(2) to a socket address (a struct sockaddr's bytes); blocks, up to SO_SNDTIMEO. */
-export function connect(fd: number, address: Uint8Array, what: string): void {
-  check(native.connect(fd, address, address.length), 'connect', what);
+/** A signal handler ran (a profiler's SIGPROF, a terminal's SIGWINCH): the call did not fail. */
+const EINTR = os.constants.errno.EINTR;
+/** A connect already under way, and one that has completed. */
+const EALREADY = os.constants.errno.EALREADY;
+const EISCONN = os.constants.errno.EISCONN;
+/** What a connect interrupted by a signal sleeps between its checks on the connection. */
+const connectPoll = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * connect(2) to a socket address (a struct sockaddr's bytes), blocking (SO_SNDTIMEO bounds it). A signal does not stop the connection the kernel
+ * is making: after EINTR it is asked again every millisecond (EALREADY while under way, EISCONN
+ * once made, or why it failed) for up to `timeoutSeconds`, then ETIMEDOUT.
+ */
+export function connect(fd: number, address: Uint8Array, what: string, timeoutSeconds = 10): void {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let interrupted = false;
+  for (;;) {
+    if (native.connect(fd, address, address.length) === 0) return;
+    const errno = koffi.errno();
+    if (interrupted && errno === EISCONN) return;
+    if (errno !== EINTR && !(interrupted && errno === EALREADY)) throw new SyscallError('connect', errno, what);
+    if (Date.now() >= deadline) throw new SyscallError('connect', os.constants.errno.ETIMEDOUT, what);
+    interrupted = true;
+    if (errno === EALREADY) Atomics.wait(connectPoll, 0, 0, 1);
+  }
 }
 
 /** setsockopt(2) with the option's value as bytes. */
@@ -335,6 +358,7 @@ export function shutdownSocket(fd: number): void {
 export function sendAll(fd: number, data: Uint8Array, what: string): void {
   for (let done = 0; done < data.length;) {
     const sent = native.send(fd, data.subarray(done), data.length - done, MSG.NOSIGNAL);
+    if (sent < 0 && koffi.errno() === EINTR) continue; // a signal handler ran: send again
     check(sent, 'send', what);
     done += sent;
   }
@@ -344,7 +368,9 @@ export function sendAll(fd: number, data: Uint8Array, what: string): void {
 export function receiveExactly(fd: number, length: number, what: string): Uint8Array {
   const data = new Uint8Array(length);
   for (let done = 0; done < length;) {
-    const received = check(native.recv(fd, data.subarray(done), length - done, 0), 'recv', what);
+    const result = native.recv(fd, data.subarray(done), length - done, 0);
+    if (result < 0 && koffi.errno() === EINTR) continue; // a signal handler ran: receive again
+    const received = check(result, 'recv', what);
     if (received === 0) throw new Error(`${what}: the peer closed the connection`);
     done += received;
   }

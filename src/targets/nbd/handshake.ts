@@ -63,7 +63,7 @@ function connectSocket(endpoint: NbdEndpoint, timeoutSeconds: number): number {
     setsockopt(fd, SOL.SOCKET, SO.SNDTIMEO, timeval(timeoutSeconds)); // bounds connect(2) too
     setsockopt(fd, SOL.SOCKET, SO.RCVTIMEO, timeval(timeoutSeconds));
     try {
-      connect(fd, address, endpointName(endpoint));
+      connect(fd, address, endpointName(endpoint), timeoutSeconds);
     } catch (error) {
       const code = error instanceof SyscallError ? error.code : String(error);
       const hint =
