@@ -222,6 +222,20 @@ export function main(): void {
   const onlyWorkloads = workloadsAt < 0 ? null : new Set((process.argv[workloadsAt + 1] ?? '').split(','));
   const placementAt = process.argv.indexOf('--placement');
   const placement = placementAt < 0 ? 'beside' : (process.argv[placementAt + 1] ?? 'beside');
+  // Read before the runs: a wrong path is said at once, not after minutes of measuring.
+  const compareAt = process.argv.indexOf('--compare');
+  let previous: Results | undefined;
+  if (compareAt >= 0) {
+    const file = process.argv[compareAt + 1] ?? '';
+    try {
+      previous = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    } catch (error) {
+      process.stderr.write(
+        `bench: --compare ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not JSON'}: give the results.json an earlier --report wrote\n`,
+      );
+      process.exit(2);
+    }
+  }
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const features = (
     JSON.parse(execFileSync(tsublk, ['features', '--json'], { encoding: 'utf8' })) as { names: string[] }
@@ -257,9 +271,6 @@ export function main(): void {
     rows,
   };
   const reportAt = process.argv.indexOf('--report');
-  const compareAt = process.argv.indexOf('--compare');
-  const previous =
-    compareAt < 0 ? undefined : (JSON.parse(readFileSync(process.argv[compareAt + 1] ?? '', 'utf8')) as Results);
   if (reportAt >= 0) writeReport(process.argv[reportAt + 1] ?? 'bench-report', results, previous);
   if (json) {
     process.stdout.write(JSON.stringify(results) + '\n');
@@ -290,7 +301,7 @@ function writeReport(dir: string, results: Results, previous: Results | undefine
   writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(path.join(dir, 'results.csv'), resultsCsv(results));
   writeFileSync(path.join(dir, 'report.html'), reportHtml(results, previous));
-  process.stderr.write(`report: ${path.resolve(dir, 'report.html')}\n`);
+  if (process.env['TSUBLK_BENCH_STAGED'] !== '1') process.stderr.write(`report: ${path.resolve(dir, 'report.html')}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main();
