@@ -6,20 +6,16 @@ import {
   IORING_OFF,
   IORING_OP,
   IORING_REGISTER,
-  IORING_RSRC_REGISTER,
   IORING_SETUP,
   IORING_SQ,
   IORING_URING_CMD,
   IOSQE,
   IoCqringOffsets,
-  IoUringBufReg,
   IoSqringOffsets,
   IoUringCqe,
   IoUringGeteventsArg,
   IoUringParams,
-  IoUringRsrcRegister,
   IoUringSqe,
-  Iovec,
   KernelTimespec,
 } from '../../native-bindings/io_uring.js';
 import {
@@ -37,6 +33,7 @@ import {
 import { SyscallError } from '../../native-bindings/errors.js';
 import { TWO_32, high32 } from '../../native-bindings/u64.js';
 import { HostMemory } from '../../native-bindings/host-memory.js';
+import { registerBufferRing, registerBuffers, registerFiles, registerSparseBuffers } from './registrations.js';
 
 export interface RingOptions {
   /** 128-byte SQEs: an 80-byte command area (ublk's control commands need it). */
@@ -421,23 +418,7 @@ export class Ring {
    * io_uring_buf slots at `ringAddress` (page aligned), which must stay mapped until close().
    */
   registerBufferRing(ringAddress: number, entries: number, group: number, flags: number): void {
-    const register = new HostMemory(IoUringBufReg.size, 'io_uring_buf_reg');
-    try {
-      const w = register.u32(); // zeroed: no min_left, reserved words 0
-      w[IoUringBufReg.ring_addr / 4] = ringAddress >>> 0;
-      w[IoUringBufReg.ring_addr / 4 + 1] = high32(ringAddress);
-      w[IoUringBufReg.ring_entries / 4] = entries;
-      w[IoUringBufReg.bgid / 4] = (group & 0xffff) | ((flags & 0xffff) << 16); // bgid, flags
-      ioUringRegister(
-        this.fd,
-        IORING_REGISTER.PBUF_RING,
-        register.address,
-        1,
-        `IORING_REGISTER_PBUF_RING, group ${group}, ${entries} entries`,
-      );
-    } finally {
-      register.free(); // the kernel copied it
-    }
+    registerBufferRing(this.fd, ringAddress, entries, group, flags);
   }
 
   /** Sets IOSQE_* flags (fixed file, link, drain…) on a prepared SQE. */
@@ -648,19 +629,7 @@ export class Ring {
 
   /** Registers file descriptors; SQEs then name them by index with IOSQE_FIXED_FILE. */
   registerFiles(fds: readonly number[]): void {
-    const table = new HostMemory(Math.max(4, fds.length * 4), 'registered file table');
-    try {
-      table.u32().set(fds.map((fd) => fd >>> 0));
-      ioUringRegister(
-        this.fd,
-        IORING_REGISTER.FILES,
-        table.address,
-        fds.length,
-        `IORING_REGISTER_FILES, ${fds.length} files`,
-      );
-    } finally {
-      table.free(); // the kernel copied the table
-    }
+    registerFiles(this.fd, fds);
   }
 
   unregisterFiles(): void {
@@ -672,26 +641,7 @@ export class Ring {
    * per I/O. The memory must stay mapped until unregisterBuffers() or close().
    */
   registerBuffers(buffers: ReadonlyArray<{ readonly address: number; readonly length: number }>): void {
-    const iovecs = new HostMemory(Math.max(Iovec.size, buffers.length * Iovec.size), 'iovec array');
-    try {
-      const w = iovecs.u32();
-      buffers.forEach((buffer, i) => {
-        const at = (i * Iovec.size) / 4;
-        w[at] = buffer.address >>> 0;
-        w[at + 1] = (buffer.address / TWO_32) >>> 0;
-        w[at + 2] = buffer.length >>> 0;
-        w[at + 3] = (buffer.length / TWO_32) >>> 0;
-      });
-      ioUringRegister(
-        this.fd,
-        IORING_REGISTER.BUFFERS,
-        iovecs.address,
-        buffers.length,
-        `IORING_REGISTER_BUFFERS, ${buffers.length} buffers`,
-      );
-    } finally {
-      iovecs.free(); // the kernel copied the array
-    }
+    registerBuffers(this.fd, buffers);
   }
 
   /**
@@ -700,21 +650,7 @@ export class Ring {
    * command names, for READ_FIXED/WRITE_FIXED, and takes them out at its commit.
    */
   registerSparseBuffers(count: number): void {
-    const register = new HostMemory(IoUringRsrcRegister.size, 'io_uring_rsrc_register');
-    try {
-      const w = register.u32(); // zeroed: no data, no tags
-      w[IoUringRsrcRegister.nr / 4] = count;
-      w[IoUringRsrcRegister.flags / 4] = IORING_RSRC_REGISTER.SPARSE;
-      ioUringRegister(
-        this.fd,
-        IORING_REGISTER.BUFFERS2,
-        register.address,
-        IoUringRsrcRegister.size,
-        `IORING_REGISTER_BUFFERS2, ${count} empty buffers`,
-      );
-    } finally {
-      register.free(); // the kernel copied it
-    }
+    registerSparseBuffers(this.fd, count);
   }
 
   unregisterBuffers(): void {
