@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run vm -- [options] [--] <shell command>`: run a command as root in a disposable VM whose
 // kernel has ublk_drv, in the current directory, and exit with the command's status.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
@@ -38,7 +38,8 @@ async function main(): Promise<number> {
     .check((args) => {
       if (!Number.isInteger(args.cpus) || args.cpus < 1) throw new Error('--cpus must be a whole number ≥ 1');
       if (!/^\d+[MG]$/i.test(args.mem)) throw new Error('--mem must look like 4G or 2048M');
-      if (args.layer !== undefined && !existsSync(args.layer)) throw new Error(`--layer ${args.layer} does not exist`);
+      if (args.layer !== undefined && !(existsSync(args.layer) && statSync(args.layer).isDirectory()))
+        throw new Error(`--layer ${args.layer} is not a folder: give one to lay over the guest's root`);
       if (!(args.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
       return true;
     })

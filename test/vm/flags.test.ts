@@ -21,7 +21,7 @@ function fioErrors(device: string): number {
     '--iodepth=16',
     '--numjobs=2',
     '--time_based',
-    '--runtime=1',
+    '--runtime=500ms', // reads and writes of both sizes, on every path: enough to fail
     '--group_reporting',
     '--output-format=json',
   );
