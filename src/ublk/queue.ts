@@ -1,18 +1,8 @@
-import {
-  MAP,
-  type Mapping,
-  PR,
-  PROT,
-  mmap,
-  munmap,
-  prctl,
-  schedSetaffinity,
-  viewOf,
-} from '../../native-bindings/libc.js';
+import { MAP, type Mapping, PROT, mmap, munmap, viewOf } from '../../native-bindings/libc.js';
 import { UBLK_QUEUE_DESC_STRIDE, UblksrvIoDesc } from '../../native-bindings/ublk_cmd.js';
 import { TWO_32 } from '../../native-bindings/u64.js';
 import type { Operations } from '../blk/operations.js';
-import { ReqOp, Request, type RequestCompleter } from '../blk/request.js';
+import { ReqOp, type Request, type RequestCompleter } from '../blk/request.js';
 import type { AnyTarget } from '../blk/target.js';
 import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../uring/ring.js';
@@ -21,7 +11,10 @@ import { FailureReports, LEFT_OPEN_BY_ASYNC_QUEUE_RQ } from './failure-reports.j
 import { RingQueueIo } from './ring-queue-io.js';
 import { QueueWaiter } from './queue-waiter.js';
 import { ServiceRecorder } from './service-recorder.js';
-import { MAX_TARGET_COUNTERS, QueueCounter, SLOT_FIELDS, StatsMapping } from './stats.js';
+import { QueueCounter, type StatsMapping } from './stats.js';
+import { openQueueSlot } from './queue-slot.js';
+import { prepareQueueThread } from './queue-thread.js';
+import { tagRequests } from './tag-requests.js';
 import { UserDataKind, userDataKind, userDataTag } from './user-data.js';
 import { type IoCommands, type RequestSink, TagState } from './io-commands.js';
 import { TagCommands } from './tag-commands.js';
@@ -85,17 +78,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     this.depth = setup.depth;
     this.flags = new Int32Array(setup.flags);
     this.ops = target.operations as Operations<unknown, unknown, HwData, unknown>;
-    // Memory reclaim may write pages back through this very device: the flusher flag keeps our
-    // own allocations from waiting on it (PR_SET_IO_FLUSHER, as every ublk server must).
-    try {
-      prctl(PR.SET_IO_FLUSHER, 1);
-    } catch {
-      // Needs CAP_SYS_RESOURCE; an unprivileged server runs without it.
-    }
-    // A target's timed completions (null's irqmode 2) wake this thread: 1 ns of timer slack
-    // instead of the default 50 µs, as the kernel's null_blk hrtimer has none.
-    prctl(PR.SET_TIMERSLACK, 1);
-    if (setup.cpus.length > 0) schedSetaffinity(0, setup.cpus);
+    prepareQueueThread(setup.cpus);
 
     const built: Array<() => void> = [];
     try {
@@ -128,48 +111,26 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
       }
       const tagSetData: unknown = target.tagSetData(setup.targetConfig);
       this.queueData = target.queueData(setup.targetConfig);
-      const commandAddresses = new Float64Array(setup.depth);
-      this.requests = [];
-      for (let tag = 0; tag < setup.depth; tag++) {
-        const offset = tag * setup.maxIoBufBytes;
-        const buffer =
-          this.buffers === null ? new Uint8Array(0) : this.buffers.bytes.subarray(offset, offset + setup.maxIoBufBytes);
-        const address = this.buffers === null ? 0 : this.buffers.address + offset;
-        // The command's addr: the tag's buffer (copy), or nothing (user copy, zero copy).
-        commandAddresses[tag] = address;
-        this.requests.push(
-          new Request(
-            setup.queueId,
-            tag,
-            buffer,
-            address,
-            this.ops.newRequestData(tagSetData, setup.queueId, tag),
-            this,
-          ),
-        );
-      }
+      const { requests, commandAddresses } = tagRequests(
+        setup.queueId,
+        setup.depth,
+        this.buffers,
+        setup.maxIoBufBytes,
+        (tag) => this.ops.newRequestData(tagSetData, setup.queueId, tag),
+        this,
+      );
+      this.requests = requests;
       this.commands = setup.batchIo
         ? new BatchCommands(this.ring, setup.queueId, setup.depth, commandAddresses, setup.zeroCopy, setup.zoned, this)
         : new TagCommands(this.ring, setup.queueId, setup.depth, commandAddresses, setup.zeroCopy, this);
       const commands = this.commands;
       built.push(() => commands.release()); // before ring.close() here: nothing was sent yet
       this.tagStates = this.commands.states;
-      this.stats = setup.statsFd >= 0 ? StatsMapping.forWorker(setup.statsFd, setup.queues) : null;
-      const stats = this.stats;
-      if (stats !== null) built.push(() => stats.unmap());
-      const slot = setup.queueId * SLOT_FIELDS;
-      this.counters =
-        stats === null ? new Float64Array(SLOT_FIELDS) : stats.counters.subarray(slot, slot + SLOT_FIELDS);
-      this.counters.fill(0);
-      this.targetCounters = this.counters.subarray(
-        QueueCounter.TargetBase,
-        QueueCounter.TargetBase + MAX_TARGET_COUNTERS,
-      );
-      const published = target.statistics?.names.length ?? 0;
-      if (published > MAX_TARGET_COUNTERS)
-        throw new Error(
-          `target ${target.name} publishes ${published} counters; a queue's stats slot holds ${MAX_TARGET_COUNTERS}: publish fewer`,
-        );
+      const slot = openQueueSlot(setup.statsFd, setup.queues, setup.queueId, target);
+      this.stats = slot.stats;
+      if (slot.stats !== null) built.push(() => slot.stats?.unmap());
+      this.counters = slot.counters;
+      this.targetCounters = slot.targetCounters;
       this.publishStatistics =
         target.statistics === undefined
           ? null
