@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type ResultRow, type Results, comparisonLines, reportHtml, resultsCsv } from './report.js';
 import { type Suite, type Workload, suites } from './suites.js';
 import { Progress } from './progress.js';
+import { ReportPathError, readComparison } from './report-paths.js';
 import { QueueCounter, SLOT_FIELDS, StatsMapping } from '../src/ublk/stats.js';
 
 const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
@@ -225,16 +226,12 @@ export function main(): void {
   // Read before the runs: a wrong path is said at once, not after minutes of measuring.
   const compareAt = process.argv.indexOf('--compare');
   let previous: Results | undefined;
-  if (compareAt >= 0) {
-    const file = process.argv[compareAt + 1] ?? '';
-    try {
-      previous = JSON.parse(readFileSync(file, 'utf8')) as Results;
-    } catch (error) {
-      process.stderr.write(
-        `bench: --compare ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not JSON'}: give the results.json an earlier --report wrote\n`,
-      );
-      process.exit(2);
-    }
+  try {
+    previous = compareAt < 0 ? undefined : readComparison(process.argv[compareAt + 1] ?? '');
+  } catch (error) {
+    if (!(error instanceof ReportPathError)) throw error;
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exit(2);
   }
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const features = (

@@ -3,6 +3,7 @@
 // host stages both files in the project's .cache and copies the report to DIR afterwards.
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { Results } from './report.js';
 
 /** A bad --report or --compare, said in one line before the VM boots. */
 export class ReportPathError extends Error {}
@@ -12,6 +13,30 @@ export interface StagedReport {
   readonly args: string[];
   /** After the run: the report copied to the user's DIR (when it was asked for), the stage removed. */
   finish(succeeded: boolean): void;
+}
+
+/**
+ * --compare's file (`file`, as the user wrote it: `shownAs`): a results.json an earlier --report
+ * wrote. Read before any run, by the host and by the benchmark in the guest alike.
+ */
+export function readComparison(file: string, shownAs = file): Results {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ReportPathError(
+      `--compare ${shownAs}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'}): give the results.json an earlier --report wrote`,
+    );
+  }
+  let results: Partial<Results> | undefined;
+  try {
+    results = JSON.parse(text) as Partial<Results>;
+  } catch {
+    results = undefined;
+  }
+  if (!Array.isArray(results?.rows))
+    throw new ReportPathError(`--compare ${shownAs} is not a benchmark's results.json: give the one --report wrote`);
+  return results as Results;
 }
 
 /** The value after `option` in `args`, or undefined when it is absent; throws when it has none. */
@@ -32,25 +57,7 @@ export function stageReportPaths(args: readonly string[], cwd: string, stagePare
   const report = optionValue(args, '--report');
   const compare = optionValue(args, '--compare');
   if (report === undefined && compare === undefined) return { args: [...args], finish: () => undefined };
-  if (compare !== undefined) {
-    const file = path.resolve(cwd, compare);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new ReportPathError(
-        `--compare ${compare}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'}): give the results.json an earlier --report wrote`,
-      );
-    }
-    let rows: unknown;
-    try {
-      rows = (JSON.parse(text) as { rows?: unknown }).rows;
-    } catch {
-      rows = undefined;
-    }
-    if (!Array.isArray(rows))
-      throw new ReportPathError(`--compare ${compare} is not a benchmark's results.json: give the one --report wrote`);
-  }
+  if (compare !== undefined) readComparison(path.resolve(cwd, compare), compare);
   mkdirSync(stageParent, { recursive: true });
   const stage = mkdtempSync(path.join(stageParent, 'bench-report-'));
   const staged = [...args];

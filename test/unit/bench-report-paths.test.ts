@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stageReportPaths } from '../../bench/report-paths.js';
+import { readComparison, stageReportPaths } from '../../bench/report-paths.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -44,6 +44,16 @@ describe('stageReportPaths', () => {
     staged.finish(false);
     expect(existsSync(path.join(user, 'out'))).toBe(false);
     expect(readdirSync(project)).toEqual([]);
+  });
+
+  it('reads a results.json for the benchmark in the guest as for the host, refusing anything else by the same words', () => {
+    const dir = scratch();
+    writeFileSync(path.join(dir, 'old.json'), JSON.stringify({ kernel: '6.12', rows: [] }));
+    writeFileSync(path.join(dir, 'other.json'), '[1, 2]');
+    expect(readComparison(path.join(dir, 'old.json'))).toEqual({ kernel: '6.12', rows: [] });
+    expect(() => readComparison(path.join(dir, 'other.json'), 'other.json')).toThrow(
+      "--compare other.json is not a benchmark's results.json: give the one --report wrote",
+    );
   });
 
   it('leaves arguments without either option alone, staging nothing', () => {
