@@ -85,6 +85,8 @@ await Promise.all([
       'daemon-main': 'src/cli/daemon-main.ts',
       // Required before any bundle above is loaded: it compiles them through V8's code cache.
       'code-cache-install': 'src/cli/code-cache-install.ts',
+      // Required by bin/tsublk before the CLI's bundle: add/recover/restart start their daemon at once.
+      'daemon-prestart': 'src/cli/daemon-prestart.ts',
       'queue-worker': 'src/cli/queue-worker.ts',
     },
   }),

@@ -10,6 +10,18 @@ export function daemonArgs(plan: AddPlan | null, recover: number | null): string
   return recover === null ? ['serve', '--plan', JSON.stringify(plan)] : ['serve', '--recover', String(recover)];
 }
 
+/**
+ * What the daemon read on its stdin (a JSON array of its arguments, from startDaemon), or null
+ * when nothing came: the command that started it ended without needing it.
+ */
+export function daemonArgsFromInput(text: string): string[] | null {
+  if (text.trim() === '') return null;
+  const args: unknown = JSON.parse(text);
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string'))
+    throw new Error('the daemon reads a JSON array of strings on its stdin; tsublk add and recover send it');
+  return args;
+}
+
 export function parseDaemonArgs(args: readonly string[]): DaemonArgs {
   const [command, flag, value] = args;
   if (command !== 'serve' || value === undefined || args.length !== 3)

@@ -6,6 +6,7 @@ import { markStart } from '../start-trace.js';
 import { printErr, printOut } from './output.js';
 import { expandAddConfig } from './add-config.js';
 import { EXIT } from './exit-codes.js';
+import { DEFAULT_QUEUES, discardPrestartedDaemon } from './daemon-prestart.js';
 import { addOptions, addTargetOptions, typeWord } from './add-options.js';
 
 markStart('cli: modules evaluated (parser, option tables)');
@@ -38,8 +39,6 @@ async function command<K extends keyof typeof modules>(name: K): Promise<Awaited
   return loaded;
 }
 
-/** add's queue count when -q is left out and the target names none. */
-const DEFAULT_QUEUES = 2;
 const json: OptionSpec = { name: 'json', type: 'boolean', default: false, describe: 'print JSON' };
 const deviceId = (demand: string): OptionSpec => ({
   name: 'number',
@@ -87,6 +86,7 @@ const addCommand = (named: { planner: TargetPlanner; module: boolean } | null): 
       process.exitCode = await (await command('startDaemon')).addDaemon(plan, args['json'] === true);
       return;
     }
+    await discardPrestartedDaemon(); // --foreground from a --config file: this process serves
     // In the foreground (under a supervisor), a bad option has an exit status of its own.
     let plan: ReturnType<typeof planAdd>;
     try {

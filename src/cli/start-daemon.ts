@@ -1,31 +1,30 @@
 // The CLI side of `add` and `recover`: start a detached daemon and wait for its one report.
 // Nothing here loads the FFI: the daemon checks the device and describes it in its report.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { codeCacheInstaller } from './code-cache.js';
 import { daemonArgs } from './daemon-args.js';
+import { spawnDaemon, takePrestartedDaemon } from './daemon-prestart.js';
 import { withDeviceLock } from './device-lock.js';
 import type { AddPlan } from './plan.js';
 import type { ServeStatus } from './serve.js';
 import { printDescription } from './device-description.js';
 import { printErr } from './output.js';
 
-/** The daemon's entry point (daemon-main.ts): no CLI parser to load. */
-const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
-
-/** Starts a detached daemon (`daemon-main.js serve …`), waits until its device is LIVE (or its error), prints it. */
+/**
+ * Hands a daemon (the one bin/tsublk started as this command began, or a new one) what to serve,
+ * waits until its device is LIVE (or its error), prints it.
+ */
 export async function startDaemon(serveArgs: readonly string[], json: boolean): Promise<number> {
-  // The daemon compiles its bundle through the code cache where this command did (code-cache.ts).
-  const installer = codeCacheInstaller();
-  const preload = installer === null ? [] : ['--require', installer];
-  const child = spawn(process.execPath, [...preload, daemonPath, ...serveArgs], {
-    detached: true, // its own session: it outlives this command and the terminal
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    cwd: '/',
-  });
+  const child = takePrestartedDaemon() ?? spawnDaemon();
+  child.stdin?.end(`${JSON.stringify(serveArgs)}\n`);
   const statusPipe = child.stdio[3] as NodeJS.ReadableStream;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A daemon started early may be gone already (its 'exit' came before these listeners).
+  const gone = child.exitCode !== null || child.signalCode !== null;
+  const exited = gone ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const status = await new Promise<ServeStatus>((resolve) => {
+    if (gone)
+      resolve({
+        ok: false,
+        error: `the daemon exited (${child.exitCode ?? child.signalCode}) before the device was ready`,
+      });
     let text = '';
     statusPipe.on('data', (chunk: Buffer) => {
       text += chunk.toString();

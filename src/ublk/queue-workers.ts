@@ -26,6 +26,11 @@ export class QueueWorkerPool {
     );
   }
 
+  /** Starts workers until `count` are idle (the daemon's plan may want more than it guessed). */
+  startMore(count: number): void {
+    for (let q = this.idle.length; q < count; q++) this.idle.push(this.startWorker(`ublk q${q}`, null));
+  }
+
   /** No worker yet: each queue starts its own. */
   static empty(startWorker: StartQueueWorker): QueueWorkerPool {
     return new QueueWorkerPool(startWorker, []);

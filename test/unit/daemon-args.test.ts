@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { daemonArgs, parseDaemonArgs } from '../../src/cli/daemon-args.js';
+import { daemonArgs, daemonArgsFromInput, parseDaemonArgs } from '../../src/cli/daemon-args.js';
 import type { AddPlan } from '../../src/cli/plan.js';
 
 describe("the daemon's arguments", () => {
@@ -7,6 +7,15 @@ describe("the daemon's arguments", () => {
     const plan = { devId: 3, target: 'null' } as unknown as AddPlan;
     expect(parseDaemonArgs(daemonArgs(plan, null))).toEqual({ plan, recover: null });
     expect(parseDaemonArgs(daemonArgs(null, 7))).toEqual({ plan: null, recover: 7 });
+  });
+
+  it('come on stdin as one JSON line, or not at all when the CLI did not need the daemon', () => {
+    const args = daemonArgs(null, 7);
+    expect(daemonArgsFromInput(`${JSON.stringify(args)}\n`)).toEqual(args);
+    expect(daemonArgsFromInput('')).toBeNull();
+    expect(daemonArgsFromInput('\n')).toBeNull();
+    expect(() => daemonArgsFromInput('{"serve": 1}')).toThrow(/a JSON array of strings on its stdin/);
+    expect(() => daemonArgsFromInput('["serve", 7]')).toThrow(/a JSON array of strings on its stdin/);
   });
 
   it('refuse anything else in one line', () => {
