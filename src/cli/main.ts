@@ -6,7 +6,7 @@ import { markStart } from '../start-trace.js';
 import { printErr, printOut } from './output.js';
 import { expandAddConfig } from './add-config.js';
 import { EXIT } from './exit-codes.js';
-import { DEFAULT_QUEUES, discardPrestartedDaemon } from './daemon-prestart.js';
+import { discardPrestartedDaemon } from './daemon-prestart.js';
 import { addOptions, addTargetOptions, typeWord } from './add-options.js';
 
 markStart('cli: modules evaluated (parser, option tables)');
@@ -39,6 +39,8 @@ async function command<K extends keyof typeof modules>(name: K): Promise<Awaited
   return loaded;
 }
 
+/** add's queue count when -q is left out and the target names none. */
+const DEFAULT_QUEUES = 2;
 const json: OptionSpec = { name: 'json', type: 'boolean', default: false, describe: 'print JSON' };
 const deviceId = (demand: string): OptionSpec => ({
   name: 'number',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_QUEUES, earlyWorkerArgs } from '../../src/cli/daemon-prestart.js';
+import { earlyWorkerArgs } from '../../src/cli/daemon-prestart.js';
 
 // bin/tsublk starts add's daemon before it loads the CLI (src/cli/daemon-prestart.ts). These run
 // the real bin and read the start trace (src/start-trace.ts) for which processes took part.
@@ -98,7 +98,7 @@ describe('the daemon add starts as the CLI starts', () => {
   });
 
   it('is told how many queue workers to start before its arguments come', () => {
-    expect(earlyWorkerArgs(['add', '-t', 'null'])).toEqual(['--queues', String(DEFAULT_QUEUES)]);
+    expect(earlyWorkerArgs(['add', '-t', 'null'])).toEqual(['--queues', '1']);
     expect(earlyWorkerArgs(['add', '-t', 'null', '-q', '4'])).toEqual(['--queues', '4']);
     expect(earlyWorkerArgs(['add', '--queues=3', '-t', 'null', '-q=1'])).toEqual(['--queues', '1']);
     expect(earlyWorkerArgs(['add', '-q', 'many'])).toEqual([]);
