@@ -1,5 +1,6 @@
 import { sdNotify, startWatchdog } from './sd-notify.js';
 import { EXIT } from './exit-codes.js';
+import { markStart } from '../start-trace.js';
 import { rmSync } from 'node:fs';
 import { UBLK_F, UBLK_F_BIT, UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
 import { loadTarget } from '../targets/registry.js';
@@ -138,6 +139,7 @@ export async function serve(
     createdAt: new Date().toISOString(),
   };
   writeRunRecord(record);
+  markStart('daemon: run file written');
   log.info(
     `${recovery === null ? 'LIVE' : `recovered in ${recoveredInMs} ms, LIVE`}: target ${target.name}, ${device.queues.length} queue(s) of depth ${device.info.depth}, daemon pid ${process.pid}`,
   );
@@ -175,6 +177,7 @@ export async function serve(
   } catch (error) {
     log.warn(`no control socket: ${(error as Error).message}`);
   }
+  markStart('daemon: control socket listening');
   if ((device.info.flags & UBLK_F.UNPRIVILEGED_DEV) !== 0) {
     // `add` returns when the owner can use the disk: udev hands /dev/ublkbN over after START_DEV.
     try {
@@ -184,6 +187,7 @@ export async function serve(
     }
   }
   const view = describeDevice(control, devId, false);
+  markStart('daemon: device described, reporting');
   report({
     ok: true,
     devId,

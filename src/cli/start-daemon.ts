@@ -7,6 +7,7 @@ import type { AddPlan } from './plan.js';
 import type { ServeStatus } from './serve.js';
 import { printDescription } from './device-description.js';
 import { printErr } from './output.js';
+import { markStart } from '../start-trace.js';
 
 /**
  * Hands a daemon (the one bin/tsublk started as this command began, or a new one) what to serve,
@@ -35,6 +36,7 @@ export async function startDaemon(serveArgs: readonly string[], json: boolean): 
       resolve({ ok: false, error: `the daemon exited (${code ?? signal}) before the device was ready` }),
     );
   });
+  markStart('cli: the daemon reported');
   (statusPipe as unknown as { destroy(): void }).destroy();
   if (!status.ok) {
     // A daemon that failed exits once its queue workers have ended: add returns with none left.
