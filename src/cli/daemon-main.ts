@@ -12,7 +12,7 @@ markStart('daemon: entry evaluated');
 // they begin, before they know what it will serve (daemon-prestart.ts). It loads no CLI parser,
 // and starts its queue workers before anything else: their start (a new isolate, our modules,
 // Koffi) is the longest step of bringing a device up, and needs no device yet.
-let workers = QueueWorkerPool.empty(startQueueWorker);
+const workers = QueueWorkerPool.empty(startQueueWorker);
 
 /**
  * How many queue workers to start before the arguments come (daemon-prestart.ts
@@ -28,7 +28,7 @@ function earlyWorkers(argv: readonly string[]): number {
 
 async function runDaemon(): Promise<void> {
   // `serve [--queues N | --device ID]`: the CLI started this process before it knew what to serve.
-  workers = QueueWorkerPool.start(startQueueWorker, earlyWorkers(process.argv.slice(2)));
+  workers.startMore(earlyWorkers(process.argv.slice(2)));
   const input = readFileSync(0, 'utf8'); // to EOF: startDaemon ends its stdin after one line
   markStart('daemon: arguments read');
   const argv = daemonArgsFromInput(input);

@@ -18,15 +18,7 @@ export class QueueWorkerPool {
     private readonly idle: Worker[],
   ) {}
 
-  /** Starts `count` workers now. */
-  static start(startWorker: StartQueueWorker, count: number): QueueWorkerPool {
-    return new QueueWorkerPool(
-      startWorker,
-      Array.from({ length: count }, (_, q) => startWorker(`ublk q${q}`, null)),
-    );
-  }
-
-  /** Starts workers until `count` are idle (the daemon's plan may want more than it guessed). */
+  /** Starts workers until `count` are idle: first a guess, then what the plan wants beyond it. */
   startMore(count: number): void {
     for (let q = this.idle.length; q < count; q++) this.idle.push(this.startWorker(`ublk q${q}`, null));
   }
