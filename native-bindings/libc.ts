@@ -132,6 +132,11 @@ const native = {
   sendto: libc.func(
     'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
   ) as (fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrlen: number) => number,
+  bind: libc.func('int bind(int fd, const uint8_t *addr, uint32_t addrlen)') as (
+    fd: number,
+    addr: Uint8Array,
+    addrlen: number,
+  ) => number,
   clockGettime: libc.func('int clock_gettime(int clock, void *ts)') as (clock: number, ts: Uint32Array) => number,
   connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t addrlen)') as (
     fd: number,
@@ -307,6 +312,11 @@ export function prctl(option: number, arg2 = 0, arg3 = 0, arg4 = 0, arg5 = 0): n
 /** socket(2), close-on-exec. */
 export function socket(domain: number, type: number, protocol = 0): number {
   return check(native.socket(domain, type | SOCK.CLOEXEC, protocol), 'socket', `domain ${domain}, type ${type}`);
+}
+
+/** bind(2) of a socket to the socket address `address` (a struct sockaddr's bytes). */
+export function bind(fd: number, address: Uint8Array, what: string): void {
+  check(native.bind(fd, address, address.length), 'bind', what);
 }
 
 /** sendto(2) of all of `data` to the socket address `address` (a struct sockaddr's bytes). */

@@ -42,6 +42,7 @@ async function runDaemon(): Promise<void> {
   const { serveDaemon } = await import('./serve-daemon.js');
   markStart('daemon: serve modules evaluated (Koffi loaded and bound)');
   process.exitCode = await serveDaemon(plan, recover, workers);
+  markStart('daemon: done serving, exiting');
 }
 
 runDaemon().catch((error: unknown) => {

@@ -6,6 +6,7 @@ import { NotYoursError, deviceInfoFor } from './control-access.js';
 import { deviceIds } from './devices.js';
 import { withDeviceLock } from './device-lock.js';
 import { processAlive, processRunning } from './system.js';
+import { markStart } from '../start-trace.js';
 
 /** del --safe found the device's disk open: nothing was changed. */
 class DeviceInUseError extends UblkError {
@@ -36,6 +37,9 @@ function stopIfUnused(control: ControlDevice, devId: number): void {
   }
 }
 
+/** How often del looks again while the daemon finishes: each look is one ioctl or one /proc read. */
+const POLL_MS = 20;
+
 async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -46,7 +50,7 @@ async function waitUntilGone(control: ControlDevice, devId: number, timeoutMs: n
       if (error instanceof ControlCommandError && (error.code === 'ENODEV' || error.code === 'ENOENT')) return true;
       throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   return false;
 }
@@ -56,7 +60,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (processRunning(pid)) {
     if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   return true;
 }
@@ -79,12 +83,15 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean, 
   if (safe) stopIfUnused(control, devId);
   if (processAlive(info.ublksrvPid)) {
     process.kill(info.ublksrvPid, 'SIGTERM');
+    markStart('cli: SIGTERM sent to the daemon');
     if (async) return; // the daemon finishes the deletion and removes its record
     // A request held to time out (timeout_inject) keeps STOP_DEV waiting up to the disk's io_timeout.
     const budgetMs = 30_000 + ioTimeoutMs(devId);
     if (await waitUntilGone(control, devId, budgetMs)) {
+      markStart('cli: the kernel no longer knows the device');
       removeRunRecord(devId);
       await waitForExit(info.ublksrvPid, 10_000); // del returns with no daemon left behind
+      markStart('cli: the daemon exited');
       return;
     }
     throw new UblkError(

@@ -38,6 +38,7 @@ async function serveQueue(): Promise<void> {
     saveCodeCache(); // what this start compiled, kept for the next one (code-cache.ts); then the loop never yields
 
     queue.run();
+    markStart('worker: queue stopped serving');
     queue.teardown();
     post({ type: 'stopped', queueId: setup.queueId });
   } catch (error) {

@@ -213,6 +213,7 @@ export async function serve(
     const shutdown = (status: number, why: string): void => {
       if (stopping) return;
       stopping = true;
+      markStart(`daemon: stopping (${why})`);
       if (status === 0) log.info(why);
       else log.error(why);
       stopWatchdog();

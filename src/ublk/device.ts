@@ -242,15 +242,18 @@ export class UblkDevice {
   private async stopOnce(): Promise<void> {
     try {
       this.control.stopDevice(this.devId);
+      markStart('daemon: STOP_DEV done');
     } finally {
       // Stopping aborts every fetch (-ENODEV) and the queues exit; the flag covers any stragglers.
       Atomics.store(this.queueFlags, QueueFlag.Stop, 1);
       await this.exited;
+      markStart('daemon: every queue worker exited');
       close(this.charFd);
       close(this.statsFd);
       rmSync(statsPath(this.devId), { force: true });
     }
     this.control.deleteDevice(this.devId);
+    markStart('daemon: DEL_DEV done');
     this.opened?.close(true);
   }
 

@@ -1,5 +1,6 @@
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { withDeviceLock } from '../../src/cli/device-lock.js';
+import { deviceLockName, withDeviceLock } from '../../src/cli/device-lock.js';
 
 describe('withDeviceLock', () => {
   it('lets one command at a time work on a device id, and frees the id when it is done', async () => {
@@ -18,5 +19,21 @@ describe('withDeviceLock', () => {
   it('frees the id when the action fails', async () => {
     await expect(withDeviceLock(90_003, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(withDeviceLock(90_003, () => Promise.resolve(1))).resolves.toBe(1);
+  });
+
+  it('is the lock that earlier versions took through node:net, both ways: either one holding it refuses the other', async () => {
+    const earlier = createServer().listen({ path: deviceLockName(90_004) });
+    await new Promise((resolve) => earlier.once('listening', resolve));
+    await expect(withDeviceLock(90_004, () => Promise.resolve('while held'))).rejects.toThrow('device 90004 is busy');
+    await new Promise((resolve) => earlier.close(resolve));
+
+    await withDeviceLock(90_004, async () => {
+      const refused = createServer();
+      const error = await new Promise<NodeJS.ErrnoException>((resolve) => {
+        refused.once('error', resolve);
+        refused.listen({ path: deviceLockName(90_004) });
+      });
+      expect(error.code).toBe('EADDRINUSE');
+    });
   });
 });

@@ -1,9 +1,8 @@
 // Commands on one device take turns: a del or recover while another tsublk command holds the
 // device's lock is refused in one line, and the device serves on. Userspace alone (the lock is an
 // abstract socket): the 6.12 run covers it, and the 7.x run (package.json's test:vm:sid) leaves it out.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceLockName } from '../../src/cli/device-lock.js';
+import { withDeviceLock } from '../../src/cli/device-lock.js';
 import { cleanUp, leftovers, listedDevice, tsublk } from './cli.js';
 
 afterEach(() => {
@@ -15,8 +14,8 @@ describe('the device lock', () => {
   it('refuses a recover or del racing another command on the same device', async () => {
     expect(tsublk('add', '-t', 'null', '-n', '4', '-r', '1').status).toBe(0);
     // Another tsublk command holds device 4's lock (its abstract socket) while these run.
-    const holder = createServer().listen({ path: deviceLockName(4) });
-    await new Promise((resolve) => holder.once('listening', resolve));
+    let release = (): void => undefined;
+    const holding = withDeviceLock(4, () => new Promise<void>((resolve) => (release = resolve)));
     try {
       for (const command of [
         ['del', '-n', '4'],
@@ -30,7 +29,8 @@ describe('the device lock', () => {
       }
       expect(listedDevice<{ state: string }>(4)?.state).toBe('LIVE');
     } finally {
-      holder.close();
+      release();
+      await holding;
     }
     expect(tsublk('del', '-n', '4').status).toBe(0);
   });
