@@ -77,6 +77,12 @@ export interface TargetPlanner {
    * what tsublk uses from these, and a plan that asks for more is refused as a bug.
    */
   readonly requests?: number;
+  /**
+   * Why one queue cannot be served by several threads (--per_io_tasks), when it cannot: each
+   * thread gets its own initHctx and HwData, so a target whose queues share one thing per queue
+   * (nbd: a connection) says so here; absent, a queue's share is an hctx of its own.
+   */
+  readonly onePerQueue?: string;
   /** Turns checked option values into the configuration; throws a one-line error for a bad mix. */
   plan(values: OptionValues, common: CommonSettings): TargetPlan;
 }

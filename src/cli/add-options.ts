@@ -75,6 +75,18 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
         'batch I/O: UBLK_F_BATCH_IO (Linux 7.0): requests arrive and results return many to one ublk command instead of one command per request',
     },
     {
+      name: 'nthreads',
+      type: 'number',
+      describe: 'threads serving the device (default: one per queue); more than the queues needs --per_io_tasks',
+    },
+    {
+      name: 'per_io_tasks',
+      type: 'boolean',
+      default: false,
+      describe:
+        "UBLK_F_PER_IO_DAEMON (Linux 6.16): spread each queue's tags over --nthreads threads (a multiple of the queue count), each owning the tags it fetched",
+    },
+    {
       name: 'usercopy',
       type: 'boolean',
       default: false,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { markStart } from '../start-trace.js';
 import { QueueWorkerPool } from '../ublk/queue-workers.js';
-import { readRunRecord } from '../ublk/run-file.js';
+import { readRunRecord, recordedThreads } from '../ublk/run-file.js';
 import { daemonArgsFromInput, parseDaemonArgs } from './daemon-args.js';
 import { startQueueWorker } from './queue-worker-entry.js';
 import { printErr } from './output.js';
@@ -22,7 +22,10 @@ function earlyWorkers(argv: readonly string[]): number {
   const [command, flag, value] = argv;
   if (command !== 'serve' || value === undefined || !/^\d+$/.test(value)) return 0;
   if (flag === '--queues') return Number(value);
-  if (flag === '--device') return readRunRecord(Number(value))?.plan.queues ?? 0;
+  if (flag === '--device') {
+    const record = readRunRecord(Number(value));
+    return record === null ? 0 : recordedThreads(record.plan);
+  }
   return 0;
 }
 
@@ -37,8 +40,8 @@ async function runDaemon(): Promise<void> {
     return;
   }
   const { plan, recover } = parseDaemonArgs(argv);
-  const queues = plan?.queues ?? (recover === null ? 0 : (readRunRecord(recover)?.plan.queues ?? 0));
-  workers.startMore(queues);
+  const record = plan === null && recover !== null ? readRunRecord(recover) : null;
+  workers.startMore(plan === null ? (record === null ? 0 : recordedThreads(record.plan)) : recordedThreads(plan));
   const { serveDaemon } = await import('./serve-daemon.js');
   markStart('daemon: serve modules evaluated (Koffi loaded and bound)');
   process.exitCode = await serveDaemon(plan, recover, workers);

@@ -21,12 +21,13 @@ const KEY = Symbol.for('tsublk.prestartedDaemon');
 type Slot = { [KEY]?: ChildProcess | null };
 const slot = globalThis as Slot;
 
-/** The value of option -SHORT / --LONG among `words` (the last one given), or undefined. */
-function optionValue(words: readonly string[], short: string, long: string): string | undefined {
+/** The value of option -SHORT (null: none) / --LONG among `words` (the last one given), or undefined. */
+function optionValue(words: readonly string[], short: string | null, long: string): string | undefined {
+  const names = short === null ? [`--${long}`] : [`-${short}`, `--${long}`];
   let value: string | undefined;
   words.forEach((word, at) => {
-    if (word === `-${short}` || word === `--${long}`) value = words[at + 1];
-    else if (word.startsWith(`-${short}=`) || word.startsWith(`--${long}=`)) value = word.slice(word.indexOf('=') + 1);
+    if (names.includes(word)) value = words[at + 1];
+    else if (names.some((name) => word.startsWith(`${name}=`))) value = word.slice(word.indexOf('=') + 1);
   });
   return value;
 }
@@ -41,9 +42,10 @@ function optionValue(words: readonly string[], short: string, long: string): str
  */
 export function earlyWorkerArgs(words: readonly string[]): string[] {
   if (words[0] === 'add') {
-    // Without -q the target may choose (nbd: 1): one worker, which every device needs.
-    const queues = Number(optionValue(words, 'q', 'queues') ?? 1);
-    return Number.isInteger(queues) && queues > 0 && queues <= 64 ? ['--queues', String(queues)] : [];
+    // Without -q the target may choose (nbd: 1): one worker, which every device needs. A worker
+    // serves a queue, or a share of one (--nthreads with --per_io_tasks).
+    const threads = Number(optionValue(words, null, 'nthreads') ?? optionValue(words, 'q', 'queues') ?? 1);
+    return Number.isInteger(threads) && threads > 0 && threads <= 64 ? ['--queues', String(threads)] : [];
   }
   const device = optionValue(words, 'n', 'number');
   return device !== undefined && /^\d+$/.test(device) ? ['--device', device] : [];

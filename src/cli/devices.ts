@@ -4,7 +4,7 @@ import { ControlCommandError, type ControlDevice } from '../ublk/control.js';
 import type { DeviceInfo } from '../ublk/device-info.js';
 import { featureNames } from '../ublk/features.js';
 import type { UblkParams } from '../ublk/params.js';
-import { type RunRecord, readRunRecord } from '../ublk/run-file.js';
+import { type RunRecord, readRunRecord, recordedQueueCount } from '../ublk/run-file.js';
 import { type QueueStats, readCounters } from '../ublk/stats-file.js';
 import { serviceSummary, serviceTimesJson } from '../ublk/service-time.js';
 import { namedValues } from './output.js';
@@ -52,11 +52,11 @@ export function describeDevice(control: ControlDevice, devId: number, verbose: b
     const record = readRunRecord(devId);
     // The record speaks for the device only while the daemon that wrote it serves it.
     const current =
-      record !== null && record.pid === info.ublksrvPid && record.queues.length === info.queues ? record : null;
+      record !== null && record.pid === info.ublksrvPid && recordedQueueCount(record) === info.queues ? record : null;
     const params = current?.params ?? control.getParams(devId);
     const affinity =
       current?.params !== undefined
-        ? current.queues.map((queue) => queue.cpus)
+        ? Array.from({ length: info.queues }, (_, q) => current.queues.find((queue) => queue.queueId === q)?.cpus ?? [])
         : Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
     return {
       info,
@@ -128,6 +128,8 @@ export function deviceJson(view: DeviceView): Record<string, unknown> {
     queues: view.affinity.map((cpus, q) => ({
       queue: q,
       tid: record?.queues.find((queue) => queue.queueId === q)?.tid ?? null,
+      // Every thread serving the queue: one, or its share of --nthreads (--per_io_tasks).
+      tids: record?.queues.filter((queue) => queue.queueId === q).map((queue) => queue.tid) ?? [],
       affinity: cpus,
     })),
     data_path: record?.dataPath ?? null,

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { UblkError } from '../ublk/errors.js';
-import { readRunRecord, runDir } from '../ublk/run-file.js';
+import { readRunRecord, recordedQueueCount, runDir } from '../ublk/run-file.js';
 import { readCounters } from '../ublk/stats-file.js';
 import { type DeviceCounters, metricsText } from './metrics-text.js';
 import { printErr } from './output.js';
@@ -21,7 +21,7 @@ export function everyDeviceCounters(): DeviceCounters[] {
     .sort((a, b) => a - b)
     .flatMap((devId) => {
       const record = readRunRecord(devId);
-      const queues = record === null ? null : readCounters(devId, record.queues.length, record);
+      const queues = record === null ? null : readCounters(devId, recordedQueueCount(record), record);
       return record === null || queues === null ? [] : [{ devId, target: record.target.name, queues }];
     });
 }

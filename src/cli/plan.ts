@@ -19,6 +19,11 @@ export interface AddPlan {
   /** -1: the kernel picks. */
   readonly devId: number;
   readonly queues: number;
+  /**
+   * Threads serving the queues: one per queue, or (--per_io_tasks, UBLK_F_PER_IO_DAEMON) a
+   * multiple of them, thread t serving share t / queues of queue t % queues (queue-shares.ts).
+   */
+  readonly threads: number;
   readonly depth: number;
   readonly maxIoBufBytes: number;
   /** UBLK_F_* to ask the kernel for. */
@@ -60,6 +65,10 @@ export interface AddArguments {
   readonly auto_zc: boolean;
   /** -b: batch I/O (UBLK_F_BATCH_IO). */
   readonly 'batch-io': boolean;
+  /** --nthreads: absent, one thread per queue. */
+  readonly nthreads?: number | undefined;
+  /** --per_io_tasks: UBLK_F_PER_IO_DAEMON, each queue's tags spread over the threads. */
+  readonly per_io_tasks?: boolean;
   readonly usercopy: boolean;
   readonly copy: boolean;
   readonly unprivileged: boolean;
@@ -95,6 +104,8 @@ export const ADD_FLAGS = {
   unprivileged: UBLK_F.UNPRIVILEGED_DEV,
   /** --no_auto_part_scan (7.0): the kernel reads no partition table at START_DEV. */
   no_auto_part_scan: UBLK_F.NO_AUTO_PART_SCAN,
+  /** --per_io_tasks (6.16): each tag is served by the thread that fetched it, not one per queue. */
+  per_io_tasks: UBLK_F.PER_IO_DAEMON,
 } as const;
 
 function wholeNumberIn(value: number, low: number, high: number, what: string, fix: string): number {
@@ -121,6 +132,45 @@ function givenTargetValues(args: AddArguments, planner: TargetPlanner, others: r
     }
   }
   return values;
+}
+
+/**
+ * How many threads serve the device: --nthreads, one per queue by default. More (or fewer) than
+ * the queues only with --per_io_tasks, and then a multiple of them: each thread serves a share
+ * of one queue's tags, through a ring of its own, as one queue's thread does.
+ */
+function planThreads(args: AddArguments, queues: number, depth: number, flags: number, planner: TargetPlanner): number {
+  const threads = wholeNumberIn(
+    args.nthreads ?? queues,
+    1,
+    UBLK_MAX_NR_QUEUES * 4,
+    'thread count',
+    `use --nthreads between 1 and ${UBLK_MAX_NR_QUEUES * 4}`,
+  );
+  if (args.per_io_tasks !== true) {
+    if (threads !== queues)
+      throw new UblkError(
+        `--nthreads ${threads} with ${queues} queue${queues === 1 ? '' : 's'}: each queue has one thread unless --per_io_tasks spreads its tags; add --per_io_tasks, or use -q ${threads}`,
+      );
+    return threads;
+  }
+  if (threads % queues !== 0 || threads / queues > depth)
+    throw new UblkError(
+      `--nthreads ${threads} with ${queues} queue${queues === 1 ? '' : 's'} of depth ${depth}: tsublk gives each thread a share of one queue's tags, so use a multiple of ${queues} up to ${queues * depth}`,
+    );
+  if (planner.onePerQueue !== undefined)
+    throw new UblkError(
+      `--per_io_tasks: the ${planner.name} target serves each queue from one thread: ${planner.onePerQueue}`,
+    );
+  if ((flags & UBLK_F.BATCH_IO) !== 0)
+    throw new UblkError(
+      '--per_io_tasks and -b exclude each other: a batch FETCH hands any tag to any thread; pick one',
+    );
+  if ((flags & UBLK_F.ZONED) !== 0)
+    throw new UblkError(
+      "--per_io_tasks and a zoned device exclude each other: each thread would keep its own zones' write pointers",
+    );
+  return threads;
 }
 
 /**
@@ -280,9 +330,12 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
       `the ${planner.name} target's plan asks for UBLK_F_* 0x${asksFor.toString(16)} beyond its requests (0x${(planner.requests ?? 0).toString(16)}): a bug in that target`,
     );
   flags |= asksFor;
+  const threads = planThreads(args, queues, depth, flags, planner);
+  if (args.per_io_tasks === true) flags |= ADD_FLAGS.per_io_tasks;
   return {
     devId,
     queues,
+    threads,
     depth,
     maxIoBufBytes,
     flags,

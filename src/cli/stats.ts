@@ -1,5 +1,5 @@
 import { UblkError } from '../ublk/errors.js';
-import { readRunRecord } from '../ublk/run-file.js';
+import { readRunRecord, recordedQueueCount } from '../ublk/run-file.js';
 import { type QueueStats, readCounters, statsPath } from '../ublk/stats-file.js';
 import { serviceSummary, serviceTimesJson } from '../ublk/service-time.js';
 import { existsSync } from 'node:fs';
@@ -14,7 +14,7 @@ function deviceCounters(devId: number): { target: string; queues: QueueStats[] }
     throw new UblkError(
       `no record of device ${devId} in the run directory: is it a tsublk device? (tsublk list -n ${devId})`,
     );
-  const counters = readCounters(devId, record.queues.length, record);
+  const counters = readCounters(devId, recordedQueueCount(record), record);
   if (counters === null)
     throw new UblkError(
       `device ${devId} has no counters (${statsPath(devId)} is gone): its daemon is not running; see tsublk list -n ${devId}`,

@@ -22,6 +22,8 @@ export interface DeviceOptions {
   /** -1: the kernel picks. */
   readonly devId: number;
   readonly queues: number;
+  /** Threads serving the queues (absent: one per queue); more only with UBLK_F_PER_IO_DAEMON. */
+  readonly threads?: number | undefined;
   readonly depth: number;
   readonly maxIoBufBytes: number;
   /** UBLK_F_* to ask for. */
@@ -141,9 +143,18 @@ export class UblkDevice {
       if (!recovering) control.setParams(devId, paramsForDisk(options.target.disk(targetConfig), info.maxIoBufBytes));
       charFd = open(charDevicePath(devId), O.RDWR);
       makeRunDir();
-      statsFd = createStatsFile(devId, info.queues);
+      // One thread per queue; with PER_IO_DAEMON a multiple, each serving a share of one queue's
+      // tags. The kernel may give fewer queues than asked (at most one per CPU): each keeps the
+      // threads per queue the plan asked for.
+      const sharesPerQueue =
+        (info.flags & UBLK_F.PER_IO_DAEMON) === 0
+          ? 1
+          : Math.max(1, Math.round((options.threads ?? options.queues) / options.queues));
+      const threads = info.queues * sharesPerQueue;
+      statsFd = createStatsFile(devId, threads);
       const ready: Array<Promise<QueueInfo>> = [];
-      for (let queueId = 0; queueId < info.queues; queueId++) {
+      for (let thread = 0; thread < threads; thread++) {
+        const queueId = thread % info.queues;
         const cpus = queueCpus(
           options.placement,
           queueId,
@@ -165,9 +176,12 @@ export class UblkDevice {
           cpus,
           flags,
           statsFd,
-          queues: info.queues,
+          share: Math.floor(thread / info.queues),
+          shares: sharesPerQueue,
+          slot: thread,
+          slots: threads,
         };
-        const worker = options.workers.take(queueId, setup);
+        const worker = options.workers.take(thread, setup);
         workers.push(worker);
         // A failure after the queue was ready (a target's queueRq threw) is kept for the log:
         // the daemon's stderr goes nowhere.

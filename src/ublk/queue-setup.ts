@@ -27,7 +27,15 @@ export interface QueueSetup {
   readonly flags: SharedArrayBuffer;
   /** The device's stats file (see stats.ts), or -1 for none. */
   readonly statsFd: number;
-  readonly queues: number;
+  /**
+   * Which of the queue's tags this thread serves: those with tag % shares === share (one share
+   * of all tags, unless UBLK_F_PER_IO_DAEMON spreads them over several threads).
+   */
+  readonly share: number;
+  readonly shares: number;
+  /** This thread's slot of the stats file, and how many there are (one per thread). */
+  readonly slot: number;
+  readonly slots: number;
 }
 
 export const QueueFlag = { Started: 0, Stop: 1 } as const;

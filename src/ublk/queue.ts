@@ -122,11 +122,20 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
       this.requests = requests;
       this.commands = setup.batchIo
         ? new BatchCommands(this.ring, setup.queueId, setup.depth, commandAddresses, setup.zeroCopy, setup.zoned, this)
-        : new TagCommands(this.ring, setup.queueId, setup.depth, commandAddresses, setup.zeroCopy, this);
+        : new TagCommands(
+            this.ring,
+            setup.queueId,
+            setup.depth,
+            commandAddresses,
+            setup.zeroCopy,
+            this,
+            setup.share,
+            setup.shares,
+          );
       const commands = this.commands;
       built.push(() => commands.release()); // before ring.close() here: nothing was sent yet
       this.tagStates = this.commands.states;
-      const slot = openQueueSlot(setup.statsFd, setup.queues, setup.queueId, target);
+      const slot = openQueueSlot(setup.statsFd, setup.slots, setup.slot, target);
       this.stats = slot.stats;
       if (slot.stats !== null) built.push(() => slot.stats?.unmap());
       this.counters = slot.counters;

@@ -32,6 +32,18 @@ export interface RecordedPlan {
   readonly target: string;
   readonly flags: number;
   readonly queues: number;
+  /** Threads serving the queues (--per_io_tasks); absent in the records of earlier versions: one per queue. */
+  readonly threads?: number;
+}
+
+/** How many threads the recorded plan asked for (what a daemon that recovers the device starts ahead). */
+export function recordedThreads(plan: RecordedPlan): number {
+  return plan.threads ?? plan.queues;
+}
+
+/** How many queues the recorded daemon served (its threads name each queue once or more). */
+export function recordedQueueCount(record: RunRecord): number {
+  return new Set(record.queues.map((queue) => queue.queueId)).size;
 }
 
 /** What the daemon records of its device, for `list` and (later) `recover`. */
@@ -47,6 +59,10 @@ export interface RunRecord<Plan extends RecordedPlan = RecordedPlan> {
   readonly dataPath: 'usercopy' | 'copy' | 'zerocopy';
   /** Files that go with the device (a /dev/shm backing): whoever deletes it removes them. */
   readonly ownedFiles: readonly string[];
+  /**
+   * The threads serving the queues, in the stats file's slot order: one per queue, or (with
+   * --per_io_tasks) several, each with the queue whose share of tags it serves.
+   */
   readonly queues: ReadonlyArray<{ readonly queueId: number; readonly tid: number; readonly cpus: readonly number[] }>;
   /** What `list` shows of the disk's parameters (fixed while the device lives): list reads them here, not through GET_PARAMS. */
   readonly params?: Pick<UblkParams, 'logicalBlockShift' | 'devSectors' | 'devt'>;

@@ -63,13 +63,25 @@ export interface QueueStats {
   readonly serviceTimes: ServiceTimes;
 }
 
-/** Each queue's live counters and service times; null when the device has no stats file. */
+/**
+ * Each queue's live counters and service times; null when the device has no stats file. A queue
+ * served by several threads (--per_io_tasks: thread t serves queue t % queues) sums their slots:
+ * every field is a count or a sum.
+ */
 export function readCounters(devId: number, queues: number, record: RunRecord | null): QueueStats[] | null {
-  const slots = readStatsFile(devId, queues);
+  // Slot t is thread t's: record.queues[t] (without a record, one thread per queue).
+  const threadQueues = record?.queues.map((thread) => thread.queueId) ?? Array.from({ length: queues }, (_, q) => q);
+  const slots = readStatsFile(devId, threadQueues.length);
   if (slots === null) return null;
   const names = [...QUEUE_COUNTER_NAMES, ...(record?.statistics ?? [])];
   return Array.from({ length: queues }, (_, q) => {
-    const slot = slots.subarray(q * SLOT_FIELDS, (q + 1) * SLOT_FIELDS);
+    const slot = new Float64Array(SLOT_FIELDS);
+    threadQueues.forEach((queueId, thread) => {
+      if (queueId !== q) return;
+      slots
+        .subarray(thread * SLOT_FIELDS, (thread + 1) * SLOT_FIELDS)
+        .forEach((value, i) => (slot[i] = (slot[i] ?? 0) + value));
+    });
     return {
       counters: Object.fromEntries(names.map((name, i) => [name, slot[i] ?? 0])),
       serviceTimes: serviceTimesOf(slot.subarray(QueueCounter.ServiceSumUs)),

@@ -18,10 +18,14 @@ export class TagCommands implements IoCommands {
   readonly batchedByKernel = false; // one completion per request
   private abortedTags = 0;
 
+  /** How many tags this thread fetches: its share of the queue's. */
+  private readonly ownTags: number;
+
   /**
    * `addresses`: per tag, what its commands carry in `addr` (the tag's buffer with the copy data
    * path, else 0). `zeroCopy`: UBLK_F_AUTO_BUF_REG, the kernel registers the request's pages at
-   * fixed buffer `tag`.
+   * fixed buffer `tag`. `share` of `shares`: this thread fetches the tags with tag % shares ===
+   * share (UBLK_F_PER_IO_DAEMON: each tag is served by the thread that fetched it); 0 of 1: all.
    */
   constructor(
     private readonly ring: Ring,
@@ -30,12 +34,16 @@ export class TagCommands implements IoCommands {
     private readonly addresses: Float64Array,
     private readonly zeroCopy: boolean,
     private readonly sink: RequestSink,
+    private readonly share = 0,
+    private readonly shares = 1,
   ) {
     this.states = new Uint8Array(depth);
+    this.ownTags = Math.ceil((depth - share) / shares);
   }
 
   start(): void {
-    for (let tag = 0; tag < this.depth; tag++) this.issue(tag, UBLK_U_IO.FETCH_REQ, 0, this.addresses[tag] ?? 0);
+    for (let tag = this.share; tag < this.depth; tag += this.shares)
+      this.issue(tag, UBLK_U_IO.FETCH_REQ, 0, this.addresses[tag] ?? 0);
     this.ring.submit();
     this.checkFetchesAccepted();
   }
@@ -81,7 +89,7 @@ export class TagCommands implements IoCommands {
   }
 
   ended(): boolean {
-    return this.abortedTags >= this.depth;
+    return this.abortedTags >= this.ownTags;
   }
 
   release(): void {

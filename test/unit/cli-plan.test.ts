@@ -54,6 +54,7 @@ describe('planAdd', () => {
     expect(planAdd(defaults)).toEqual({
       devId: -1,
       queues: 2,
+      threads: 2,
       depth: 128,
       maxIoBufBytes: 524288,
       flags: UBLK_F.CMD_IOCTL_ENCODE,
@@ -63,6 +64,15 @@ describe('planAdd', () => {
       dataPath: 'auto',
       logLevel: 'info',
     });
+  });
+
+  it('serves each queue from one thread, or (--per_io_tasks: PER_IO_DAEMON) a multiple of them', () => {
+    expect(planAdd({ ...defaults, nthreads: 2 })).toMatchObject({ queues: 2, threads: 2 });
+    const spread = planAdd({ ...defaults, nthreads: 4, per_io_tasks: true });
+    expect(spread).toMatchObject({ queues: 2, threads: 4 });
+    expect(spread.flags & UBLK_F.PER_IO_DAEMON).toBe(UBLK_F.PER_IO_DAEMON);
+    expect(planAdd({ ...defaults, per_io_tasks: true })).toMatchObject({ threads: 2 });
+    expect(planAdd(defaults).flags & UBLK_F.PER_IO_DAEMON).toBe(0);
   });
 
   it('picks the data path: user copy where offered, unless --copy or -g 1 asks for buffers', () => {
@@ -153,6 +163,19 @@ describe('planAdd', () => {
     [{ type: 'memory', size: '0' }, /bad size 0: it must be a positive multiple/],
     [{ backing: '/img' }, /--backing is for the memory target/],
     [{ usercopy: true, copy: true }, /--usercopy and --copy exclude each other/],
+    [
+      { nthreads: 4 },
+      /--nthreads 4 with 2 queues: each queue has one thread unless --per_io_tasks spreads its tags; add --per_io_tasks, or use -q 4/,
+    ],
+    [{ nthreads: 0, per_io_tasks: true }, /bad thread count 0: use --nthreads between 1 and/],
+    [{ nthreads: 3, per_io_tasks: true }, /--nthreads 3 with 2 queues of depth 128: .* use a multiple of 2 up to 256/],
+    [{ nthreads: 8, depth: 2, per_io_tasks: true }, /--nthreads 8 with 2 queues of depth 2: .* up to 4/],
+    [{ nthreads: 4, per_io_tasks: true, 'batch-io': true }, /--per_io_tasks and -b exclude each other/],
+    [{ nthreads: 2, queues: 1, per_io_tasks: true, zoned: 1 }, /--per_io_tasks and a zoned device exclude each other/],
+    [
+      { type: 'nbd', size: undefined, unix: '/tmp/x.sock', queues: 1, nthreads: 2, per_io_tasks: true },
+      /--per_io_tasks: the nbd target serves each queue from one thread: it keeps one connection per queue/,
+    ],
   ])('%j', (overrides, message) => {
     if (message.source === '^$') {
       expect(() => planAdd({ ...defaults, ...overrides })).not.toThrow();
@@ -163,7 +186,7 @@ describe('planAdd', () => {
 });
 
 describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
-  it("is derived from add's options, the data paths, the targets' requests and the control commands: ZONED (null's), AUTO_BUF_REG (-z's), BATCH_IO (-b's) and SAFE_STOP_DEV (del --safe's) included", () => {
+  it("is derived from add's options, the data paths, the targets' requests and the control commands: ZONED (null's), AUTO_BUF_REG (-z's), PER_IO_DAEMON (--per_io_tasks'), BATCH_IO (-b's) and SAFE_STOP_DEV (del --safe's) included", () => {
     expect(featureNames(flagsTsublkRequests())).toEqual([
       'URING_CMD_COMP_IN_TASK',
       'NEED_GET_DATA',
@@ -177,6 +200,7 @@ describe('what tsublk asks the kernel for (tsublk features: "used")', () => {
       'UPDATE_SIZE',
       'AUTO_BUF_REG',
       'QUIESCE',
+      'PER_IO_DAEMON',
       'BATCH_IO',
       'SAFE_STOP_DEV',
       'NO_AUTO_PART_SCAN',

@@ -102,6 +102,8 @@ describe('the daemon add starts as the CLI starts', () => {
     expect(earlyWorkerArgs(['add', '-t', 'null', '-q', '4'])).toEqual(['--queues', '4']);
     expect(earlyWorkerArgs(['add', '--queues=3', '-t', 'null', '-q=1'])).toEqual(['--queues', '1']);
     expect(earlyWorkerArgs(['add', '-q', 'many'])).toEqual([]);
+    // A worker per thread: --nthreads, when given, over -q (--per_io_tasks shares a queue's tags).
+    expect(earlyWorkerArgs(['add', '-q', '2', '--nthreads', '4', '--per_io_tasks'])).toEqual(['--queues', '4']);
     expect(earlyWorkerArgs(['recover', '-n', '5'])).toEqual(['--device', '5']);
     expect(earlyWorkerArgs(['restart', '--number=6'])).toEqual(['--device', '6']);
     expect(earlyWorkerArgs(['recover'])).toEqual([]);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { metricsText } from '../../src/cli/metrics-text.js';
 import { QueueCounter, SLOT_FIELDS } from '../../src/ublk/stats-file.js';
 import { SERVICE_BUCKETS, serviceTimesOf } from '../../src/ublk/service-time.js';
@@ -119,6 +119,37 @@ describe('the Prometheus text format of the counters', () => {
   });
 });
 
+describe('a queue served by several threads', () => {
+  it('sums the threads that serve one queue (--per_io_tasks: slot t is record.queues[t]) into that queue', async () => {
+    // The run directory is read once, at load: these modules are loaded afresh with it set.
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsublk-threads-'));
+    vi.stubEnv('TSUBLK_RUN_DIR', dir);
+    vi.resetModules();
+    const { readCounters } = await import('../../src/ublk/stats-file.js');
+    const { recordedQueueCount } = await import('../../src/ublk/run-file.js');
+    vi.unstubAllEnvs();
+    const record = {
+      devId: 8,
+      pid: process.pid,
+      plan: { target: 'null', flags: 0, queues: 2, threads: 4 },
+      target: { name: 'null', type: 0, config: {}, devSize: 4096 },
+      dataPath: 'copy' as const,
+      ownedFiles: [],
+      queues: [0, 1, 0, 1].map((queueId, t) => ({ queueId, tid: 10 + t, cpus: [] })),
+      statistics: [],
+      createdAt: new Date().toISOString(),
+    };
+    const counters = new Float64Array(4 * SLOT_FIELDS);
+    [5, 7, 11, 13].forEach((requests, t) => (counters[t * SLOT_FIELDS + QueueCounter.Requests] = requests));
+    counters[2 * SLOT_FIELDS + QueueCounter.ServiceBuckets + 1] = 3; // thread 2 (queue 0): 3 requests in bucket 1
+    writeFileSync(path.join(dir, '8.stats'), Buffer.from(counters.buffer));
+    const queues = readCounters(8, recordedQueueCount(record), record);
+    expect(queues?.map((queue) => queue.counters['requests'])).toEqual([5 + 11, 7 + 13]);
+    expect(queues?.[0]?.serviceTimes.buckets[1]).toBe(3);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('tsublk metrics --listen', () => {
   let daemon: ChildProcess | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'tsublk-metrics-'));
@@ -126,7 +157,6 @@ describe('tsublk metrics --listen', () => {
     daemon?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
-
   it('serves every recorded device at /metrics from its stats file (no FFI loaded), 404 elsewhere, and exits 0 on SIGTERM', async () => {
     // A device as a daemon leaves it: its record and its stats file (2 queues), no device node needed.
     const record = {

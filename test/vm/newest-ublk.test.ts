@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitForState } from './kernel-state.js';
 import {
   cleanUp,
   expectBtrfsZoneAppendsReadBack,
@@ -335,5 +336,66 @@ describe('batch I/O (-b: BATCH_IO, Linux 7.0)', () => {
     }
     add(...zoned);
     expectBtrfsZoneAppendsReadBack(1);
+  });
+});
+
+describe('more threads than queues (--nthreads with --per_io_tasks: PER_IO_DAEMON, Linux 6.16)', () => {
+  it(`spreads 2 queues' tags over 4 threads: fio write+verify runs through a kill -9 and recover with -i 1 with 0 errors (${branch('PER_IO_DAEMON')})`, async () => {
+    const args = [
+      '-t',
+      'memory',
+      '-n',
+      '0',
+      '--size',
+      '64M',
+      '-q',
+      '2',
+      '--nthreads',
+      '4',
+      '--per_io_tasks',
+      '-i',
+      '1',
+    ];
+    if (!has('PER_IO_DAEMON')) {
+      const refused = tsublk('add', ...args);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^tsublk: this kernel \(.*\) lacks UBLK_F_PER_IO_DAEMON, which Linux 6\.16 brought: [^\n]+\n$/,
+      );
+      return;
+    }
+    add(...args);
+    type Listed = { flag_names: string[]; queues: Array<{ tids: number[] }>; daemon_pid: number };
+    const threadsOf = (listed: Listed | undefined): number[] => listed?.queues.flatMap((queue) => queue.tids) ?? [];
+    const before = listedDevice<Listed>(0);
+    expect(before?.flag_names).toContain('PER_IO_DAEMON');
+    expect(before?.queues.map((queue) => queue.tids.length)).toEqual([2, 2]); // two threads per queue
+    expect(new Set(threadsOf(before)).size).toBe(4);
+
+    // ~10 s of paced writes, each block verified; the daemon dies 2 s in.
+    const finished = fioWriteVerify('/dev/ublkb0', { iodepth: 32, size: '64M', io_size: '24M', rate_iops: 1000 });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    process.kill(before?.daemon_pid ?? 0, 'SIGKILL');
+    await waitForState(0, 'QUIESCED', 5000);
+    const recovered = tsublk('recover', '-n', '0');
+    expect(recovered.stderr).toBe('');
+    expect(recovered.status).toBe(0);
+    const after = listedDevice<Listed>(0);
+    expect(after?.queues.map((queue) => queue.tids.length)).toEqual([2, 2]); // the new daemon took the same shape
+    const { status, job } = await finished;
+    expect(status).toBe(0);
+    expect(job?.error).toBe(0);
+    expect(job?.write.io_bytes).toBe(24 * MiB);
+    expect(job?.read.io_bytes).toBe(24 * MiB); // every block written was verified
+    // Each queue's counters sum its threads' (the new daemon's, since the recovery).
+    const stats = JSON.parse(tsublk('stats', '-n', '0', '--json').stdout) as {
+      queues: Array<Record<string, number>>;
+    };
+    expect(stats.queues).toHaveLength(2);
+    for (const queue of stats.queues) {
+      expect(queue['requests']).toBeGreaterThan(0);
+      expect(queue['completed']).toBe(queue['requests']);
+      expect(queue['errors']).toBe(0);
+    }
   });
 });

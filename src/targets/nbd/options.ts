@@ -11,6 +11,7 @@ const DEFAULT_RECONNECT_SECONDS = 30;
  */
 export const nbdPlanner: TargetPlanner = {
   name: 'nbd',
+  onePerQueue: 'it keeps one connection per queue: use -q N for N connections',
   heading: 'nbd target (an export of an NBD server: qemu-nbd, nbdkit, nbd-server):',
   options: [
     {
