@@ -55,17 +55,22 @@ const commandModules = [
   'completion',
 ];
 
-/** main.ts's `import('./x.js')` of a command's module stays a reference to that bundle beside it. */
-const commandsBeside: Plugin = {
-  name: 'commands-beside',
-  setup(plugin) {
-    plugin.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) =>
-      args.kind === 'dynamic-import' && args.importer.endsWith('src/cli/main.ts')
-        ? { path: args.path, external: true }
-        : undefined,
-    );
-  },
-};
+/**
+ * An entry's `import('./x.js')` of a sibling module stays a reference to that module's own bundle
+ * beside it: main.ts's commands, daemon-main.ts's serve-daemon.
+ */
+function siblingsBeside(entry: string): Plugin {
+  return {
+    name: 'siblings-beside',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) =>
+        args.kind === 'dynamic-import' && args.importer.endsWith(entry)
+          ? { path: args.path, external: true }
+          : undefined,
+      );
+    },
+  };
+}
 
 await Promise.all([
   // The CLI's parser and tables alone: what --help and a bad option cost. It loads a command's
@@ -73,7 +78,15 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { main: 'src/cli/main.ts' },
-    plugins: [commandsBeside],
+    plugins: [siblingsBeside('src/cli/main.ts')],
+    supported: { 'dynamic-import': false },
+  }),
+  // The daemon's entry alone: it starts the queue workers first thing, so it compiles only what
+  // that takes (5 KB, not the 180 KB of serving, which loads beside the workers' own start).
+  build({
+    ...common,
+    entryPoints: { 'daemon-main': 'src/cli/daemon-main.ts' },
+    plugins: [siblingsBeside('src/cli/daemon-main.ts')],
     supported: { 'dynamic-import': false },
   }),
   // The rest keeps import(): a target module (-t ./x.js) may be ESM. Code the command bundles
@@ -82,7 +95,7 @@ await Promise.all([
     ...common,
     entryPoints: {
       ...Object.fromEntries(commandModules.map((name) => [name, `src/cli/${name}.ts`])),
-      'daemon-main': 'src/cli/daemon-main.ts',
+      'serve-daemon': 'src/cli/serve-daemon.ts',
       // Required before any bundle above is loaded: it compiles them through V8's code cache.
       'code-cache-install': 'src/cli/code-cache-install.ts',
       // Required by bin/tsublk before the CLI's bundle: add/recover/restart start their daemon at once.

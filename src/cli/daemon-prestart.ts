@@ -54,10 +54,9 @@ export function earlyWorkerArgs(words: readonly string[]): string[] {
 /**
  * Starts a detached daemon (`daemon-main.js serve [EARLY]`) that reads its arguments from stdin
  * and reports once on fd 3; `early`: earlyWorkerArgs. It compiles its bundle through the code
- * cache where this process does.
+ * cache where this process does (`installer`: the code cache's installer, or null).
  */
-export function spawnDaemon(early: readonly string[] = []): ChildProcess {
-  const installer = codeCacheInstaller();
+export function spawnDaemon(early: readonly string[] = [], installer = codeCacheInstaller()): ChildProcess {
   const preload = installer === null ? [] : ['--require', installer];
   const child = spawn(process.execPath, [...preload, daemonPath, 'serve', ...early], {
     detached: true, // its own session: it outlives this command and the terminal
@@ -73,7 +72,11 @@ export function spawnDaemon(early: readonly string[] = []): ChildProcess {
 export function prestartDaemon(argv: readonly string[]): void {
   const words = argv.slice(2);
   if (!STARTING_COMMANDS.has(words[0] ?? '') || words.some((word) => NO_DAEMON_WORDS.has(word))) return;
-  const child = spawnDaemon(earlyWorkerArgs(words));
+  // Called before bin/tsublk installs the code cache, which it does unless source maps are on.
+  const installer = process.sourceMapsEnabled
+    ? null
+    : fileURLToPath(new URL('./code-cache-install.js', import.meta.url));
+  const child = spawnDaemon(earlyWorkerArgs(words), installer);
   slot[KEY] = child;
   markStart(`cli: daemon started early (pid ${child.pid ?? 0})`);
   // Whatever way the CLI ends, an unused daemon goes with it.
