@@ -1,6 +1,6 @@
 // Queue workers started before the device exists: a worker's start (a new isolate, our modules,
-// Koffi) is most of `add`'s time, so the daemon starts one per planned queue first thing and
-// hands each its QueueSetup once the device is there. Nothing here loads the FFI. The worker is
+// Koffi) is most of `add`'s time, so the daemon starts one per planned queue thread first thing
+// and hands each its QueueSetup once the device is there. Nothing here loads the FFI. The worker is
 // started by a function the layer that loads targets provides: this layer knows no target.
 import type { Worker } from 'node:worker_threads';
 
@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
  */
 export type StartQueueWorker = (name: string, workerData: unknown) => Worker;
 
-/** Workers started ahead, taken one per queue; what is not taken is ended. */
+/** Workers started ahead, taken one per queue thread (a queue, or its share of one); what is not taken is ended. */
 export class QueueWorkerPool {
   private constructor(
     /** Starts the worker's entry module (cli/queue-worker.ts, built). */
@@ -28,10 +28,10 @@ export class QueueWorkerPool {
     return new QueueWorkerPool(startWorker, []);
   }
 
-  /** A started worker for queue `queueId`, sent its setup; a new one if none is left. */
-  take(queueId: number, setup: unknown): Worker {
+  /** A started worker for queue thread `thread`, sent its setup; a new one if none is left. */
+  take(thread: number, setup: unknown): Worker {
     const worker = this.idle.shift();
-    if (worker === undefined) return this.startWorker(`ublk q${queueId}`, setup);
+    if (worker === undefined) return this.startWorker(`ublk q${thread}`, setup);
     worker.postMessage(setup);
     return worker;
   }
