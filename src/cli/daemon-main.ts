@@ -40,8 +40,8 @@ async function runDaemon(): Promise<void> {
     return;
   }
   const { plan, recover } = parseDaemonArgs(argv);
-  const record = plan === null && recover !== null ? readRunRecord(recover) : null;
-  workers.startMore(plan === null ? (record === null ? 0 : recordedThreads(record.plan)) : recordedThreads(plan));
+  const planned = plan ?? (recover === null ? null : (readRunRecord(recover)?.plan ?? null));
+  workers.startMore(planned === null ? 0 : recordedThreads(planned));
   const { serveDaemon } = await import('./serve-daemon.js');
   markStart('daemon: serve modules evaluated (Koffi loaded and bound)');
   process.exitCode = await serveDaemon(plan, recover, workers);

@@ -13,6 +13,8 @@ import { UblkError } from '../ublk/errors.js';
 import { flagsCommandsUse } from '../ublk/features.js';
 import { parseSize } from './sizes.js';
 import { LOG_LEVELS, type LogLevel } from '../ublk/device-log.js';
+import { wholeNumberIn } from './whole-number.js';
+import { planThreads } from './plan-threads.js';
 
 /** A validated `add`: plain data, handed from the CLI to the daemon it starts. */
 export interface AddPlan {
@@ -21,7 +23,7 @@ export interface AddPlan {
   readonly queues: number;
   /**
    * Threads serving the queues: one per queue, or (--per_io_tasks, UBLK_F_PER_IO_DAEMON) a
-   * multiple of them, thread t serving share t / queues of queue t % queues (queue-shares.ts).
+   * multiple of them, thread t serving share t / queues of queue t % queues (plan-threads.ts).
    */
   readonly threads: number;
   readonly depth: number;
@@ -108,11 +110,6 @@ export const ADD_FLAGS = {
   per_io_tasks: UBLK_F.PER_IO_DAEMON,
 } as const;
 
-function wholeNumberIn(value: number, low: number, high: number, what: string, fix: string): number {
-  if (!Number.isInteger(value) || value < low || value > high) throw new UblkError(`bad ${what} ${value}: ${fix}`);
-  return value;
-}
-
 /** The options a user gave that belong to `planner`, checked against its table. */
 function givenTargetValues(args: AddArguments, planner: TargetPlanner, others: readonly TargetPlanner[]): OptionValues {
   const values: Record<string, number | string | boolean> = {};
@@ -132,45 +129,6 @@ function givenTargetValues(args: AddArguments, planner: TargetPlanner, others: r
     }
   }
   return values;
-}
-
-/**
- * How many threads serve the device: --nthreads, one per queue by default. More (or fewer) than
- * the queues only with --per_io_tasks, and then a multiple of them: each thread serves a share
- * of one queue's tags, through a ring of its own, as one queue's thread does.
- */
-function planThreads(args: AddArguments, queues: number, depth: number, flags: number, planner: TargetPlanner): number {
-  const threads = wholeNumberIn(
-    args.nthreads ?? queues,
-    1,
-    UBLK_MAX_NR_QUEUES * 4,
-    'thread count',
-    `use --nthreads between 1 and ${UBLK_MAX_NR_QUEUES * 4}`,
-  );
-  if (args.per_io_tasks !== true) {
-    if (threads !== queues)
-      throw new UblkError(
-        `--nthreads ${threads} with ${queues} queue${queues === 1 ? '' : 's'}: each queue has one thread unless --per_io_tasks spreads its tags; add --per_io_tasks, or use -q ${threads}`,
-      );
-    return threads;
-  }
-  if (threads % queues !== 0 || threads / queues > depth)
-    throw new UblkError(
-      `--nthreads ${threads} with ${queues} queue${queues === 1 ? '' : 's'} of depth ${depth}: tsublk gives each thread a share of one queue's tags, so use a multiple of ${queues} up to ${queues * depth}`,
-    );
-  if (planner.onePerQueue !== undefined)
-    throw new UblkError(
-      `--per_io_tasks: the ${planner.name} target serves each queue from one thread: ${planner.onePerQueue}`,
-    );
-  if ((flags & UBLK_F.BATCH_IO) !== 0)
-    throw new UblkError(
-      '--per_io_tasks and -b exclude each other: a batch FETCH hands any tag to any thread; pick one',
-    );
-  if ((flags & UBLK_F.ZONED) !== 0)
-    throw new UblkError(
-      "--per_io_tasks and a zoned device exclude each other: each thread would keep its own zones' write pointers",
-    );
-  return threads;
 }
 
 /**
