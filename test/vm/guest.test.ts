@@ -19,6 +19,12 @@ describe('the VM guest', () => {
     expect(major * 1000 + minor).toBeGreaterThanOrEqual(6012);
   });
 
+  it('maps processes without ASLR under TCG (its translations then carry over between starts), with it under KVM', () => {
+    const accel = /\btsublk\.accel=(\w+)/.exec(readFileSync('/proc/cmdline', 'utf8'))?.[1];
+    const randomized = readFileSync('/proc/sys/kernel/randomize_va_space', 'utf8').trim();
+    expect(randomized).toBe(accel === 'tcg' ? '0' : '2');
+  });
+
   it('round-trips an io_uring NOP from Node through Koffi', () => {
     const ring = Ring.create(4, { sqe128: true });
     try {
