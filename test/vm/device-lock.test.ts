@@ -1,6 +1,5 @@
 // Commands on one device take turns: a del or recover while another tsublk command holds the
-// device's lock is refused in one line, and the device serves on. Userspace alone (the lock is an
-// abstract socket): the 6.12 run covers it, and the 7.x run (package.json's test:vm:sid) leaves it out.
+// device's lock is refused in one line, and the device serves on (the lock is an abstract socket).
 import { afterEach, describe, expect, it } from 'vitest';
 import { withDeviceLock } from '../../src/cli/device-lock.js';
 import { cleanUp, leftovers, listedDevice, tsublk } from './cli.js';

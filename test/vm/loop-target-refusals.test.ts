@@ -1,6 +1,5 @@
 // The loop target refuses what it cannot serve: one line naming the problem and the fix, nothing
-// left behind. Userspace checks alone (the CLI's and the daemon's): the 6.12 run covers them, and
-// the 7.x run (package.json's test:vm:sid) leaves this file out.
+// left behind (the CLI's checks and the daemon's).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
