@@ -82,6 +82,14 @@ export function saveCodeCache(): void {
   installed()?.save();
 }
 
+/**
+ * The installer a process that runs the bundles in `folder` installs (bin/tsublk, before it has):
+ * null with source maps on, when installCodeCache does nothing.
+ */
+export function codeCacheInstallerIn(folder: string): string | null {
+  return process.sourceMapsEnabled ? null : path.join(folder, INSTALLER);
+}
+
 /** The installer's path where this process or thread runs with the cache: its children should too. */
 export function codeCacheInstaller(): string | null {
   return installed()?.installer ?? null;
@@ -93,7 +101,8 @@ export function codeCacheInstaller(): string | null {
  * files its own loader compiled.
  */
 export function installCodeCache(folder: string): void {
-  if (process.sourceMapsEnabled) return;
+  const installer = codeCacheInstallerIn(folder);
+  if (installer === null) return;
   type Compile = (this: Module, content: string, filename: string, format?: string) => unknown;
   const prototype = Module.prototype as unknown as { _compile: Compile };
   const compile = prototype._compile;
@@ -108,7 +117,7 @@ export function installCodeCache(folder: string): void {
     const wrapper = script.runInThisContext() as (...args: unknown[]) => unknown;
     return wrapper.call(this.exports, this.exports, Module.createRequire(filename), this, filename, folder);
   };
-  const state: Installed = { save, installer: path.join(folder, INSTALLER) };
+  const state: Installed = { save, installer };
   (globalThis as { [INSTALLED_KEY]?: Installed })[INSTALLED_KEY] = state;
   // Whatever was not saved by then (a CLI command, a worker that ended early) is saved at exit.
   process.once('exit', save);

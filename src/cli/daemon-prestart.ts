@@ -5,9 +5,10 @@
 // without it (a bad option, --foreground, a busy device) kills it and waits for its exit, so
 // nothing is left behind; so does the CLI's exit, whatever path it takes.
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markStart } from '../start-trace.js';
-import { codeCacheInstaller } from './code-cache.js';
+import { codeCacheInstaller, codeCacheInstallerIn } from './code-cache.js';
 
 /** The daemon's entry point (daemon-main.ts): no CLI parser to load. */
 const daemonPath = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
@@ -72,10 +73,8 @@ export function spawnDaemon(early: readonly string[] = [], installer = codeCache
 export function prestartDaemon(argv: readonly string[]): void {
   const words = argv.slice(2);
   if (!STARTING_COMMANDS.has(words[0] ?? '') || words.some((word) => NO_DAEMON_WORDS.has(word))) return;
-  // Called before bin/tsublk installs the code cache, which it does unless source maps are on.
-  const installer = process.sourceMapsEnabled
-    ? null
-    : fileURLToPath(new URL('./code-cache-install.js', import.meta.url));
+  // Called before bin/tsublk installs the code cache: the installer it is about to install.
+  const installer = codeCacheInstallerIn(path.dirname(fileURLToPath(import.meta.url)));
   const child = spawnDaemon(earlyWorkerArgs(words), installer);
   slot[KEY] = child;
   markStart(`cli: daemon started early (pid ${child.pid ?? 0})`);
