@@ -47,12 +47,15 @@ function pattern(length: number, seed: number): number[] {
 /**
  * A parser over `DEPTH` requests (tag t: a read of `TAG_BYTES` at export offset t MiB unless
  * `ops` says otherwise), fed `stream` in reads of `step` bytes as the connection feeds it
- * (what is left of a header moved to the front). Returns what ended and how.
+ * (what is left of a header moved to the front). With `directFrom`, a read's data with at least
+ * that many bytes to come is read straight into its request's buffer, as the connection does.
+ * Returns what ended and how.
  */
 function feed(
   stream: number[],
   step: number,
   structured: boolean,
+  directFrom: number | null = null,
   ops: number[] = [ReqOp.Read, ReqOp.Read, ReqOp.Read, ReqOp.Write],
 ): { results: Map<number, number>; buffers: Uint8Array[]; broken: string; holes: number } {
   const buffers = new HostMemory(DEPTH * TAG_BYTES);
@@ -90,7 +93,21 @@ function feed(
   const view = new DataView(receive.bytes.buffer, receive.bytes.byteOffset, RECEIVE_BYTES);
   let start = 0;
   let end = 0;
+  let direct = 0;
   for (let at = 0; at < stream.length;) {
+    // Data begun straight in its request's buffer ends there (connection.ts).
+    const target = directFrom === null ? 0 : parser.directTarget(direct > 0 ? 1 : directFrom);
+    direct = target !== 0 ? direct + 1 : 0;
+    if (target !== 0) {
+      expect(end).toBe(0); // nothing waits in the receive buffer meanwhile
+      const n = Math.min(step, stream.length - at, parser.directBytes);
+      const into = target - buffers.address;
+      expect(into + n).toBeLessThanOrEqual(DEPTH * TAG_BYTES);
+      buffers.bytes.set(stream.slice(at, at + n), into);
+      at += n;
+      parser.arrivedDirect(n);
+      continue;
+    }
     const n = Math.min(step, stream.length - at, RECEIVE_BYTES - end);
     receive.bytes.set(stream.slice(at, at + n), end);
     at += n;
@@ -110,9 +127,14 @@ function feed(
   };
 }
 
-/** The same outcome whatever the reads' sizes: 1 byte at a time, odd sizes, all at once. */
+/**
+ * The same outcome whatever the reads' sizes (1 byte at a time, odd sizes, all at once), and
+ * whether a read's data goes through the receive buffer or straight to its request (any data, or
+ * 4 KiB and more).
+ */
 function everySplit(stream: number[], structured: boolean, check: (fed: ReturnType<typeof feed>) => void): void {
-  for (const step of [1, 3, 7, 19, 20, 28, 513, RECEIVE_BYTES]) check(feed(stream, step, structured));
+  for (const directFrom of [null, 1, 4096])
+    for (const step of [1, 3, 7, 19, 20, 28, 513, RECEIVE_BYTES]) check(feed(stream, step, structured, directFrom));
 }
 
 describe('ReplyParser', () => {

@@ -3,14 +3,13 @@ import { high32 } from '../../../native-bindings/u64.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import { ReqOp, type Request } from '../../blk/request.js';
 import { NBD_REQUEST_MAGIC, REQUEST_BYTES } from './protocol.js';
+import { ReceiveReads } from './receive-reads.js';
 import { ReplyParser } from './reply-parser.js';
 import { SendBatches } from './send-batches.js';
 
 const EIO = 5;
 /** Each tag's request header slot (28 bytes, padded). */
 const HEADER_STRIDE = 32;
-/** Replies are read into this buffer, many at a time; a read's data is copied on to its request. */
-const RECEIVE_BYTES = 256 * 1024;
 /** A connection's I/O, as QueueIo stream ids: its generation (one per socket) << 1 | which. */
 const SEND_STREAM = 0;
 const RECEIVE_STREAM = 1;
@@ -46,9 +45,9 @@ export type Reconnect = (timeoutSeconds: number) => NbdSocket;
  * the batch being gathered (send-batches.ts); one writev at a time is in flight. When it
  * completes (short or whole), what is left goes next, then the batch gathered meanwhile.
  *
- * Receiving: one read at a time into a receive buffer; replies are parsed from it (simple or
- * structured: reply-parser.ts), and a read's data is copied to its request's buffer as it
- * arrives. Nothing on this path allocates.
+ * Receiving: one read at a time (receive-reads.ts), into a receive buffer where replies are
+ * parsed (simple or structured: reply-parser.ts), or straight into a request's buffer for the
+ * rest of a large read's data. Nothing on this path allocates.
  */
 export class NbdConnection {
   /** SAFETY (all views below): views of memory from io.allocate, which outlives every I/O naming it. */
@@ -56,11 +55,8 @@ export class NbdConnection {
   private readonly headerView: DataView;
   private readonly batches: SendBatches;
 
-  private readonly receive: { readonly address: number; readonly bytes: Uint8Array };
-  private readonly receiveView: DataView;
-  private receiveStart = 0;
-  private receiveEnd = 0;
   private readonly replies: ReplyParser;
+  private readonly reads: ReceiveReads;
 
   /** The request each tag's cookie names, while the server has it (or will get it again). */
   private readonly inFlight: Array<Request<unknown> | null>;
@@ -100,8 +96,6 @@ export class NbdConnection {
     this.headers = io.allocate(depth * HEADER_STRIDE, 'nbd request headers');
     this.headerView = new DataView(this.headers.bytes.buffer, this.headers.bytes.byteOffset, this.headers.bytes.length);
     this.batches = new SendBatches(io, depth);
-    this.receive = io.allocate(RECEIVE_BYTES, 'nbd receive buffer');
-    this.receiveView = new DataView(this.receive.bytes.buffer, this.receive.bytes.byteOffset, RECEIVE_BYTES);
     this.inFlight = new Array<Request<unknown> | null>(depth).fill(null);
     // Made once: the parser's way back to the requests by tag.
     this.replies = new ReplyParser(
@@ -115,6 +109,7 @@ export class NbdConnection {
       depth,
     );
     this.replies.reset(socket.structuredReplies);
+    this.reads = new ReceiveReads(io, this.replies);
     this.startReceive();
   }
 
@@ -222,7 +217,7 @@ export class NbdConnection {
     this.ownsFd = true;
     this.link = Link.Connected;
     this.reconnects++;
-    this.receiveStart = this.receiveEnd = 0;
+    this.reads.reset();
     this.replies.reset(socket.structuredReplies);
     this.batches.reset();
     let resent = 0;
@@ -255,12 +250,7 @@ export class NbdConnection {
 
   private startReceive(): void {
     this.receiving = true;
-    this.io.readStream(
-      (this.generation << 1) | RECEIVE_STREAM,
-      this.fd,
-      this.receive.address + this.receiveEnd,
-      RECEIVE_BYTES - this.receiveEnd,
-    );
+    this.reads.read(this.io, (this.generation << 1) | RECEIVE_STREAM, this.fd);
   }
 
   private received(result: number): void {
@@ -269,19 +259,9 @@ export class NbdConnection {
       this.lost(result === 0 ? 'the server closed the connection' : `receiving failed (errno ${-result})`);
       return;
     }
-    this.receiveEnd += result;
-    const parsed = this.replies.parse(this.receiveView, this.receive.address, this.receiveStart, this.receiveEnd);
-    if (parsed < 0) {
+    if (!this.reads.received(result)) {
       this.lost(this.replies.broken);
       return;
-    }
-    this.receiveStart = parsed;
-    // Keep what is left of a reply header at the start, for the next read to complete.
-    if (this.receiveStart === this.receiveEnd) this.receiveStart = this.receiveEnd = 0;
-    else if (this.receiveStart > 0) {
-      this.receive.bytes.copyWithin(0, this.receiveStart, this.receiveEnd);
-      this.receiveEnd -= this.receiveStart;
-      this.receiveStart = 0;
     }
     this.startReceive();
   }
@@ -314,6 +294,7 @@ export class NbdConnection {
     this.ownsFd = false;
     this.generation = (this.generation + 1) % GENERATIONS; // completions of the lost socket are told apart
     this.replies.reset(this.replies.structured);
+    this.reads.reset();
     this.batches.reset();
     if (this.reconnect === null || this.reconnectTimeoutUs <= 0) {
       this.giveUp(reason);

@@ -29,7 +29,8 @@ export interface ReplyRequests {
 
 /**
  * The receive side of an NBD connection: replies parsed from the bytes read so far, a read's data
- * copied straight on to its request's buffer as it arrives (a reply may span many reads).
+ * copied straight on to its request's buffer as it arrives, or read straight there by the
+ * connection (directTarget, arrivedDirect): a reply may span many reads.
  *
  * Simple replies (a header, then a read's data) and, where the handshake agreed to them,
  * structured replies: a request's reply is one or more chunks in any order, the last marked DONE.
@@ -66,6 +67,27 @@ export class ReplyParser {
     this.broken = '';
     this.readingLeft = 0;
     this.errors.fill(0);
+  }
+
+  /**
+   * Where the stream's next bytes go when they are a read's data, at least `minimum` of them
+   * still to come: that place in the request's buffer (the connection may read them straight
+   * there, see arrivedDirect), else 0.
+   */
+  directTarget(minimum: number): number {
+    return this.readingLeft >= minimum && this.readingAddress !== 0 ? this.readingAddress : 0;
+  }
+
+  /** How many bytes of the read's data directTarget() named are still to come. */
+  get directBytes(): number {
+    return this.readingLeft;
+  }
+
+  /** `bytes` (1 … directBytes) of the read's data arrived at directTarget(): its request ends once all have. */
+  arrivedDirect(bytes: number): void {
+    this.readingAddress += bytes;
+    this.readingLeft -= bytes;
+    if (this.readingLeft === 0 && this.readingDone) this.done(this.readingTag);
   }
 
   /** `tag`'s request is sent: nothing has come for it yet. */
