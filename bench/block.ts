@@ -133,7 +133,9 @@ function measureSuite(suite: Suite, { runs, seconds, json, only, placement, prog
     throw new Error(
       `${suite.anchorPath} is missing: run the benchmark with npm run bench (it loads null_blk and brd in the VM)`,
     );
-  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', '--placement', placement], {
+  // 'default': each target's own placement (beside; nbd: auto), as a user gets it.
+  const placed = placement === 'default' ? [] : ['--placement', placement];
+  execFileSync(tsublk, ['add', ...suite.add, '-n', String(DEV_ID), '-q', '2', '-d', '128', ...placed], {
     stdio: 'ignore',
   });
   const list = JSON.parse(
@@ -222,7 +224,7 @@ export function main(): void {
   const workloadsAt = process.argv.indexOf('--workloads');
   const onlyWorkloads = workloadsAt < 0 ? null : new Set((process.argv[workloadsAt + 1] ?? '').split(','));
   const placementAt = process.argv.indexOf('--placement');
-  const placement = placementAt < 0 ? 'beside' : (process.argv[placementAt + 1] ?? 'beside');
+  const placement = placementAt < 0 ? 'default' : (process.argv[placementAt + 1] ?? 'default');
   // Read before the runs: a wrong path is said at once, not after minutes of measuring.
   const compareAt = process.argv.indexOf('--compare');
   let previous: Results | undefined;
@@ -274,7 +276,7 @@ export function main(): void {
     return;
   }
   console.log(
-    `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128, --placement ${placement}`,
+    `fio, io_uring, direct, ${seconds} s per run, median of ${runs}; Linux ${kernel}; tsublk 2 queues x 128, placement ${placement === 'default' ? "each target's default" : placement}`,
   );
   console.log(
     'device          workload              tsublk IOPS  anchor IOPS (anchor)  ratio  server CPU µs/IO (user)  IOs/enter  lat µs mean/p99  of base',

@@ -64,6 +64,8 @@ export interface TargetPlan {
    * (never `rq.buffer`), so -z can serve it by zero copy (UBLK_F_AUTO_BUF_REG) instead of `dataPath`.
    */
   readonly zeroCopy?: boolean;
+  /** Where its queue threads run unless --placement says (src/ublk/placement.ts); absent: beside. */
+  readonly placement?: 'beside' | 'submitters' | 'auto';
 }
 
 /** A target's options and plan. */

@@ -110,9 +110,8 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
     {
       name: 'placement',
       type: 'string',
-      default: 'beside',
       describe:
-        "where queue threads run: beside (on the CPUs that do not submit to the queue), submitters (the kernel's CPUs for the queue, as the C server), pin (as --pin)",
+        "where queue threads run: beside (on the CPUs that do not submit to the queue; the default), submitters (the kernel's CPUs for the queue, as the C server), pin (as --pin), auto (beside while a queue busy-polls, on its submitters' CPUs otherwise; nbd's default)",
     },
     { name: 'pin', type: 'boolean', default: false, describe: "pin queue q's thread to CPU q (--placement pin)" },
     { name: 'foreground', type: 'boolean', default: false, describe: 'serve in this process until SIGINT/SIGTERM' },

@@ -8,6 +8,7 @@ import { type RunRecord, readRunRecord, recordedQueueCount } from '../ublk/run-f
 import { type QueueStats, readCounters } from '../ublk/stats-file.js';
 import { serviceSummary, serviceTimesJson } from '../ublk/service-time.js';
 import { namedValues } from './output.js';
+import { threadCpusNow } from './thread-cpus.js';
 
 export { readCounters } from '../ublk/stats-file.js';
 
@@ -54,9 +55,14 @@ export function describeDevice(control: ControlDevice, devId: number, verbose: b
     const current =
       record !== null && record.pid === info.ublksrvPid && recordedQueueCount(record) === info.queues ? record : null;
     const params = current?.params ?? control.getParams(devId);
+    // Placement auto: the threads move (placement-by-mode.ts), so where they are now, not where they began.
+    const moving = (current?.plan as { readonly placement?: string } | undefined)?.placement === 'auto';
     const affinity =
       current?.params !== undefined
-        ? Array.from({ length: info.queues }, (_, q) => current.queues.find((queue) => queue.queueId === q)?.cpus ?? [])
+        ? Array.from({ length: info.queues }, (_, q) => {
+            const queue = current.queues.find((thread) => thread.queueId === q);
+            return (moving && queue !== undefined ? threadCpusNow(current.pid, queue.tid) : null) ?? queue?.cpus ?? [];
+          })
         : Array.from({ length: info.queues }, (_, q) => control.queueAffinity(devId, q));
     return {
       info,

@@ -232,8 +232,8 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
       );
     flags |= ADD_FLAGS.unprivileged;
   }
-  const placement = args.pin ? 'pin' : QUEUE_PLACEMENTS.find((known) => known === (args.placement ?? 'beside'));
-  if (placement === undefined)
+  const placementGiven = args.pin ? 'pin' : QUEUE_PLACEMENTS.find((known) => known === args.placement);
+  if (args.placement !== undefined && placementGiven === undefined)
     throw new UblkError(`bad --placement ${String(args.placement)}: use ${QUEUE_PLACEMENTS.join(', ')}`);
   const logLevel = LOG_LEVELS.find(
     (level) => level === (args.debug_mask !== undefined && args.debug_mask !== 0 ? 'debug' : args['log-level']),
@@ -288,6 +288,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
       `the ${planner.name} target's plan asks for UBLK_F_* 0x${asksFor.toString(16)} beyond its requests (0x${(planner.requests ?? 0).toString(16)}): a bug in that target`,
     );
   flags |= asksFor;
+  const placement = placementGiven ?? targetPlan.placement ?? 'beside';
   const threads = planThreads(args, queues, depth, flags, planner);
   if (args.per_io_tasks === true) flags |= ADD_FLAGS.per_io_tasks;
   return {

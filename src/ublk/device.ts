@@ -1,4 +1,4 @@
-import { type QueuePlacement, queueCpus } from './placement.js';
+import { type QueuePlacement, queueCpus, queueCpusAtDepth } from './placement.js';
 import os from 'node:os';
 import { rmSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
@@ -155,12 +155,8 @@ export class UblkDevice {
       const ready: Array<Promise<QueueInfo>> = [];
       for (let thread = 0; thread < threads; thread++) {
         const queueId = thread % info.queues;
-        const cpus = queueCpus(
-          options.placement,
-          queueId,
-          options.placement === 'pin' ? [] : control.queueAffinity(devId, queueId),
-          os.availableParallelism(),
-        );
+        const submitters = options.placement === 'pin' ? [] : control.queueAffinity(devId, queueId);
+        const cpus = queueCpus(options.placement, queueId, submitters, os.availableParallelism());
         const setup: QueueSetup = {
           devId,
           queueId,
@@ -174,6 +170,7 @@ export class UblkDevice {
           target: options.targetModule,
           targetConfig,
           cpus,
+          cpusAtDepth: queueCpusAtDepth(options.placement, submitters, cpus),
           flags,
           statsFd,
           share: Math.floor(thread / info.queues),

@@ -23,6 +23,8 @@ export interface QueueSetup {
   readonly targetConfig: unknown;
   /** CPUs to pin the worker to (empty: leave it alone). */
   readonly cpus: readonly number[];
+  /** Placement auto: the CPUs the worker moves to while it does not spin, back to `cpus` when it does; null: it stays. */
+  readonly cpusAtDepth: readonly number[] | null;
   /** Int32 flags shared with the daemon: [0] started, [1] stop. */
   readonly flags: SharedArrayBuffer;
   /** The device's stats file (see stats.ts), or -1 for none. */

@@ -1,4 +1,5 @@
 import type { Ring } from '../uring/ring.js';
+import type { PlacementByMode } from './placement-by-mode.js';
 import { SpinPolicy } from './spin-policy.js';
 import { QueueCounter } from './stats.js';
 import { WaitMode, WaitPolicy } from './wait-policy.js';
@@ -42,6 +43,8 @@ export class QueueWaiter {
     private readonly counters: Float64Array,
     /** IoCommands.batchedByKernel: the queue's commands bring many requests per completion. */
     private readonly batchedByKernel = false,
+    /** Placement auto: where the thread runs follows the wait mode; null: it stays. */
+    private readonly placement: PlacementByMode | null = null,
   ) {}
 
   /**
@@ -51,6 +54,7 @@ export class QueueWaiter {
    */
   wait(timeoutNs: number, served: number, reaped: number): void {
     const mode = this.policy.mode;
+    this.placement?.follow(mode);
     const waitFor = served >= 4 && mode === WaitMode.Batch && !this.batchedByKernel ? Math.min(served >> 1, 32) : 1;
     const waitNs = waitFor === 1 ? timeoutNs : timeoutNs < 0 ? BATCH_WAIT_NS : Math.min(timeoutNs, BATCH_WAIT_NS);
     if (mode === WaitMode.Spin && waitNs < 0 && reaped > 0 && this.spinning.shouldSpin()) {

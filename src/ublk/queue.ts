@@ -10,6 +10,7 @@ import { QueueFlag, type QueueSetup, traceHctx } from './queue-setup.js';
 import { FailureReports, LEFT_OPEN_BY_ASYNC_QUEUE_RQ } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
 import { QueueWaiter } from './queue-waiter.js';
+import { PlacementByMode } from './placement-by-mode.js';
 import { ServiceRecorder } from './service-recorder.js';
 import { QueueCounter, type StatsMapping } from './stats.js';
 import { openQueueSlot } from './queue-slot.js';
@@ -58,6 +59,8 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
   private readonly flags: Int32Array;
   /** Requests handed to the target this round (serve()), for the wait policy. */
   private servedThisRound = 0;
+  /** Placement auto: the thread moves with its wait mode (placement-by-mode.ts). */
+  private readonly placement: PlacementByMode | null;
   private tornDown = false;
   private readonly stats: StatsMapping | null;
   /** This queue's counters: a view of its slot in the stats file (or private memory). */
@@ -79,6 +82,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     this.flags = new Int32Array(setup.flags);
     this.ops = target.operations as Operations<unknown, unknown, HwData, unknown>;
     prepareQueueThread(setup.cpus);
+    this.placement = setup.cpusAtDepth === null ? null : new PlacementByMode(setup.cpus, setup.cpusAtDepth);
 
     const built: Array<() => void> = [];
     try {
@@ -244,7 +248,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
     const publish = this.publishStatistics;
     const complete = ops.complete?.bind(ops);
     const streamDone = ops.streamDone?.bind(ops);
-    const waiter = new QueueWaiter(ring, counters, commands.batchedByKernel);
+    const waiter = new QueueWaiter(ring, counters, commands.batchedByKernel, this.placement);
     const serviceTimes = this.serviceTimes;
     let reaped = 0;
     while (!commands.ended() && Atomics.load(this.flags, QueueFlag.Stop) === 0) {

@@ -75,6 +75,18 @@ describe('planAdd', () => {
     expect(planAdd(defaults).flags & UBLK_F.PER_IO_DAEMON).toBe(0);
   });
 
+  it('places queue threads as --placement says, else as the target prefers (nbd: auto), else beside', () => {
+    const nbd = { ...defaults, type: 'nbd', size: undefined, unix: '/tmp/x.sock' };
+    expect(planAdd(defaults).placement).toBe('beside');
+    expect(planAdd(nbd).placement).toBe('auto');
+    expect(planAdd({ ...nbd, placement: 'beside' }).placement).toBe('beside');
+    expect(planAdd({ ...defaults, placement: 'auto' }).placement).toBe('auto');
+    expect(planAdd({ ...nbd, pin: true }).placement).toBe('pin');
+    expect(() => planAdd({ ...nbd, placement: 'near' })).toThrow(
+      /bad --placement near: use beside, submitters, pin, auto/,
+    );
+  });
+
   it('picks the data path: user copy where offered, unless --copy or -g 1 asks for buffers', () => {
     expect(planAdd(defaults).dataPath).toBe('auto');
     expect(planAdd({ ...defaults, copy: true }).dataPath).toBe('copy');

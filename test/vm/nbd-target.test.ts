@@ -42,6 +42,14 @@ describe('the nbd target', () => {
     let server = await nbdkit();
     add('-n', '0', '--host', '127.0.0.1', '-q', '2', '--reconnect_timeout', '5');
     expect(ok('blockdev', '--getsize64', '/dev/ublkb0').trim()).toBe(String(256 * 2 ** 20));
+    // Placement auto (nbd's default): a queue that is not spinning waits on its submitters' CPUs
+    // (blk-mq's map in sysfs; beside would be the other CPU of this 2-CPU guest), where list finds it.
+    const listed = tsublk('list', '-n', '0').stdout;
+    for (const queue of [0, 1]) {
+      const submitters = (readFileSync(`/sys/block/ublkb0/mq/${queue}/cpu_list`, 'utf8').match(/\d+/g) ?? []).join(' ');
+      expect(submitters).toMatch(/^\d$/);
+      expect(listed).toMatch(new RegExp(`queue ${queue}: tid \\d+ affinity\\(${submitters} \\)`));
+    }
     const fio = fioWriteVerify('/dev/ublkb0', { size: '8M', iodepth: 16, rate_iops: 800 });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     server.kill('SIGKILL'); // mid-write: its requests are held…

@@ -126,7 +126,7 @@ describe('tsublk add -t null', () => {
     for (const q of [0, 1]) expect(listedAffinity(lines[4 + q] ?? '')).toEqual(submitterCpus(7, q));
     const bad = tsublk('add', '-t', 'null', '-n', '8', '--placement', 'far');
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr.trim()).toBe('tsublk: bad --placement far: use beside, submitters, pin');
+    expect(bad.stderr.trim()).toBe('tsublk: bad --placement far: use beside, submitters, pin, auto');
   });
 
   it('busy-polls at queue depth 1 beside its submitter, and costs no CPU once idle', async () => {

@@ -84,7 +84,8 @@ export const nbdPlanner: TargetPlanner = {
     };
     // Requests go to the socket from, and replies into, the per-tag buffers of the copy data path.
     // One queue (one connection), as the kernel's nbd client, unless -q asks for more (a
-    // multi-conn export can take a connection per queue).
-    return { config, dataPath: 'copy', ...(common.queuesGiven ? {} : { queues: 1 }) };
+    // multi-conn export can take a connection per queue). Placement auto: the queues make room
+    // at depth for a server on this machine (nbdkit, qemu-nbd), as placement.ts measured.
+    return { config, dataPath: 'copy', placement: 'auto', ...(common.queuesGiven ? {} : { queues: 1 }) };
   },
 };
