@@ -56,7 +56,7 @@ export function describeDevice(control: ControlDevice, devId: number, verbose: b
       record !== null && record.pid === info.ublksrvPid && recordedQueueCount(record) === info.queues ? record : null;
     const params = current?.params ?? control.getParams(devId);
     // Placement auto: the threads move (placement-by-mode.ts), so where they are now, not where they began.
-    const moving = (current?.plan as { readonly placement?: string } | undefined)?.placement === 'auto';
+    const moving = current?.plan.placement === 'auto';
     const affinity =
       current?.params !== undefined
         ? Array.from({ length: info.queues }, (_, q) => {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 
-/** A kernel CPU list ("0-2,5") as CPU numbers; [] for an empty or malformed one. */
+/** A kernel CPU list ("0-2,5"; sysfs's blk-mq "0, 1") as CPU numbers; [] for an empty or malformed one. */
 export function parseCpuList(list: string): number[] {
   const cpus: number[] = [];
-  for (const part of list.trim().split(',')) {
-    const match = /^(\d+)(?:-(\d+))?$/.exec(part);
+  for (const part of list.split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (match === null) return [];
     const first = Number(match[1]);
     const last = match[2] === undefined ? first : Number(match[2]);

@@ -45,7 +45,9 @@ export class QueueWaiter {
     private readonly batchedByKernel = false,
     /** Placement auto: where the thread runs follows the wait mode; null: it stays. */
     private readonly placement: PlacementByMode | null = null,
-  ) {}
+  ) {
+    placement?.follow(this.policy.mode); // the thread's first place, before its first wait
+  }
 
   /**
    * Submits what the last round prepared and waits for completions. `timeoutNs`: when the loop
@@ -54,7 +56,6 @@ export class QueueWaiter {
    */
   wait(timeoutNs: number, served: number, reaped: number): void {
     const mode = this.policy.mode;
-    this.placement?.follow(mode);
     const waitFor = served >= 4 && mode === WaitMode.Batch && !this.batchedByKernel ? Math.min(served >> 1, 32) : 1;
     const waitNs = waitFor === 1 ? timeoutNs : timeoutNs < 0 ? BATCH_WAIT_NS : Math.min(timeoutNs, BATCH_WAIT_NS);
     if (mode === WaitMode.Spin && waitNs < 0 && reaped > 0 && this.spinning.shouldSpin()) {
@@ -63,6 +64,7 @@ export class QueueWaiter {
     this.servedSinceClock += served;
     if ((++this.rounds & (CLOCK_EVERY_ROUNDS - 1)) === 0) {
       this.policy.update(Date.now(), this.servedSinceClock);
+      this.placement?.follow(this.policy.mode); // the mode changes only here
       this.servedSinceClock = 0;
     }
   }

@@ -34,6 +34,8 @@ export interface RecordedPlan {
   readonly queues: number;
   /** Threads serving the queues (--per_io_tasks); absent in the records of earlier versions: one per queue. */
   readonly threads?: number;
+  /** Where the queue threads run (placement.ts); absent in the records of earlier versions: beside. */
+  readonly placement?: string;
 }
 
 /** How many threads the recorded plan asked for (what a daemon that recovers the device starts ahead). */

@@ -29,6 +29,7 @@ describe('parseCpuList', () => {
   it("reads the kernel's CPU lists, and nothing from a malformed one", () => {
     expect(parseCpuList('0')).toEqual([0]);
     expect(parseCpuList('0-2,5\n')).toEqual([0, 1, 2, 5]);
+    expect(parseCpuList('0, 1')).toEqual([0, 1]); // sysfs's blk-mq cpu_list
     expect(parseCpuList('1,x')).toEqual([]);
   });
 });

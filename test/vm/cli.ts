@@ -6,9 +6,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { parseCpuList } from '../../src/cli/thread-cpus.js';
 import { daemonPid, waitForState } from './kernel-state.js';
 
 export const tsublkBin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
+
+/** The CPUs that submit to queue `q` of /dev/ublkb<devId> (blk-mq's map, in sysfs). */
+export function submitterCpus(devId: number, q: number): number[] {
+  return parseCpuList(readFileSync(`/sys/block/ublkb${devId}/mq/${q}/cpu_list`, 'utf8'));
+}
 
 export interface Run {
   readonly status: number | null;

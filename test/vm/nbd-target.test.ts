@@ -4,7 +4,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanUp, fioWriteVerify, leftovers, listedDevice, listening, ok, run, startListening, tsublk } from './cli.js';
+import {
+  cleanUp,
+  fioWriteVerify,
+  leftovers,
+  listedDevice,
+  listening,
+  ok,
+  run,
+  startListening,
+  submitterCpus,
+  tsublk,
+} from './cli.js';
 
 const dir = '/dev/shm/tsublk-nbd'; // tmpfs: images with holes, quickly
 const servers: ChildProcess[] = [];
@@ -46,7 +57,7 @@ describe('the nbd target', () => {
     // (blk-mq's map in sysfs; beside would be the other CPU of this 2-CPU guest), where list finds it.
     const listed = tsublk('list', '-n', '0').stdout;
     for (const queue of [0, 1]) {
-      const submitters = (readFileSync(`/sys/block/ublkb0/mq/${queue}/cpu_list`, 'utf8').match(/\d+/g) ?? []).join(' ');
+      const submitters = submitterCpus(0, queue).join(' ');
       expect(submitters).toMatch(/^\d$/);
       expect(listed).toMatch(new RegExp(`queue ${queue}: tid \\d+ affinity\\(${submitters} \\)`));
     }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, cleanUp, leftovers, listedDevice, ok, run, tsublk, tsublkAsync } from './cli.js';
+import { threadCpusNow } from '../../src/cli/thread-cpus.js';
+import { type Run, cleanUp, leftovers, listedDevice, ok, run, submitterCpus, tsublk, tsublkAsync } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -79,7 +80,7 @@ describe('tsublk add -t null', () => {
       // The queue's thread runs where list says, beside the CPUs that submit to its queue
       // (--placement beside, the default), where any CPU does not.
       const affinity = listedAffinity(lines[4 + q] ?? '');
-      expect(allowedCpus(pid, Number(queue[3]))).toEqual(affinity);
+      expect(threadCpusNow(pid, Number(queue[3]))).toEqual(affinity);
       const submitters = submitterCpus(3, q);
       if (submitters.length < availableParallelism())
         expect(affinity.filter((cpu) => submitters.includes(cpu))).toEqual([]);
@@ -267,24 +268,6 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
 
 function tsublkLocation(): string {
   return new URL('../../bin/tsublk', import.meta.url).pathname;
-}
-
-/** The CPUs a thread may run on, from /proc (Cpus_allowed_list: "0", "0-1", "0,2-3"). */
-function allowedCpus(pid: number, tid: number): number[] {
-  return cpuList(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '');
-}
-
-/** The CPUs that submit to queue `q` of /dev/ublkb<devId> (blk-mq's map, in sysfs). */
-function submitterCpus(devId: number, q: number): number[] {
-  return cpuList(readFileSync(`/sys/block/ublkb${devId}/mq/${q}/cpu_list`, 'utf8').trim());
-}
-
-/** A kernel CPU list ("0-2,5") as numbers. */
-function cpuList(list: string): number[] {
-  return list.split(',').flatMap((range) => {
-    const [low = 0, high = low] = range.split('-').map(Number);
-    return Array.from({ length: high - low + 1 }, (_, i) => low + i);
-  });
 }
 
 /** The CPUs a queue line of `list` shows: "queue 0: tid N affinity(1 )". */
