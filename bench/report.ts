@@ -31,6 +31,8 @@ export interface Results {
   readonly accel?: string;
   readonly runs?: number;
   readonly seconds?: number;
+  /** Each workload's unmeasured warm-up run on tsublk (seconds). */
+  readonly warmup?: number;
   readonly rows: readonly ResultRow[];
 }
 
@@ -208,7 +210,9 @@ export function reportHtml(results: Results, previous?: Results): string {
     `${results.cpus ?? '?'} CPUs`,
     `accel ${results.accel ?? '?'}`,
     `placement ${results.placement}`,
-    results.runs === undefined ? '' : `median of ${results.runs} runs of ${results.seconds ?? '?'} s`,
+    results.runs === undefined
+      ? ''
+      : `median of ${results.runs} runs of ${results.seconds ?? '?'} s${results.warmup ? ` after ${results.warmup} s warm-up` : ''}`,
   ].filter((part) => part !== '');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tsublk benchmark, Linux ${escapeHtml(results.kernel)}</title><style>${STYLE}</style></head>

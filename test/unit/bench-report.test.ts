@@ -25,6 +25,7 @@ const results: Results = {
   accel: 'tcg',
   runs: 3,
   seconds: 5,
+  warmup: 3,
   rows: [
     row('tsublk-null', 'randread-4k-qd1-j1', 7_000),
     row('tsublk-null', 'randread-4k-qd32-j1', 64_000),
@@ -55,6 +56,8 @@ describe('npm run bench -- --report DIR', () => {
     expect(html.match(/<rect class="user"/g)).toHaveLength(results.rows.length);
     expect(html.match(/<rect class="previous"/g)).toBeNull();
     expect(html).toContain('Linux 7.2.13+deb14-amd64 · 2 CPUs · accel tcg');
+    expect(html).toContain('median of 3 runs of 5 s after 3 s warm-up');
+    expect(reportHtml({ ...results, warmup: 0 })).toContain('median of 3 runs of 5 s</p>'); // none: not named
     expect(html).toContain('<td>2500</td>'); // p99.9 in the table
   });
 
