@@ -32,7 +32,10 @@ async function serveQueue(): Promise<void> {
   try {
     const target = await loadTarget(setup.target);
     markStart('worker: target loaded');
-    queue = new UblkQueue(setup, target, (detail) => post({ type: 'target-failure', queueId: setup.queueId, detail }));
+    queue = new UblkQueue(setup, target, {
+      targetFailure: (detail) => post({ type: 'target-failure', queueId: setup.queueId, detail }),
+      warning: (detail) => post({ type: 'warning', queueId: setup.queueId, detail }),
+    });
     markStart('worker: queue set up (initHctx, every tag fetched)');
     post({ type: 'ready', queueId: setup.queueId, tid: gettid() });
     saveCodeCache(); // what this start compiled, kept for the next one (code-cache.ts); then the loop never yields

@@ -186,6 +186,7 @@ export class UblkDevice {
         worker.on('message', (message: QueueMessage) => {
           if (message.type === 'failed') failure = `queue ${queueId} failed: ${message.detail}`;
           if (message.type === 'target-failure') log.error(message.detail);
+          if (message.type === 'warning') log.warn(`queue ${queueId}: ${message.detail}`);
         });
         worker.on('error', (error: Error) => {
           failure = `queue ${queueId}'s thread failed: ${error.stack ?? error.message}`;

@@ -1,21 +1,17 @@
 import { schedSetaffinity } from '../../native-bindings/libc.js';
 import { WaitMode } from './wait-policy.js';
 
-/** Moves the calling thread to `cpus`; false when the kernel refused (a CPU went offline). */
-function moveThread(cpus: readonly number[]): boolean {
-  try {
-    schedSetaffinity(0, cpus);
-    return true;
-  } catch {
-    return false;
-  }
+/** Moves the calling thread to `cpus`; throws when the kernel refuses (a CPU went offline). */
+function moveThread(cpus: readonly number[]): void {
+  schedSetaffinity(0, cpus);
 }
 
 /**
  * Placement auto (placement.ts): the queue's thread runs beside its submitters while its wait
  * policy spins, and on the submitters' CPUs while it does not. Told each round's wait mode, it
  * moves the thread only when the mode crosses between spinning and not: at most once per policy
- * phase (100 ms). Where the kernel refuses a move, the thread stays where it is from then on.
+ * phase (100 ms). Where the kernel refuses a move, the thread stays where it is from then on,
+ * and `refused` says so (the device's log).
  */
 export class PlacementByMode {
   private spinning: boolean | null = null;
@@ -26,7 +22,9 @@ export class PlacementByMode {
     private readonly spinningCpus: readonly number[],
     /** Where it runs otherwise (its submitters' CPUs). */
     private readonly atDepthCpus: readonly number[],
-    private readonly move: (cpus: readonly number[]) => boolean = moveThread,
+    /** One line for the device's log, once: the move that was refused and why. */
+    private readonly refused: (line: string) => void,
+    private readonly move: (cpus: readonly number[]) => void = moveThread,
   ) {}
 
   /** This round's wait mode. */
@@ -34,6 +32,15 @@ export class PlacementByMode {
     const spinning = mode === WaitMode.Spin;
     if (spinning === this.spinning || this.stuck) return;
     this.spinning = spinning;
-    if (!this.move(spinning ? this.spinningCpus : this.atDepthCpus)) this.stuck = true;
+    const cpus = spinning ? this.spinningCpus : this.atDepthCpus;
+    try {
+      this.move(cpus);
+    } catch (error) {
+      this.stuck = true;
+      const why = error instanceof Error ? error.message : String(error);
+      this.refused(
+        `placement auto: moving the thread to CPU ${cpus.join(',')} was refused (${why}); it stays where it is`,
+      );
+    }
   }
 }

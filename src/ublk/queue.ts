@@ -7,6 +7,7 @@ import type { AnyTarget } from '../blk/target.js';
 import { HostMemory } from '../../native-bindings/host-memory.js';
 import { Ring } from '../uring/ring.js';
 import { QueueFlag, type QueueSetup, traceHctx } from './queue-setup.js';
+import type { QueueReports } from './queue-messages.js';
 import { FailureReports, LEFT_OPEN_BY_ASYNC_QUEUE_RQ } from './failure-reports.js';
 import { RingQueueIo } from './ring-queue-io.js';
 import { QueueWaiter } from './queue-waiter.js';
@@ -18,8 +19,7 @@ import { prepareQueueThread } from './queue-thread.js';
 import { tagRequests } from './tag-requests.js';
 import { UserDataKind, userDataKind, userDataTag } from './user-data.js';
 import { type IoCommands, type RequestSink, TagState } from './io-commands.js';
-import { TagCommands } from './tag-commands.js';
-import { BatchCommands } from './batch-commands.js';
+import { queueCommands } from './queue-commands.js';
 
 const PAGE = 4096;
 const EIO = 5;
@@ -73,16 +73,17 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
   /** Times each request from the wake that brought it to its commit (the stats slot's histogram). */
   private readonly serviceTimes: ServiceRecorder;
 
-  /** `reportFailure`: where a target callback's failure goes (the device's log), with its stack. */
-  constructor(setup: QueueSetup, target: AnyTarget, reportFailure: (detail: string) => void) {
-    this.failureReports = new FailureReports(reportFailure);
+  /** `reports`: where a target callback's failure (with its stack) and the queue's warnings go: the device's log. */
+  constructor(setup: QueueSetup, target: AnyTarget, reports: QueueReports) {
+    this.failureReports = new FailureReports(reports.targetFailure);
     this.serviceTimes = new ServiceRecorder(setup.depth);
     this.queueId = setup.queueId;
     this.depth = setup.depth;
     this.flags = new Int32Array(setup.flags);
     this.ops = target.operations as Operations<unknown, unknown, HwData, unknown>;
     prepareQueueThread(setup.cpus);
-    this.placement = setup.cpusAtDepth === null ? null : new PlacementByMode(setup.cpus, setup.cpusAtDepth);
+    this.placement =
+      setup.cpusAtDepth === null ? null : new PlacementByMode(setup.cpus, setup.cpusAtDepth, reports.warning);
 
     const built: Array<() => void> = [];
     try {
@@ -124,18 +125,7 @@ export class UblkQueue<HwData = unknown> implements RequestCompleter, RequestSin
         this,
       );
       this.requests = requests;
-      this.commands = setup.batchIo
-        ? new BatchCommands(this.ring, setup.queueId, setup.depth, commandAddresses, setup.zeroCopy, setup.zoned, this)
-        : new TagCommands(
-            this.ring,
-            setup.queueId,
-            setup.depth,
-            commandAddresses,
-            setup.zeroCopy,
-            this,
-            setup.share,
-            setup.shares,
-          );
+      this.commands = queueCommands(setup, this.ring, commandAddresses, this);
       const commands = this.commands;
       built.push(() => commands.release()); // before ring.close() here: nothing was sent yet
       this.tagStates = this.commands.states;

@@ -37,16 +37,35 @@ describe('parseCpuList', () => {
 describe('PlacementByMode', () => {
   it('moves the thread only when the wait mode crosses between spinning and not', () => {
     const moves: number[][] = [];
-    const placement = new PlacementByMode([1], [0], (cpus) => moves.push([...cpus]) > 0);
+    const warnings: string[] = [];
+    const placement = new PlacementByMode(
+      [1],
+      [0],
+      (line) => warnings.push(line),
+      (cpus) => void moves.push([...cpus]),
+    );
     for (const mode of [WaitMode.Batch, WaitMode.Plain, WaitMode.Batch, WaitMode.Spin, WaitMode.Spin, WaitMode.Plain])
       placement.follow(mode);
     expect(moves).toEqual([[0], [1], [0]]);
+    expect(warnings).toEqual([]);
   });
 
-  it('stays where it is once the kernel refuses a move', () => {
+  it('stays where it is once the kernel refuses a move, and says so once', () => {
     let tries = 0;
-    const placement = new PlacementByMode([1], [0], () => ++tries < 0);
+    const warnings: string[] = [];
+    const placement = new PlacementByMode(
+      [1],
+      [0],
+      (line) => warnings.push(line),
+      () => {
+        tries++;
+        throw new Error('sched_setaffinity (tid=0, cpus=0): Invalid argument');
+      },
+    );
     for (const mode of [WaitMode.Batch, WaitMode.Spin, WaitMode.Plain]) placement.follow(mode);
     expect(tries).toBe(1);
+    expect(warnings).toEqual([
+      'placement auto: moving the thread to CPU 0 was refused (sched_setaffinity (tid=0, cpus=0): Invalid argument); it stays where it is',
+    ]);
   });
 });
