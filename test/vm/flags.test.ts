@@ -2,18 +2,22 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenForNotify } from '../support/notify-listener.js';
-import { cleanUp, leftovers, ok, tsublk, tsublkBin } from './cli.js';
+import { cleanUp, leftovers, ok, tsublk, tsublkAsync, tsublkBin } from './cli.js';
 
 afterEach(() => {
   cleanUp();
   expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
 });
 
-function fioErrors(device: string): number {
+/**
+ * Random reads and writes of 4k and 64k on every device at once, for 500 ms (two jobs each, so
+ * that both CPUs submit): each device's fio error, keyed by device. Reads and writes of both
+ * sizes, on every path: enough to fail.
+ */
+function fioErrors(devices: readonly string[]): Record<string, number> {
   const output = ok(
     'fio',
-    '--name=t',
-    `--filename=${device}`,
+    // Global options first: fio gives an option after --name to that job alone.
     '--rw=randrw',
     '--bs=4k,64k',
     '--direct=1',
@@ -21,43 +25,59 @@ function fioErrors(device: string): number {
     '--iodepth=16',
     '--numjobs=2',
     '--time_based',
-    '--runtime=500ms', // reads and writes of both sizes, on every path: enough to fail
-    '--group_reporting',
+    '--runtime=500ms',
     '--output-format=json',
+    ...devices.flatMap((device) => [`--name=${device}`, `--filename=${device}`]),
   );
   const report = JSON.parse(output.slice(output.indexOf('{'))) as {
-    jobs: Array<{ error: number; read: { total_ios: number }; write: { total_ios: number } }>;
+    jobs: Array<{ jobname: string; error: number; read: { total_ios: number }; write: { total_ios: number } }>;
   };
-  const job = report.jobs[0];
-  if (job === undefined || job.read.total_ios === 0 || job.write.total_ios === 0) throw new Error('fio did no I/O');
-  return job.error;
+  const errors: Record<string, number> = {};
+  for (const job of report.jobs) {
+    if (job.read.total_ios === 0 || job.write.total_ios === 0) throw new Error(`fio did no I/O on ${job.jobname}`);
+    errors[job.jobname] = (errors[job.jobname] ?? 0) + job.error;
+  }
+  expect(report.jobs).toHaveLength(2 * devices.length);
+  return errors;
+}
+
+/**
+ * Adds a null device per case (`-n` 0, 1, …), side by side: the guest's two CPUs share their
+ * starts. Each case's flags line must name its kernel feature or not (`named`); then fio drives
+ * them all at once, and none may see an error.
+ */
+async function flagsReachTheKernelAndServe(cases: ReadonlyArray<[string[], string, boolean]>): Promise<void> {
+  const added = await Promise.all(
+    cases.map(([flags], devId) => tsublkAsync('add', '-t', 'null', '-n', String(devId), '--size', '1G', ...flags)),
+  );
+  const devices = cases.map((_, devId) => `/dev/ublkb${devId}`);
+  cases.forEach(([flags, feature, named], devId) => {
+    const add = added[devId];
+    expect(add?.status, `add ${flags.join(' ')}: ${add?.stderr}`).toBe(0);
+    const flagsLine = add?.stdout.split('\n')[2] ?? '';
+    expect(flagsLine.split(/[[\] ]+/).includes(feature), `${flags.join(' ')}: ${flagsLine}`).toBe(named);
+  });
+  expect(fioErrors(devices)).toEqual(Object.fromEntries(devices.map((device) => [device, 0])));
 }
 
 describe('the kernel flags reach the kernel, and their data paths serve I/O', () => {
-  it.each([
-    ['-g 1 (NEED_GET_DATA: writes take the get-data round trip)', ['-g', '1'], 'NEED_GET_DATA'],
-    ['-u 1 (URING_CMD_COMP_IN_TASK)', ['-u', '1'], 'URING_CMD_COMP_IN_TASK'],
-    ['-r 1 (USER_RECOVERY)', ['-r', '1'], 'USER_RECOVERY'],
-    ['-i 1 (USER_RECOVERY_REISSUE)', ['-i', '1'], 'USER_RECOVERY_REISSUE'],
-  ])('%s', (_what, flags, feature) => {
-    const add = tsublk('add', '-t', 'null', '-n', '0', '--size', '1G', ...flags);
-    expect(add.status, add.stderr).toBe(0);
-    const flagsLine = add.stdout.split('\n')[2] ?? '';
-    expect(flagsLine.split(/[[\] ]+/)).toContain(feature);
-    expect(fioErrors('/dev/ublkb0')).toBe(0);
+  it('-g 1 (NEED_GET_DATA: writes take the get-data round trip), -u 1 (URING_CMD_COMP_IN_TASK), -r 1 (USER_RECOVERY), -i 1 (USER_RECOVERY_REISSUE)', async () => {
+    await flagsReachTheKernelAndServe([
+      [['-g', '1'], 'NEED_GET_DATA', true],
+      [['-u', '1'], 'URING_CMD_COMP_IN_TASK', true],
+      [['-r', '1'], 'USER_RECOVERY', true],
+      [['-i', '1'], 'USER_RECOVERY_REISSUE', true],
+    ]);
   });
 });
 
 // --usercopy by name: test/vm/memory-target.test.ts runs each data path under fio verify.
 describe('the data path', () => {
-  it.each([
-    ['user copy by default, where the kernel offers it', [], true],
-    ['per-tag buffers with --copy', ['--copy'], false],
-  ])('%s', (_what, flags, userCopy) => {
-    const add = tsublk('add', '-t', 'null', '-n', '1', '--size', '1G', ...flags);
-    expect(add.status, add.stderr).toBe(0);
-    expect((add.stdout.split('\n')[2] ?? '').split(/[[\] ]+/).includes('USER_COPY')).toBe(userCopy);
-    expect(fioErrors('/dev/ublkb1')).toBe(0);
+  it('user copy by default, where the kernel offers it; per-tag buffers with --copy', async () => {
+    await flagsReachTheKernelAndServe([
+      [[], 'USER_COPY', true],
+      [['--copy'], 'USER_COPY', false],
+    ]);
   });
 });
 
