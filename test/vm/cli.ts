@@ -71,6 +71,24 @@ export function ok(command: string, ...args: string[]): string {
   return result.stdout;
 }
 
+/** ok without blocking, for commands that run side by side (fio on several devices); its stdout. */
+export function okAsync(command: string, ...args: string[]): Promise<string> {
+  // fio leaves verify state files in its working directory: not in the project's.
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir(), timeout: 120_000 });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) =>
+      status === 0
+        ? resolve(stdout)
+        : reject(new Error(`${command} ${args.join(' ')} exited ${status}: ${stderr.trim()}`)),
+    );
+  });
+}
+
 /**
  * Every process as `PID ARGS` (ps -eo pid,args, without a zombie's [name]), read from /proc:
  * the suite asks before and after each test, and a ps run costs ~150 ms of a TCG guest.

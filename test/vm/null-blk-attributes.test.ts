@@ -1,7 +1,7 @@
 // The null target's null_blk attributes on real devices: irqmode, completion_nsec, init_hctx_fail.
 import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, listedDevice, ok, run, tsublk, tsublkAsync, tsublkBin } from './cli.js';
+import { cleanUp, leftovers, listedDevice, ok, okAsync, run, tsublk, tsublkAsync, tsublkBin } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -21,10 +21,9 @@ function listed(devId: number, verbose = false): Listed {
   return view;
 }
 
-/** Mean completion latency (µs) of 4k random reads at QD1 for `seconds`. */
-function qd1LatencyUs(device: string, seconds: number, extra: string[] = []): { meanUs: number; ios: number } {
-  const output = ok(
-    'fio',
+/** fio's arguments for 4k random reads at QD1 for `seconds`, with its JSON report. */
+function qd1Args(device: string, seconds: number, extra: string[]): string[] {
+  return [
     '--name=lat',
     `--filename=${device}`,
     '--rw=randread',
@@ -36,7 +35,11 @@ function qd1LatencyUs(device: string, seconds: number, extra: string[] = []): { 
     `--runtime=${seconds}`,
     '--output-format=json',
     ...extra,
-  );
+  ];
+}
+
+/** Mean completion latency (µs) and count of the reads in fio's JSON report `output`. */
+function qd1Result(output: string): { meanUs: number; ios: number } {
   const job = (
     JSON.parse(output.slice(output.indexOf('{'))) as {
       jobs: Array<{ error: number; read: { total_ios: number; lat_ns: { mean: number } } }>;
@@ -46,14 +49,29 @@ function qd1LatencyUs(device: string, seconds: number, extra: string[] = []): { 
   return { meanUs: (job?.read.lat_ns.mean ?? 0) / 1000, ios: job?.read.total_ios ?? 0 };
 }
 
-/** CPU seconds the device's queue threads have run so far (schedstat: exact, not tick-sampled). */
-function queueCpuSeconds(devId: number): number {
+/** Mean completion latency (µs) of 4k random reads at QD1 for `seconds`. */
+function qd1LatencyUs(device: string, seconds: number, extra: string[] = []): { meanUs: number; ios: number } {
+  return qd1Result(ok('fio', ...qd1Args(device, seconds, extra)));
+}
+
+/** qd1LatencyUs without blocking, so that measurements of several devices share one window. */
+async function qd1LatencyUsAsync(
+  device: string,
+  seconds: number,
+  extra: string[],
+): Promise<{ meanUs: number; ios: number }> {
+  return qd1Result(await okAsync('fio', ...qd1Args(device, seconds, extra)));
+}
+
+/** The schedstat files of the device's queue threads (as list names them). */
+function queueThreadStats(devId: number): string[] {
   const view = listed(devId);
-  return view.queues.reduce(
-    (sum, queue) =>
-      sum + Number(readFileSync(`/proc/${view.daemon_pid}/task/${queue.tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9,
-    0,
-  );
+  return view.queues.map((queue) => `/proc/${view.daemon_pid}/task/${queue.tid}/schedstat`);
+}
+
+/** CPU seconds the threads of `schedstats` have run so far (schedstat: exact, not tick-sampled). */
+function cpuSeconds(schedstats: readonly string[]): number {
+  return schedstats.reduce((sum, file) => sum + Number(readFileSync(file, 'utf8').split(' ')[0]) / 1e9, 0);
 }
 
 /**
@@ -105,15 +123,15 @@ describe('irqmode and completion_nsec', () => {
     expect(addedMs).toBeLessThanOrEqual(5.0);
 
     // 50 requests a second: a queue that spun while a completion was due, or between requests,
-    // would use a whole CPU; this one costs about what irqmode 0 does.
-    const cpuShare = (devId: number): number => {
-      const cpuBefore = queueCpuSeconds(devId);
+    // would use a whole CPU; this one costs about what irqmode 0 does. Both devices in one window.
+    const cpuShare = async (devId: number, schedstats: readonly string[]): Promise<number> => {
+      const cpuBefore = cpuSeconds(schedstats);
       const started = Date.now();
-      expect(qd1LatencyUs(`/dev/ublkb${devId}`, 2, ['--rate_iops=50']).ios).toBeGreaterThan(50);
-      return (queueCpuSeconds(devId) - cpuBefore) / ((Date.now() - started) / 1000);
+      expect((await qd1LatencyUsAsync(`/dev/ublkb${devId}`, 2, ['--rate_iops=50'])).ios).toBeGreaterThan(50);
+      return (cpuSeconds(schedstats) - cpuBefore) / ((Date.now() - started) / 1000);
     };
-    const timedShare = cpuShare(2);
-    const immediateShare = cpuShare(0);
+    const [timedThreads, immediateThreads] = [queueThreadStats(2), queueThreadStats(0)];
+    const [timedShare, immediateShare] = await Promise.all([cpuShare(2, timedThreads), cpuShare(0, immediateThreads)]);
     process.stdout.write(
       `50 IOPS at QD1: queue CPU irqmode 2 (100 µs) ${(timedShare * 100).toFixed(1)} %, irqmode 0 ${(immediateShare * 100).toFixed(1)} %\n`,
     );
@@ -124,12 +142,19 @@ describe('irqmode and completion_nsec', () => {
     expect(timedShare).toBeLessThan(4 * immediateShare + 0.02);
   });
 
-  it('irqmode 1 completes at the end of each batch, and every mode serves fio randrw with no error', () => {
-    for (const [devId, irqmode] of [
+  it('irqmode 1 completes at the end of each batch, and every mode serves fio randrw with no error', async () => {
+    const modes = [
       [3, '1'],
       [4, '2'],
-    ] as const) {
-      expect(tsublk('add', '-t', 'null', '-n', String(devId), '--size', '1G', '--irqmode', irqmode).status).toBe(0);
+    ] as const;
+    // The adds side by side: the guest's two CPUs share their starts.
+    const added = await Promise.all(
+      modes.map(([devId, irqmode]) =>
+        tsublkAsync('add', '-t', 'null', '-n', String(devId), '--size', '1G', '--irqmode', irqmode),
+      ),
+    );
+    expect(added.map((result) => result.status)).toEqual([0, 0]);
+    for (const [devId] of modes) {
       const output = ok(
         'fio',
         '--name=t',
