@@ -1,5 +1,6 @@
 // The kernel's own view of a device, asked from the test process (no CLI start per poll, which
 // takes seconds under TCG): for tests that wait for a state change.
+import { readFileSync } from 'node:fs';
 import { stateName } from '../../src/cli/devices.js';
 import { ControlDevice } from '../../src/ublk/control.js';
 import type { DeviceInfo } from '../../src/ublk/device-info.js';
@@ -20,6 +21,23 @@ export async function waitForState(devId: number, state: string, withinMs: numbe
     const now = stateName(kernelDeviceInfo(devId).state);
     if (now === state) return Date.now() - start;
     if (Date.now() - start > withinMs) throw new Error(`device ${devId} is ${now}, not ${state}, after ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Polls the block layer's counters (/sys/block/ublkbN/stat: reads and writes completed) until the
+ * device has served `ios` requests, for tests that act while I/O is in full flow (not after a
+ * fixed sleep, which is either too short on a slow host or wasted on a fast one).
+ */
+export async function waitForIos(devId: number, ios: number, withinMs: number): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    const fields = readFileSync(`/sys/block/ublkb${devId}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+    const served = (fields[0] ?? 0) + (fields[4] ?? 0);
+    if (served >= ios) return;
+    if (Date.now() - start > withinMs)
+      throw new Error(`device ${devId} served ${served} requests, not ${ios}, in ${withinMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -4,8 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, listedDevice, ok, tsublk, tsublkBin } from './cli.js';
-import { daemonPid, waitForState } from './kernel-state.js';
+import { cleanUp, leftovers, listedDevice, ok, tsublk, tsublkAsync, tsublkBin } from './cli.js';
+import { daemonPid, waitForIos, waitForState } from './kernel-state.js';
 
 afterEach(() => {
   cleanUp();
@@ -129,7 +129,7 @@ describe('tsublk recover', () => {
       '--output-format=json',
     ]);
     const finished = fioJson(fio);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await waitForIos(2, 1000, 30_000); // reads in full flow
     process.kill(daemonPid(2), 'SIGKILL');
     const killedAt = Date.now();
     const { status } = await finished;
@@ -145,12 +145,14 @@ describe('tsublk recover', () => {
   });
 
   it('del -a removes several devices at once, whether their daemons live, died QUIESCED or died DEAD', async () => {
-    for (const [id, flags] of [
+    // The adds side by side: the guest's two CPUs share their starts.
+    const devices: Array<[string, string[]]> = [
       ['5', []],
       ['6', ['-r', '1']],
       ['7', []],
-    ] as const)
-      expect(tsublk('add', '-t', 'null', '-n', id, ...flags).status).toBe(0);
+    ];
+    const added = await Promise.all(devices.map(([id, flags]) => tsublkAsync('add', '-t', 'null', '-n', id, ...flags)));
+    expect(added.map((result) => result.status)).toEqual([0, 0, 0]);
     process.kill(daemonPid(6), 'SIGKILL');
     process.kill(daemonPid(7), 'SIGKILL');
     await waitForState(6, 'QUIESCED', 5000);
@@ -189,7 +191,7 @@ describe('tsublk recover', () => {
       '--runtime=60',
     ]);
     const fioDone = fioJson(fio);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitForIos(8, 1000, 30_000); // writes in full flow
     daemon.kill('SIGINT');
     expect(await daemonExit).toBe(0);
     await fioDone; // fails its remaining I/O and ends, long before 60 s
