@@ -12,7 +12,7 @@ import {
   statSync,
 } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+import { cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -131,28 +131,41 @@ describe('discard on a memory device', () => {
 });
 
 describe('a filesystem on a memory device', () => {
-  const mountPoint = '/mnt/tsublk-test';
+  const filesystems = [
+    { fs: 'ext4', mkfs: ['mkfs.ext4', '-q', '-F'], fsck: ['fsck.ext4', '-fn'], dataPath: '--usercopy', devId: 2 },
+    { fs: 'xfs', mkfs: ['mkfs.xfs', '-q', '-f'], fsck: ['xfs_repair', '-n'], dataPath: '--copy', devId: 3 },
+  ];
 
-  it.each([
-    ['ext4', ['mkfs.ext4', '-q', '-F'], ['fsck.ext4', '-fn'], '--usercopy'],
-    ['xfs', ['mkfs.xfs', '-q', '-f'], ['xfs_repair', '-n'], '--copy'],
-  ])('%s: 30 MiB of files survive sync, unmount, a clean fsck and a second mount', (_fs, mkfs, fsck, dataPath) => {
-    add('--size', '1G', '-n', '2', dataPath);
-    ok(mkfs[0] ?? '', ...mkfs.slice(1), '/dev/ublkb2');
-    mkdirSync(mountPoint, { recursive: true });
-    ok('mount', '/dev/ublkb2', mountPoint);
-    try {
-      ok('sh', '-c', `for i in $(seq 1 10); do head -c 3145728 /dev/urandom > ${mountPoint}/f$i; done; sync`);
-      const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
-      ok('umount', mountPoint);
-      const check = run(fsck[0] ?? '', [...fsck.slice(1), '/dev/ublkb2']);
-      expect(check.stderr + check.stdout).not.toMatch(/corrupt|error|bad /i);
-      expect(check.status).toBe(0);
-      ok('mount', '/dev/ublkb2', mountPoint);
-      expect(ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`)).toBe(sums);
-      expect(sums.trim().split('\n')).toHaveLength(10);
-    } finally {
-      run('umount', [mountPoint]);
+  it('ext4 (--usercopy) and xfs (--copy): 30 MiB of files survive sync, unmount, a clean fsck and a second mount', async () => {
+    // The two devices added side by side: the guest's two CPUs share their starts.
+    const added = await Promise.all(
+      filesystems.map(({ dataPath, devId }) =>
+        tsublkAsync('add', '-t', 'memory', '--size', '1G', '-n', String(devId), dataPath),
+      ),
+    );
+    expect(added.map((result) => [result.status, result.stderr])).toEqual([
+      [0, ''],
+      [0, ''],
+    ]);
+    for (const { fs, mkfs, fsck, devId } of filesystems) {
+      const device = `/dev/ublkb${devId}`;
+      const mountPoint = `/mnt/tsublk-test-${fs}`;
+      ok(mkfs[0] ?? '', ...mkfs.slice(1), device);
+      mkdirSync(mountPoint, { recursive: true });
+      ok('mount', device, mountPoint);
+      try {
+        ok('sh', '-c', `for i in $(seq 1 10); do head -c 3145728 /dev/urandom > ${mountPoint}/f$i; done; sync`);
+        const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
+        ok('umount', mountPoint);
+        const check = run(fsck[0] ?? '', [...fsck.slice(1), device]);
+        expect(check.stderr + check.stdout, fs).not.toMatch(/corrupt|error|bad /i);
+        expect(check.status, fs).toBe(0);
+        ok('mount', device, mountPoint);
+        expect(ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`), fs).toBe(sums);
+        expect(sums.trim().split('\n'), fs).toHaveLength(10);
+      } finally {
+        run('umount', [mountPoint]);
+      }
     }
   });
 });

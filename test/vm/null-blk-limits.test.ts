@@ -2,7 +2,7 @@
 // discard, mbps, badblocks*, rotational, blocksize, max_sectors) on real devices.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+import { cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -14,6 +14,14 @@ const MiB = 2 ** 20;
 function add(devId: number, ...options: string[]): void {
   const added = tsublk('add', '-t', 'null', '-n', String(devId), ...options);
   expect(added.status, added.stderr).toBe(0);
+}
+
+/** Adds null devices side by side (`[devId, ...options]` each): the guest's two CPUs share their starts. */
+async function addSideBySide(...devices: Array<[number, ...string[]]>): Promise<void> {
+  const added = await Promise.all(
+    devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
+  );
+  for (const result of added) expect(result.status, result.stderr).toBe(0);
 }
 
 function fioJob(...args: string[]): { error: number; read: { io_bytes: number }; write: { io_bytes: number } } {
@@ -132,9 +140,11 @@ describe('badblocks', () => {
     expect(stats.queues.reduce((sum, q) => sum + (q['injected_errors'] ?? 0), 0)).toBe(6); // 2048, 2051, 2055, 2048, 4096, 2050
   });
 
-  it('partial_io writes the good prefix before failing; without it a failed write stores nothing', () => {
-    add(33, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055', '--badblocks_partial_io', '1');
-    add(34, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055');
+  it('partial_io writes the good prefix before failing; without it a failed write stores nothing', async () => {
+    await addSideBySide(
+      [33, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055', '--badblocks_partial_io', '1'],
+      [34, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055'],
+    );
     for (const devId of [33, 34]) {
       // 16 sectors of 0xff from sector 2040: the last 8 are bad.
       const dd = run('bash', [
@@ -154,8 +164,28 @@ describe('badblocks', () => {
 });
 
 describe('rotational, blocksize, max_sectors and virt_boundary', () => {
-  it('reach the kernel queue limits', () => {
-    add(35, '--size', '1G', '--rotational', '1', '--bs', '2048', '--max_sectors', '64', '--virt_boundary', '1');
+  it('reach the kernel queue limits', async () => {
+    // The refusal runs beside the add: it needs no device.
+    const [bad] = await Promise.all([
+      tsublkAsync('add', '-t', 'null', '-n', '36', '--max_sectors', '2048'),
+      addSideBySide([
+        35,
+        '--size',
+        '1G',
+        '--rotational',
+        '1',
+        '--bs',
+        '2048',
+        '--max_sectors',
+        '64',
+        '--virt_boundary',
+        '1',
+      ]),
+    ]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe(
+      'tsublk: bad --max_sectors 2048: requests of 1048576 bytes need --max_io_buf_bytes 1048576 or more (it is 524288)',
+    );
     expect(queueAttribute(35, 'rotational')).toBe('1');
     expect(queueAttribute(35, 'virt_boundary_mask')).toBe('4095');
     expect(queueAttribute(35, 'logical_block_size')).toBe('2048');
@@ -170,10 +200,5 @@ describe('rotational, blocksize, max_sectors and virt_boundary', () => {
       '--runtime=1',
     );
     expect(job.error).toBe(0);
-    const bad = tsublk('add', '-t', 'null', '-n', '36', '--max_sectors', '2048');
-    expect(bad.status).toBe(1);
-    expect(bad.stderr.trim()).toBe(
-      'tsublk: bad --max_sectors 2048: requests of 1048576 bytes need --max_io_buf_bytes 1048576 or more (it is 524288)',
-    );
   });
 });
