@@ -57,6 +57,30 @@ export function tsublkAsync(...args: string[]): Promise<Run> {
   });
 }
 
+/** What `tsublk features --json` says of this guest's kernel. */
+export interface KernelFeatures {
+  readonly kernel: string;
+  readonly names: string[];
+  readonly unknownBits: number[];
+  readonly rows: Array<{ name: string; since: string; supported: boolean; used: boolean }>;
+}
+
+let features: KernelFeatures | undefined;
+
+/**
+ * This kernel's ublk features (`tsublk features --json`), asked once for the whole suite: the
+ * files share one module graph (vitest.config.ts, isolate: false), and several pick their tests'
+ * branches from it as they load.
+ */
+export function kernelFeatures(): KernelFeatures {
+  if (features === undefined) {
+    const result = tsublk('features', '--json');
+    if (result.status !== 0) throw new Error(`tsublk features --json exited ${result.status}: ${result.stderr.trim()}`);
+    features = JSON.parse(result.stdout) as KernelFeatures;
+  }
+  return features;
+}
+
 /** The device's `list --json` entry (`flags` such as -v added), or undefined when list fails (no such device). */
 export function listedDevice<T>(devId: number, ...flags: string[]): T | undefined {
   const result = tsublk('list', '-n', String(devId), '--json', ...flags);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+import { cleanUp, kernelFeatures, leftovers, listedDevice, ok, run, tsublk } from './cli.js';
+import { daemonPid, waitForState } from './kernel-state.js';
 
 // Runs on every guest kernel (npm test boots trixie's 6.12 for the whole suite and sid's newest
 // for this file): what a kernel offers, tsublk uses; what it lacks, tsublk refuses by name.
@@ -9,7 +10,7 @@ afterEach(() => {
   expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
 });
 
-const features = (): string[] => (JSON.parse(tsublk('features', '--json').stdout) as { names: string[] }).names;
+const features = (): string[] => kernelFeatures().names;
 
 describe(`ublk features of this kernel`, () => {
   it('serves a null device with fio and 0 errors', () => {
@@ -36,21 +37,17 @@ describe(`ublk features of this kernel`, () => {
     expect(job?.read.total_ios).toBeGreaterThan(0);
   });
 
-  it('-e 1 (USER_RECOVERY_FAIL_IO) reaches the kernel where it exists, and is refused by name where not', () => {
+  it('-e 1 (USER_RECOVERY_FAIL_IO) reaches the kernel where it exists, and is refused by name where not', async () => {
     const add = tsublk('add', '-t', 'null', '-n', '1', '--size', '1G', '-e', '1');
     if (features().includes('USER_RECOVERY_FAIL_IO')) {
       expect(add.status, add.stderr).toBe(0);
       expect((add.stdout.split('\n')[2] ?? '').split(/[[\] ]+/)).toContain('USER_RECOVERY_FAIL_IO');
       expect(existsSync('/dev/ublkb1')).toBe(true);
       // The daemon dies: I/O fails at once with EIO (FAIL_IO), and works again after recover.
-      const pid =
-        (JSON.parse(tsublk('list', '-n', '1', '--json').stdout) as Array<{ daemon_pid: number }>)[0]?.daemon_pid ?? 0;
-      process.kill(pid, 'SIGKILL');
-      let state = '';
-      for (let waited = 0; waited < 5000 && state !== 'FAIL_IO'; waited += 100) {
-        state = (JSON.parse(tsublk('list', '-n', '1', '--json').stdout) as Array<{ state: string }>)[0]?.state ?? '';
-      }
-      expect(state).toBe('FAIL_IO');
+      process.kill(daemonPid(1), 'SIGKILL');
+      // The kernel's state, polled from this process (a tsublk list start per poll takes ~0.5 s).
+      await waitForState(1, 'FAIL_IO', 5000);
+      expect(listedDevice<{ state: string }>(1)?.state).toBe('FAIL_IO'); // and list says so
       const started = Date.now();
       const failed = run('dd', ['if=/dev/ublkb1', 'of=/dev/null', 'bs=4k', 'count=1', 'iflag=direct']);
       expect(Date.now() - started).toBeLessThan(5000);

@@ -3,24 +3,32 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { leftovers, ok, run, tsublk, tsublkBin } from './cli.js';
+import { type Run, leftovers, ok, run, tsublk, tsublkAsync, tsublkBin } from './cli.js';
 import { addLoop, fsDir, image, makeImage, useLoopDisk } from './loop-disk.js';
 
 useLoopDisk();
 
 describe('tsublk add -t loop refuses bad input in one line, leaving nothing', () => {
-  const refused = (args: string[], message: string): void => {
-    const result = tsublk('add', '-t', 'loop', ...args);
+  const expectRefused = (result: Run, args: string[], message: string): void => {
     expect(result.status, args.join(' ')).toBe(1);
     expect(result.stderr.trim()).toBe(`tsublk: ${message}`);
     expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
   };
+  const refused = (args: string[], message: string): void =>
+    expectRefused(tsublk('add', '-t', 'loop', ...args), args, message);
 
-  // One after another: adds of one image side by side would see each other's claim on it.
-  it('no file, a missing one, a directory, a size past its end, a misaligned offset, one another device serves', () => {
-    refused([], 'the loop target serves a file: add -f FILE (a regular file or a block device)');
-    refused(['-f', `${fsDir}/nope.img`], `${fsDir}/nope.img does not exist: give -f an existing file or block device`);
-    refused(['-f', fsDir], `${fsDir} is a directory: give -f a regular file or a block device`);
+  it('no file, a missing one, a directory, a size past its end, a misaligned offset, one another device serves', async () => {
+    // Side by side where no image is opened; one after another where one is: adds of one image
+    // side by side would see each other's claim on it.
+    const noImage: Array<[string[], string]> = [
+      [[], 'the loop target serves a file: add -f FILE (a regular file or a block device)'],
+      [['-f', `${fsDir}/nope.img`], `${fsDir}/nope.img does not exist: give -f an existing file or block device`],
+      [['-f', fsDir], `${fsDir} is a directory: give -f a regular file or a block device`],
+    ];
+    const results = await Promise.all(noImage.map(([args]) => tsublkAsync('add', '-t', 'loop', ...args)));
+    noImage.forEach(([args, message], at) =>
+      expectRefused(results[at] ?? { status: null, stdout: '', stderr: '' }, args, message),
+    );
     makeImage(16);
     refused(
       ['-f', image, '--size', '32M'],

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { addLoop, image, makeImage, useLoopDisk } from './loop-disk.js';
-import { expectKillAndRecoverKeepsWrites, listedDevice, ok, run, tsublk } from './cli.js';
+import { expectKillAndRecoverKeepsWrites, kernelFeatures, listedDevice, ok, run, tsublk } from './cli.js';
 
 useLoopDisk();
 
@@ -53,7 +53,7 @@ function expectVerified(jobs: FioJob[]): void {
 }
 
 /** Whether the guest kernel has AUTO_BUF_REG (6.16), and the branch each zero-copy test takes, by name. */
-const zeroCopyKernel = JSON.parse(tsublk('features', '--json').stdout) as { kernel: string; names: string[] };
+const zeroCopyKernel = kernelFeatures();
 const hasZeroCopy = zeroCopyKernel.names.includes('AUTO_BUF_REG');
 const zeroCopyBranch = hasZeroCopy
   ? `${zeroCopyKernel.kernel} has AUTO_BUF_REG`

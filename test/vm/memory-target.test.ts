@@ -234,29 +234,30 @@ describe('memory devices with a --backing file', () => {
     expect(used).toBeLessThan(150 * 2 ** 20);
   });
 
-  it.each<[string, () => string[], RegExp]>([
-    ['size 0', () => ['--size', '0'], /^tsublk: bad size 0: it must be a positive multiple of the block size \(512\)$/],
-    [
-      'a size not a multiple of the block size',
-      () => ['--size', '4097', '--bs', '4096'],
-      /^tsublk: bad size 4097: it must be a positive multiple of the block size \(4096\)$/,
-    ],
-    [
-      'more than /dev/shm can ever hold',
-      () => ['--size', '100T'],
-      /^tsublk: [\d.]+ GiB is more than \/dev\/shm can ever hold \([\d.]+ GiB\): use a smaller --size, or --backing on a larger filesystem$/,
-    ],
-    [
-      'a backing file of the wrong size',
-      () => ['--size', '64M', '--backing', `${dir}/other.img`],
-      /^tsublk: \/mnt\/tsublk-backing\/other.img is 1048576 bytes but the device would be 67108864: use --size 1048576, or another file$/,
-    ],
-  ])('refuses %s in one line, creating nothing', (_what, args, message) => {
+  it('refuses size 0, a size not a multiple of the block size, more than /dev/shm can ever hold and a backing file of the wrong size, each in one line, creating nothing', async () => {
     tmpfs('64M');
     ok('truncate', '-s', '1M', `${dir}/other.img`);
-    const result = tsublk('add', '-t', 'memory', ...args());
-    expect(result.stderr.trim()).toMatch(message);
-    expect(result.status).toBe(1);
+    const refusals: Array<[string[], RegExp]> = [
+      [['--size', '0'], /^tsublk: bad size 0: it must be a positive multiple of the block size \(512\)$/],
+      [
+        ['--size', '4097', '--bs', '4096'],
+        /^tsublk: bad size 4097: it must be a positive multiple of the block size \(4096\)$/,
+      ],
+      [
+        ['--size', '100T'],
+        /^tsublk: [\d.]+ GiB is more than \/dev\/shm can ever hold \([\d.]+ GiB\): use a smaller --size, or --backing on a larger filesystem$/,
+      ],
+      [
+        ['--size', '64M', '--backing', `${dir}/other.img`],
+        /^tsublk: \/mnt\/tsublk-backing\/other.img is 1048576 bytes but the device would be 67108864: use --size 1048576, or another file$/,
+      ],
+    ];
+    // Side by side: none creates anything another could see.
+    const results = await Promise.all(refusals.map(([args]) => tsublkAsync('add', '-t', 'memory', ...args)));
+    refusals.forEach(([args, message], at) => {
+      expect(results[at]?.stderr.trim(), args.join(' ')).toMatch(message);
+      expect(results[at]?.status, args.join(' ')).toBe(1);
+    });
     expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
     expect(readdirSync(dir)).toEqual(['other.img']);
   });

@@ -5,11 +5,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitForState } from './kernel-state.js';
+import { daemonPid, waitForState } from './kernel-state.js';
 import {
   cleanUp,
   expectBtrfsZoneAppendsReadBack,
   fioWriteVerify,
+  kernelFeatures,
   leftovers,
   listedDevice,
   ok,
@@ -22,18 +23,7 @@ afterEach(() => {
   expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
 });
 
-interface FeatureRow {
-  name: string;
-  since: string;
-  supported: boolean;
-  used: boolean;
-}
-const report = JSON.parse(tsublk('features', '--json').stdout) as {
-  kernel: string;
-  names: string[];
-  unknownBits: number[];
-  rows: FeatureRow[];
-};
+const report = kernelFeatures();
 const has = (name: string): boolean => report.names.includes(name);
 /** Says in the test output which branch this kernel takes. */
 const branch = (feature: string): string =>
@@ -230,7 +220,7 @@ describe('--no_auto_part_scan (NO_AUTO_PART_SCAN, Linux 7.0)', () => {
 describe('restart and quiesce (QUIESCE_DEV, Linux 6.16)', () => {
   it(`replaces a LIVE daemon twice under fio write+verify with 0 errors (${branch('QUIESCE')})`, async () => {
     add('-t', 'memory', '-n', '0', '--size', '128M', '-q', '2', '-r', '1');
-    const pid = (): number => listedDevice<{ daemon_pid: number }>(0)?.daemon_pid ?? 0;
+    const pid = (): number => daemonPid(0); // the kernel's record: no tsublk list start per look
     const first = pid();
     if (!has('QUIESCE')) {
       const refused = tsublk('restart', '-n', '0');

@@ -18,22 +18,22 @@ function set(devId: number, ...options: string[]): void {
   expect(changed.status, changed.stderr).toBe(0);
 }
 
-/** The sum of one stats counter over the device's queues. */
-function counter(devId: number, name: string): number {
+/** The device's stats counters, each summed over its queues (one tsublk stats run). */
+function counters(devId: number): (name: string) => number {
   const stats = JSON.parse(tsublk('stats', '-n', String(devId), '--json').stdout) as {
     queues: Array<Record<string, number>>;
   };
-  return stats.queues.reduce((sum, q) => sum + (q[name] ?? 0), 0);
+  return (name) => stats.queues.reduce((sum, q) => sum + (q[name] ?? 0), 0);
 }
 
-/** Reads 4 KiB with O_DIRECT at a 4 KiB block. */
-function directRead(devId: number, block: number): { status: number | null; stderr: string; ms: number } {
+/** Reads `count` 4 KiB blocks with O_DIRECT (one request each) from a 4 KiB block on. */
+function directRead(devId: number, block: number, count = 1): { status: number | null; stderr: string; ms: number } {
   const started = Date.now();
   const dd = run('dd', [
     `if=/dev/ublkb${devId}`,
     'of=/dev/null',
     'bs=4096',
-    'count=1',
+    `count=${count}`,
     `skip=${block}`,
     'iflag=direct',
     'status=none',
@@ -57,10 +57,11 @@ describe('timeout_inject', () => {
     expect(held.status).not.toBe(0);
     expect(held.stderr).toMatch(/Connection timed out/);
     expect(held.ms).toBeGreaterThanOrEqual(1500);
-    expect(counter(40, 'timeouts')).toBeGreaterThanOrEqual(1);
+    expect(counters(40)('timeouts')).toBeGreaterThanOrEqual(1);
 
     set(40, '--timeout_inject', '0');
-    for (let block = 0; block < 20; block++) expect(directRead(40, block).status).toBe(0);
+    const served = directRead(40, 0, 20); // 20 requests, one dd
+    expect(served.status, served.stderr).toBe(0);
     const del = tsublk('del', '-n', '40');
     expect(del.status, del.stderr).toBe(0);
   });
@@ -93,8 +94,9 @@ describe('requeue_inject', () => {
     ).jobs[0];
     expect(job?.error).toBe(0);
     expect(job?.read.io_bytes).toBe(16 * 2 ** 20);
-    const requeues = counter(41, 'requeues');
-    const ios = counter(41, 'reads') + counter(41, 'writes');
+    const counter = counters(41);
+    const requeues = counter('requeues');
+    const ios = counter('reads') + counter('writes');
     process.stdout.write(`requeue_inject 50: ${requeues} requeues for ${ios} I/Os\n`);
     // A request is put back with 50 % at each try: about one requeue per I/O on average.
     expect(requeues).toBeGreaterThan(ios / 2);

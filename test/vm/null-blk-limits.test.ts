@@ -1,28 +1,37 @@
 // The null target's data, bandwidth, bad blocks and queue limits (null_blk's memory_backed,
 // discard, mbps, badblocks*, rotational, blocksize, max_sectors) on real devices.
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Run, cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
 
-afterEach(() => {
+// Each test serves its own device, with the options it is about; all are added at once, side by
+// side (the guest's two CPUs share their starts), and deleted together once every test is done.
+const devices: ReadonlyArray<[number, ...string[]]> = [
+  [30, '--size', '256M', '--memory_backed', '1', '--discard', '1'],
+  [31, '--size', '4G', '--mbps', '20'],
+  [32, '--size', '1G', '--badblocks', '+2048-2055'],
+  [33, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055', '--badblocks_partial_io', '1'],
+  [34, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055'],
+  [35, '--size', '1G', '--rotational', '1', '--bs', '2048', '--max_sectors', '64', '--virt_boundary', '1'],
+];
+/** The one refusal, run beside the adds: it needs no device. */
+let maxSectorsRefusal: Run;
+
+beforeAll(async () => {
+  const [refusal, ...added] = await Promise.all([
+    tsublkAsync('add', '-t', 'null', '-n', '36', '--max_sectors', '2048'),
+    ...devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
+  ]);
+  added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
+  maxSectorsRefusal = refusal ?? { status: null, stdout: '', stderr: '' };
+});
+
+afterAll(() => {
   cleanUp();
   expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
 });
 
 const MiB = 2 ** 20;
-
-function add(devId: number, ...options: string[]): void {
-  const added = tsublk('add', '-t', 'null', '-n', String(devId), ...options);
-  expect(added.status, added.stderr).toBe(0);
-}
-
-/** Adds null devices side by side (`[devId, ...options]` each): the guest's two CPUs share their starts. */
-async function addSideBySide(...devices: Array<[number, ...string[]]>): Promise<void> {
-  const added = await Promise.all(
-    devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
-  );
-  for (const result of added) expect(result.status, result.stderr).toBe(0);
-}
 
 function fioJob(...args: string[]): { error: number; read: { io_bytes: number }; write: { io_bytes: number } } {
   const output = ok('fio', '--ioengine=io_uring', '--direct=1', '--output-format=json', ...args);
@@ -56,7 +65,6 @@ function queueAttribute(devId: number, name: string): string {
 
 describe('memory_backed and discard', () => {
   it('keeps data through fio verify on 2 queues, and blkdiscard reads back zeros', () => {
-    add(30, '--size', '256M', '--memory_backed', '1', '--discard', '1');
     const job = fioJob(
       '--name=mb',
       '--filename=/dev/ublkb30',
@@ -84,7 +92,6 @@ describe('memory_backed and discard', () => {
 
 describe('mbps', () => {
   it('caps a 5 s sequential write at 100 MiB for 20 MiB/s, and set changes the cap while it runs', () => {
-    add(31, '--size', '4G', '--mbps', '20');
     const capped = fioJob(
       '--name=bw',
       '--filename=/dev/ublkb31',
@@ -120,7 +127,6 @@ describe('mbps', () => {
 
 describe('badblocks', () => {
   it('fails reads exactly on the listed range with EIO; set adds ranges, once heals them', async () => {
-    add(32, '--size', '1G', '--badblocks', '+2048-2055');
     expect([2047, 2048, 2051, 2055, 2056].map((sector) => sectorReads(32, sector))).toEqual([
       true,
       false,
@@ -140,11 +146,7 @@ describe('badblocks', () => {
     expect(stats.queues.reduce((sum, q) => sum + (q['injected_errors'] ?? 0), 0)).toBe(6); // 2048, 2051, 2055, 2048, 4096, 2050
   });
 
-  it('partial_io writes the good prefix before failing; without it a failed write stores nothing', async () => {
-    await addSideBySide(
-      [33, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055', '--badblocks_partial_io', '1'],
-      [34, '--size', '64M', '--memory_backed', '1', '--badblocks', '+2048-2055'],
-    );
+  it('partial_io writes the good prefix before failing; without it a failed write stores nothing', () => {
     for (const devId of [33, 34]) {
       // 16 sectors of 0xff from sector 2040: the last 8 are bad.
       const dd = run('bash', [
@@ -164,24 +166,8 @@ describe('badblocks', () => {
 });
 
 describe('rotational, blocksize, max_sectors and virt_boundary', () => {
-  it('reach the kernel queue limits', async () => {
-    // The refusal runs beside the add: it needs no device.
-    const [bad] = await Promise.all([
-      tsublkAsync('add', '-t', 'null', '-n', '36', '--max_sectors', '2048'),
-      addSideBySide([
-        35,
-        '--size',
-        '1G',
-        '--rotational',
-        '1',
-        '--bs',
-        '2048',
-        '--max_sectors',
-        '64',
-        '--virt_boundary',
-        '1',
-      ]),
-    ]);
+  it('reach the kernel queue limits', () => {
+    const bad = maxSectorsRefusal; // run beside the adds (beforeAll)
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim()).toBe(
       'tsublk: bad --max_sectors 2048: requests of 1048576 bytes need --max_io_buf_bytes 1048576 or more (it is 524288)',

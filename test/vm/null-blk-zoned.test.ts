@@ -2,7 +2,7 @@
 // UBLK_F_ZONED: the kernel's zone report, write-pointer rules, fio's zbd mode, btrfs's zone appends.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublk } from './cli.js';
+import { cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -192,12 +192,15 @@ describe('zoned', () => {
     ).toBe(0); // read-only reads
   });
 
-  it('refuses what cannot be zoned, in one line', () => {
-    const copy = tsublk('add', '-t', 'null', '-n', '42', '--zoned', '1', '--copy');
+  it('refuses what cannot be zoned, in one line', async () => {
+    // Side by side: neither creates anything.
+    const [copy, size] = await Promise.all([
+      tsublkAsync('add', '-t', 'null', '-n', '42', '--zoned', '1', '--copy'),
+      tsublkAsync('add', '-t', 'null', '-n', '42', '--size', '64M', '--zoned', '1', '--zone_size', '24'),
+    ]);
     expect(copy.stderr.trim()).toBe(
       'tsublk: --zoned 1 needs the user copy data path (UBLK_F_USER_COPY): leave out --copy, -g 1 and --unprivileged',
     );
-    const size = tsublk('add', '-t', 'null', '-n', '42', '--size', '64M', '--zoned', '1', '--zone_size', '24');
     expect(size.stderr.trim()).toBe('tsublk: bad --zone_size 24: use --zone_size with a power of two MiB');
   });
 });

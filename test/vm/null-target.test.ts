@@ -2,7 +2,18 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { threadCpusNow } from '../../src/cli/thread-cpus.js';
-import { type Run, cleanUp, leftovers, listedDevice, ok, run, submitterCpus, tsublk, tsublkAsync } from './cli.js';
+import {
+  type Run,
+  cleanUp,
+  kernelFeatures,
+  leftovers,
+  listedDevice,
+  ok,
+  run,
+  submitterCpus,
+  tsublk,
+  tsublkAsync,
+} from './cli.js';
 
 afterEach(() => {
   cleanUp();
@@ -37,8 +48,15 @@ function fioErrors(output: string, kind: 'read' | 'write'): { errors: number; io
 }
 
 describe('tsublk add -t null', () => {
-  it('creates /dev/ublkb0 of the size asked, which fio reads and writes with no error', () => {
-    const add = tsublk('add', '-t', 'null', '-q', '2', '-n', '0', '--size', '1G');
+  it('creates /dev/ublkb0 of the size asked, which fio reads and writes with no error; --bs 4096 gives a 4096-byte logical block size', async () => {
+    // The two devices added side by side: the guest's two CPUs share their starts.
+    const [add, add4k] = await Promise.all([
+      tsublkAsync('add', '-t', 'null', '-q', '2', '-n', '0', '--size', '1G'),
+      tsublkAsync('add', '-t', 'null', '-n', '1', '--bs', '4096', '--size', '1G'),
+    ]);
+    expect(add4k.status, add4k.stderr).toBe(0);
+    expect(ok('blockdev', '--getss', '/dev/ublkb1').trim()).toBe('4096');
+    expect(ok('blockdev', '--getsize64', '/dev/ublkb1').trim()).toBe(String(2 ** 30));
     expect(add.stderr).toBe('');
     expect(add.status).toBe(0);
     expect(add.stdout).toMatch(/^dev id 0: nr_hw_queues 2 queue_depth 128 block size 512 dev_capacity 2097152$/m);
@@ -53,12 +71,6 @@ describe('tsublk add -t null', () => {
     expect(writes.ios).toBeGreaterThan(1000);
 
     expect(tsublk('del', '-n', '0').status).toBe(0);
-  });
-
-  it('gives a 4096-byte logical block size with --bs 4096', () => {
-    expect(tsublk('add', '-t', 'null', '-n', '1', '--bs', '4096', '--size', '1G').status).toBe(0);
-    expect(ok('blockdev', '--getss', '/dev/ublkb1').trim()).toBe('4096');
-    expect(ok('blockdev', '--getsize64', '/dev/ublkb1').trim()).toBe(String(2 ** 30));
   });
 
   it('lists devices in the ublk utility shape, as JSON, and the kernel features', () => {
@@ -175,7 +187,7 @@ describe('tsublk add -t null', () => {
 });
 
 /** This kernel's release and ublk features (the suite runs on 6.12 and on sid's newest). */
-const kernel = JSON.parse(tsublk('features', '--json').stdout) as { kernel: string; names: string[] };
+const kernel = kernelFeatures();
 
 /** Flags add asks for by option, with the option and the release that brought each: oldest first. */
 const optionFeatures: Array<[string, string[], string]> = [
