@@ -1,11 +1,48 @@
 // The null target's write cache and power (null_blk's cache_size, fua and power) on real devices.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, run, tsublk, tsublkAsync } from './cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Run, cleanUp, leftovers, run, tsublk, tsublkAsync } from './cli.js';
 import { ext4PowerCuts } from './power-cut.js';
 
-afterEach(() => {
+// Each test serves its own device, with the options it is about; all are added at once, side by
+// side (the guest's two CPUs share their starts), beside the two refusals that need no device,
+// and deleted together once every test is done.
+const devices: ReadonlyArray<[number, ...string[]]> = [
+  [20, '--size', '64M', '--memory_backed', '1', '--cache_size', '16'],
+  [21, '--size', '64M', '--memory_backed', '1', '--cache_size', '4', '--fua', '0'],
+  [22, '--size', '256M', '--memory_backed', '1', '--cache_size', '32'],
+  [23, '--size', '64M'],
+];
+/** power on a device that has no daemon, and an add whose options exclude each other. */
+let refusals: { missing: Run; recoverable: Run };
+
+beforeAll(async () => {
+  const [missing, recoverable, ...added] = await Promise.all([
+    tsublkAsync('power', '-n', '24', 'off'),
+    tsublkAsync(
+      'add',
+      '-t',
+      'null',
+      '-n',
+      '24',
+      '--size',
+      '64M',
+      '--memory_backed',
+      '1',
+      '--cache_size',
+      '4',
+      '-r',
+      '1',
+    ),
+    ...devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
+  ]);
+  added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
+  const none: Run = { status: null, stdout: '', stderr: '' };
+  refusals = { missing: missing ?? none, recoverable: recoverable ?? none };
+});
+
+afterAll(() => {
   cleanUp();
   expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
 });
@@ -54,9 +91,6 @@ function total(devId: number, name: string): number {
 
 describe('cache_size, fua and power', () => {
   it('a power cut keeps what was flushed and loses what was not; a FUA write survives; off fails all I/O', () => {
-    expect(
-      tsublk('add', '-t', 'null', '-n', '20', '--size', '64M', '--memory_backed', '1', '--cache_size', '16').status,
-    ).toBe(0);
     expect(readFileSync('/sys/block/ublkb20/queue/write_cache', 'utf8').trim()).toBe('write back');
     expect(readFileSync('/sys/block/ublkb20/queue/fua', 'utf8').trim()).toBe('1');
     const [a, b, c] = [randomBytes(MiB), randomBytes(MiB), randomBytes(MiB)];
@@ -86,23 +120,6 @@ describe('cache_size, fua and power', () => {
   });
 
   it('with --fua 0 the device advertises no FUA, and the kernel flushes instead: a dsync write still survives', () => {
-    expect(
-      tsublk(
-        'add',
-        '-t',
-        'null',
-        '-n',
-        '21',
-        '--size',
-        '64M',
-        '--memory_backed',
-        '1',
-        '--cache_size',
-        '4',
-        '--fua',
-        '0',
-      ).status,
-    ).toBe(0);
     expect(readFileSync('/sys/block/ublkb21/queue/fua', 'utf8').trim()).toBe('0');
     const data = randomBytes(MiB);
     writeAt(21, 3, data, ',dsync');
@@ -113,9 +130,6 @@ describe('cache_size, fua and power', () => {
   });
 
   it('ext4 on a cached device survives power cuts under fio with fsync: fsck.ext4 -fn is clean after each', async () => {
-    expect(
-      tsublk('add', '-t', 'null', '-n', '22', '--size', '256M', '--memory_backed', '1', '--cache_size', '32').status,
-    ).toBe(0);
     const cycles = await ext4PowerCuts(22, 2); // test:stress runs 20
     process.stdout.write(`ext4 power cuts: ${cycles.map((c) => c.fsck).join(' | ')}\n`);
     expect(cycles).toHaveLength(2);
@@ -123,27 +137,7 @@ describe('cache_size, fua and power', () => {
   }, 300_000);
 
   it('power and set refuse what they cannot do, in one line', async () => {
-    // Independent runs side by side, in two rounds: the guest's two CPUs share their starts.
-    const [added, missing, recoverable] = await Promise.all([
-      tsublkAsync('add', '-t', 'null', '-n', '23', '--size', '64M'),
-      tsublkAsync('power', '-n', '24', 'off'),
-      tsublkAsync(
-        'add',
-        '-t',
-        'null',
-        '-n',
-        '24',
-        '--size',
-        '64M',
-        '--memory_backed',
-        '1',
-        '--cache_size',
-        '4',
-        '-r',
-        '1',
-      ),
-    ]);
-    expect(added.status).toBe(0);
+    const { missing, recoverable } = refusals; // run beside the adds (beforeAll)
     expect(missing.status).toBe(1);
     expect(missing.stderr.trim()).toBe(
       'tsublk: device 24 has no control socket (/run/tsublk/24.sock): is its daemon running? see tsublk list -n 24',

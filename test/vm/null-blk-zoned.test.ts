@@ -1,10 +1,41 @@
 // The null target as a host-managed zoned device (null_blk's zoned and zone_* attributes) through
 // UBLK_F_ZONED: the kernel's zone report, write-pointer rules, fio's zbd mode, btrfs's zone appends.
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublkAsync } from './cli.js';
 
-afterEach(() => {
+// Each test serves its own device, with the zone layout it is about; all are added at once, side
+// by side (the guest's two CPUs share their starts), and deleted together once every test is done.
+const devices: ReadonlyArray<[number, ...string[]]> = [
+  [
+    40,
+    '--size',
+    '256M',
+    '--zoned',
+    '1',
+    '--zone_size',
+    '16',
+    '--zone_capacity',
+    '12',
+    '--zone_nr_conv',
+    '1',
+    '--zone_max_open',
+    '4',
+    '--memory_backed',
+    '1',
+  ],
+  [41, '--size', '512M', '--zoned', '1', '--zone_size', '16', '--memory_backed', '1'],
+  [43, '--size', '64M', '--zoned', '1', '--zone_size', '8', '--zone_readonly', '1', '--zone_offline', '1'],
+];
+
+beforeAll(async () => {
+  const added = await Promise.all(
+    devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
+  );
+  added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
+});
+
+afterAll(() => {
   cleanUp();
   expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
 });
@@ -38,28 +69,6 @@ function report(device: string, ...args: string[]): ReportedZone[] {
 
 describe('zoned', () => {
   it('shows its layout to the kernel and blkzone, enforces the write pointer, and passes fio zbd verify', () => {
-    const added = tsublk(
-      'add',
-      '-t',
-      'null',
-      '-n',
-      '40',
-      '--size',
-      '256M',
-      '--zoned',
-      '1',
-      '--zone_size',
-      '16',
-      '--zone_capacity',
-      '12',
-      '--zone_nr_conv',
-      '1',
-      '--zone_max_open',
-      '4',
-      '--memory_backed',
-      '1',
-    );
-    expect(added.status, added.stderr).toBe(0);
     const queue = (name: string): string => readFileSync(`/sys/block/ublkb40/queue/${name}`, 'utf8').trim();
     expect([queue('zoned'), queue('chunk_sectors'), queue('nr_zones'), queue('max_open_zones')]).toEqual([
       'host-managed',
@@ -130,44 +139,10 @@ describe('zoned', () => {
   });
 
   it('btrfs on it: data written with zone appends reads back after a remount', () => {
-    const added = tsublk(
-      'add',
-      '-t',
-      'null',
-      '-n',
-      '41',
-      '--size',
-      '512M',
-      '--zoned',
-      '1',
-      '--zone_size',
-      '16',
-      '--memory_backed',
-      '1',
-    );
-    expect(added.status, added.stderr).toBe(0);
     expectBtrfsZoneAppendsReadBack(41);
   });
 
   it('starts zones read-only and offline as configured: writes and offline reads fail', () => {
-    const added = tsublk(
-      'add',
-      '-t',
-      'null',
-      '-n',
-      '43',
-      '--size',
-      '64M',
-      '--zoned',
-      '1',
-      '--zone_size',
-      '8',
-      '--zone_readonly',
-      '1',
-      '--zone_offline',
-      '1',
-    );
-    expect(added.status, added.stderr).toBe(0);
     expect(
       report('/dev/ublkb43')
         .slice(0, 3)
