@@ -44,6 +44,17 @@ export function tsublk(...args: string[]): Run {
   return run(tsublkBin, args);
 }
 
+/**
+ * Adds null devices (`[devId, ...add options]` each) side by side, for a file whose tests each
+ * serve one of them: the guest's two CPUs share their starts. Each add must succeed.
+ */
+export async function addNullDevices(devices: ReadonlyArray<readonly [number, ...string[]]>): Promise<void> {
+  const added = await Promise.all(
+    devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
+  );
+  added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
+}
+
 /** The CLI run without blocking, so that independent runs (refusals) share the VM's CPUs. */
 export function tsublkAsync(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {

@@ -2,7 +2,7 @@
 // discard, mbps, badblocks*, rotational, blocksize, max_sectors) on real devices.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
+import { type Run, addNullDevices, cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
 
 // Each test serves its own device, with the options it is about; all are added at once, side by
 // side (the guest's two CPUs share their starts), and deleted together once every test is done.
@@ -18,12 +18,10 @@ const devices: ReadonlyArray<[number, ...string[]]> = [
 let maxSectorsRefusal: Run;
 
 beforeAll(async () => {
-  const [refusal, ...added] = await Promise.all([
+  [maxSectorsRefusal] = await Promise.all([
     tsublkAsync('add', '-t', 'null', '-n', '36', '--max_sectors', '2048'),
-    ...devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
+    addNullDevices(devices),
   ]);
-  added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
-  maxSectorsRefusal = refusal ?? { status: null, stdout: '', stderr: '' };
 });
 
 afterAll(() => {

@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, cleanUp, leftovers, run, tsublk, tsublkAsync } from './cli.js';
+import { type Run, addNullDevices, cleanUp, leftovers, run, tsublk, tsublkAsync } from './cli.js';
 import { ext4PowerCuts } from './power-cut.js';
 
 // Each test serves its own device, with the options it is about; all are added at once, side by
@@ -18,7 +18,7 @@ const devices: ReadonlyArray<[number, ...string[]]> = [
 let refusals: { missing: Run; recoverable: Run };
 
 beforeAll(async () => {
-  const [missing, recoverable, ...added] = await Promise.all([
+  const [missing, recoverable] = await Promise.all([
     tsublkAsync('power', '-n', '24', 'off'),
     tsublkAsync(
       'add',
@@ -35,11 +35,9 @@ beforeAll(async () => {
       '-r',
       '1',
     ),
-    ...devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
+    addNullDevices(devices),
   ]);
-  added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
-  const none: Run = { status: null, stdout: '', stderr: '' };
-  refusals = { missing: missing ?? none, recoverable: recoverable ?? none };
+  refusals = { missing, recoverable };
 });
 
 afterAll(() => {

@@ -2,7 +2,7 @@
 // UBLK_F_ZONED: the kernel's zone report, write-pointer rules, fio's zbd mode, btrfs's zone appends.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublkAsync } from './cli.js';
+import { addNullDevices, cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublkAsync } from './cli.js';
 
 // Each test serves its own device, with the zone layout it is about; all are added at once, side
 // by side (the guest's two CPUs share their starts), and deleted together once every test is done.
@@ -28,12 +28,7 @@ const devices: ReadonlyArray<[number, ...string[]]> = [
   [43, '--size', '64M', '--zoned', '1', '--zone_size', '8', '--zone_readonly', '1', '--zone_offline', '1'],
 ];
 
-beforeAll(async () => {
-  const added = await Promise.all(
-    devices.map(([devId, ...options]) => tsublkAsync('add', '-t', 'null', '-n', String(devId), ...options)),
-  );
-  added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
-});
+beforeAll(() => addNullDevices(devices));
 
 afterAll(() => {
   cleanUp();
