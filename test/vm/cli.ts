@@ -55,10 +55,12 @@ export async function addNullDevices(devices: ReadonlyArray<readonly [number, ..
   added.forEach((result, at) => expect(result.status, `add ${devices[at]?.join(' ')}: ${result.stderr}`).toBe(0));
 }
 
-/** The CLI run without blocking, so that independent runs (refusals) share the VM's CPUs. */
-export function tsublkAsync(...args: string[]): Promise<Run> {
+/** run without blocking, so that independent runs (refusals, fio on several devices) share the VM's CPUs. */
+export function runAsync(command: string, args: readonly string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(tsublkBin, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    // fio leaves verify state files in its working directory: not in the project's.
+    const cwd = command === 'fio' ? tmpdir() : undefined;
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, timeout: 120_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -66,6 +68,11 @@ export function tsublkAsync(...args: string[]): Promise<Run> {
     child.on('error', (error) => resolve({ status: null, stdout, stderr: String(error) }));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** The CLI run without blocking, so that independent runs (refusals) share the VM's CPUs. */
+export function tsublkAsync(...args: string[]): Promise<Run> {
+  return runAsync(tsublkBin, args);
 }
 
 /** What `tsublk features --json` says of this guest's kernel. */
@@ -107,21 +114,11 @@ export function ok(command: string, ...args: string[]): string {
 }
 
 /** ok without blocking, for commands that run side by side (fio on several devices); its stdout. */
-export function okAsync(command: string, ...args: string[]): Promise<string> {
-  // fio leaves verify state files in its working directory: not in the project's.
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir(), timeout: 120_000 });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) =>
-      status === 0
-        ? resolve(stdout)
-        : reject(new Error(`${command} ${args.join(' ')} exited ${status}: ${stderr.trim()}`)),
-    );
-  });
+export async function okAsync(command: string, ...args: string[]): Promise<string> {
+  const result = await runAsync(command, args);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  return result.stdout;
 }
 
 /**
