@@ -105,10 +105,22 @@ export const suites: readonly Suite[] = [
     device: 'tsublk-nbd',
     anchor: 'nbd',
     anchorPath: '/dev/nbd0',
-    add: ['-t', 'nbd', '--host', '127.0.0.1', '--port', String(NBD_PORT)], // 2 queues: 2 connections
+    // 2 queues: 2 connections. The copy data path; zero copy has its own suite.
+    add: ['-t', 'nbd', '--host', '127.0.0.1', '--port', String(NBD_PORT), '--copy'],
     workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
     precondition: true, // the server's memory, written in full
     prepare: prepareNbdExport,
+  },
+  {
+    device: 'tsublk-nbd-zc',
+    anchor: 'nbd',
+    anchorPath: '/dev/nbd0',
+    add: ['-t', 'nbd', '--host', '127.0.0.1', '--port', String(NBD_PORT), '-z'],
+    workloads: [...workloads, { name: 'write-128k-qd16-j1', rw: 'write', bs: '128k', iodepth: 16, jobs: 1 }],
+    precondition: true,
+    prepare: prepareNbdExport,
+    needs: 'AUTO_BUF_REG',
+    base: 'tsublk-nbd', // what zero copy buys
   },
 ];
 

@@ -13,6 +13,12 @@ export interface QueueIo {
   /** The queue's depth: the most requests it holds at once (tags 0 … depth-1). */
   readonly depth: number;
   /**
+   * Zero copy (UBLK_F_AUTO_BUF_REG): each request's pages are a fixed buffer of the queue's ring
+   * and there is no per-tag buffer (`rq.bufferAddress` is 0). Data moves by the *Request calls,
+   * file or stream, and small pieces by copyToRequest/copyFromRequest (user copy comes with it).
+   */
+  readonly zeroCopy: boolean;
+  /**
    * User copy, now: `length` bytes of the request's data (a WRITE's), from byte `offset` of it,
    * into memory at `address`. Returns the bytes copied or -errno.
    */
@@ -57,6 +63,13 @@ export interface QueueIo {
   writeStream(stream: number, fd: number, iovecs: number, count: number): void;
   /** read(2) of up to `length` bytes from `fd` (a socket) into `address`; completes as writeStream does. */
   readStream(stream: number, fd: number, address: number, length: number): void;
+  /**
+   * Stream I/O straight into a request's data (a READ's): read(2) of up to `length` bytes from
+   * `fd` (a socket) to byte `offset` of `rq`; completes as writeStream does. Copy data path or zero copy.
+   */
+  readStreamIntoRequest(stream: number, fd: number, rq: Request<unknown>, length: number, offset: number): void;
+  /** Stream I/O straight from a request's data (a WRITE's): write(2) of `length` bytes from byte `offset` of `rq` to `fd`. */
+  writeStreamFromRequest(stream: number, fd: number, rq: Request<unknown>, length: number, offset: number): void;
   /**
    * Memory at a fixed address for the kernel to read or write (headers, iovecs, a receive
    * buffer), freed only after the queue's ring is closed: an I/O still in flight when exitHctx

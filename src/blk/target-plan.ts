@@ -60,8 +60,9 @@ export interface TargetPlan {
   /** The data path the target must have; absent: either (the default picks). */
   readonly dataPath?: 'usercopy' | 'copy';
   /**
-   * The target touches request data only through QueueIo's readIntoRequest and writeFromRequest
-   * (never `rq.buffer`), so -z can serve it by zero copy (UBLK_F_AUTO_BUF_REG) instead of `dataPath`.
+   * The target touches request data only through QueueIo (the *Request calls, copyToRequest,
+   * copyFromRequest) when QueueIo.zeroCopy says so (never `rq.buffer` then), so zero copy
+   * (UBLK_F_AUTO_BUF_REG) can serve it instead of `dataPath`: -z, and the default where offered.
    */
   readonly zeroCopy?: boolean;
   /** Where its queue threads run unless --placement says (src/ublk/placement.ts); absent: beside. */

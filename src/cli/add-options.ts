@@ -64,7 +64,7 @@ export function addOptions(targets: readonly string[]): OptionSpec[] {
       type: 'boolean',
       default: false,
       describe:
-        'zero copy: UBLK_F_AUTO_BUF_REG (Linux 6.16): file I/O moves request data without a copy through user memory (targets that do all their I/O through QueueIo: loop)',
+        'zero copy: UBLK_F_AUTO_BUF_REG (Linux 6.16): file and socket I/O move request data without a copy through user memory (targets that do all their I/O through QueueIo: loop, nbd; their default where offered)',
     },
     {
       name: 'batch-io',

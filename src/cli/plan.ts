@@ -10,7 +10,7 @@ import {
 import { builtinPlanner, builtinPlanners, loadTarget, modulePlanner, resolveTargetName } from '../targets/registry.js';
 import { validLogicalBlockSizes } from '../blk/disk.js';
 import { UblkError } from '../ublk/errors.js';
-import { flagsCommandsUse } from '../ublk/features.js';
+import { ZERO_COPY_FLAGS, flagsCommandsUse } from '../ublk/features.js';
 import { parseSize } from './sizes.js';
 import { LOG_LEVELS, type LogLevel } from '../ublk/device-log.js';
 import { wholeNumberIn } from './whole-number.js';
@@ -99,8 +99,8 @@ export const ADD_FLAGS = {
   i: UBLK_F.USER_RECOVERY | UBLK_F.USER_RECOVERY_REISSUE,
   /** --usercopy, and the daemon's default data path where the kernel offers it. */
   usercopy: UBLK_F.USER_COPY,
-  /** -z / --auto_zc: the kernel registers each request's pages in the queue's ring. */
-  auto_zc: UBLK_F.AUTO_BUF_REG,
+  /** -z / --auto_zc: the kernel registers each request's pages in the queue's ring (with user copy). */
+  auto_zc: ZERO_COPY_FLAGS,
   /** -b / --batch-io (7.0): PREP/COMMIT_IO_CMDS and a multishot FETCH_IO_CMDS per queue. */
   'batch-io': UBLK_F.BATCH_IO,
   unprivileged: UBLK_F.UNPRIVILEGED_DEV,
@@ -275,7 +275,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
   if (asked === 'zerocopy') {
     if (targetPlan.zeroCopy !== true)
       throw new UblkError(
-        `-z needs a target that moves request data only through QueueIo's file I/O (loop does); the ${planner.name} target does not: leave -z out`,
+        `-z needs a target that moves request data only through QueueIo (loop and nbd do); the ${planner.name} target does not: leave -z out`,
       );
   } else if (needed !== undefined && asked !== 'auto' && needed !== asked) {
     throw new UblkError(

@@ -8,7 +8,7 @@ import type { AnyTarget } from '../blk/target.js';
 import { ControlDevice } from '../ublk/control.js';
 import { UblkDevice } from '../ublk/device.js';
 import { blockDevicePath, waitForAccess } from '../ublk/device-nodes.js';
-import { lacksFeature } from '../ublk/features.js';
+import { ZERO_COPY_FLAGS, lacksFeature } from '../ublk/features.js';
 import { type RunRecord, removeRunRecord, runFilePath, writeRunRecord } from '../ublk/run-file.js';
 import type { Server } from 'node:net';
 import { controlSocketPath, listenControl } from './control-socket.js';
@@ -80,7 +80,7 @@ export async function serve(
       plan = { ...plan, flags: plan.flags | UBLK_F.USER_COPY };
     // A target that can take zero copy gets it where offered (AUTO_BUF_REG, 6.16), else copies.
     if (plan.dataPath === 'zerocopy-or-copy' && (control.features & UBLK_F.AUTO_BUF_REG) !== 0)
-      plan = { ...plan, flags: plan.flags | UBLK_F.AUTO_BUF_REG };
+      plan = { ...plan, flags: plan.flags | ZERO_COPY_FLAGS };
     // A recoverable device can also be quiesced where the kernel offers it (as the C utility
     // does): tsublk restart then replaces its daemon without failing one I/O.
     if ((plan.flags & UBLK_F.USER_RECOVERY) !== 0 && (control.features & UBLK_F.QUIESCE) !== 0)
@@ -126,11 +126,12 @@ export async function serve(
       config: recordedConfig(device.targetConfig),
       devSize: (device.targetConfig as { sizeBytes: number }).sizeBytes,
     },
+    // Zero copy first: it has user copy beside it.
     dataPath:
-      (device.info.flags & UBLK_F.USER_COPY) !== 0
-        ? 'usercopy'
-        : (device.info.flags & UBLK_F.AUTO_BUF_REG) !== 0
-          ? 'zerocopy'
+      (device.info.flags & UBLK_F.AUTO_BUF_REG) !== 0
+        ? 'zerocopy'
+        : (device.info.flags & UBLK_F.USER_COPY) !== 0
+          ? 'usercopy'
           : 'copy',
     ownedFiles: device.ownedFiles,
     queues: device.queues,

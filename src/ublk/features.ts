@@ -1,6 +1,13 @@
 import { release } from 'node:os';
-import { UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
+import { UBLK_F, UBLK_F_BIT } from '../../native-bindings/ublk_cmd.js';
 import { UserError } from '../errors.js';
+
+/**
+ * The zero copy data path: the kernel registers each request's pages in the queue's ring
+ * (AUTO_BUF_REG, 6.16), and user copy comes with it, so a target can still copy small pieces
+ * (an NBD reply's data, a hole's zeros) with copyToRequest. The kernel takes the two together.
+ */
+export const ZERO_COPY_FLAGS = UBLK_F.AUTO_BUF_REG | UBLK_F.USER_COPY;
 
 /** Names of the UBLK_F_* bits set in `flags`, lowest first. */
 export function featureNames(flags: number): string[] {

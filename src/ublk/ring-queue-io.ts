@@ -34,7 +34,7 @@ export class RingQueueIo implements QueueIo {
     /** The per-tag request buffers, one after another (copy data path), or null (user copy, zero copy). */
     private readonly requestBuffers: { readonly address: number; readonly bytesPerTag: number } | null,
     /** UBLK_F_AUTO_BUF_REG: each request's pages are the ring's fixed buffer `tag`, from offset 0. */
-    private readonly zeroCopy = false,
+    readonly zeroCopy = false,
     /** The device's log (rate-limited). */
     private readonly logLine: (message: string) => void = () => {},
   ) {
@@ -65,11 +65,7 @@ export class RingQueueIo implements QueueIo {
   }
 
   readIntoRequest(rq: Request<unknown>, fd: number, length: number, position: number, offset: number): void {
-    const address = this.requestAddress(rq) + offset;
-    const index = this.fixedIndex[rq.tag] ?? -1;
-    const userData = encodeUserData(rq.tag, UserDataKind.TargetIo);
-    if (index >= 0) this.ring.prepReadFixed(this.sqe(), fd, address, length, position, index, userData);
-    else this.ring.prepRead(this.sqe(), fd, address, length, position, userData);
+    this.requestIo(false, rq, fd, length, position, offset, encodeUserData(rq.tag, UserDataKind.TargetIo));
   }
 
   writeFromRequest(
@@ -80,13 +76,32 @@ export class RingQueueIo implements QueueIo {
     offset: number,
     durable: boolean,
   ): void {
+    const sqe = this.requestIo(true, rq, fd, length, position, offset, encodeUserData(rq.tag, UserDataKind.TargetIo));
+    if (durable) this.ring.setRwFlags(sqe, RWF.DSYNC);
+  }
+
+  /**
+   * A read into (or write from) the request's data at `offset`, with file or socket `fd` at
+   * `position`: READ_FIXED/WRITE_FIXED where the request's buffer is a fixed buffer. Returns the SQE.
+   */
+  private requestIo(
+    write: boolean,
+    rq: Request<unknown>,
+    fd: number,
+    length: number,
+    position: number,
+    offset: number,
+    userData: number,
+  ): number {
     const address = this.requestAddress(rq) + offset;
     const index = this.fixedIndex[rq.tag] ?? -1;
     const sqe = this.sqe();
-    const userData = encodeUserData(rq.tag, UserDataKind.TargetIo);
-    if (index >= 0) this.ring.prepWriteFixed(sqe, fd, address, length, position, index, userData);
-    else this.ring.prepWrite(sqe, fd, address, length, position, userData);
-    if (durable) this.ring.setRwFlags(sqe, RWF.DSYNC);
+    if (index >= 0) {
+      if (write) this.ring.prepWriteFixed(sqe, fd, address, length, position, index, userData);
+      else this.ring.prepReadFixed(sqe, fd, address, length, position, index, userData);
+    } else if (write) this.ring.prepWrite(sqe, fd, address, length, position, userData);
+    else this.ring.prepRead(sqe, fd, address, length, position, userData);
+    return sqe;
   }
 
   fallocateFile(rq: Request<unknown>, fd: number, mode: number, position: number, length: number): void {
@@ -134,6 +149,14 @@ export class RingQueueIo implements QueueIo {
 
   readStream(stream: number, fd: number, address: number, length: number): void {
     this.ring.prepRead(this.sqe(), fd, address, length, 0, encodeUserData(stream, UserDataKind.TargetStream));
+  }
+
+  readStreamIntoRequest(stream: number, fd: number, rq: Request<unknown>, length: number, offset: number): void {
+    this.requestIo(false, rq, fd, length, 0, offset, encodeUserData(stream, UserDataKind.TargetStream));
+  }
+
+  writeStreamFromRequest(stream: number, fd: number, rq: Request<unknown>, length: number, offset: number): void {
+    this.requestIo(true, rq, fd, length, 0, offset, encodeUserData(stream, UserDataKind.TargetStream));
   }
 
   allocate(length: number, what: string): HostMemory {

@@ -65,7 +65,7 @@ describe('version and help', () => {
     const lines = help.split('\n');
     expect(Math.max(...lines.map((line) => line.length))).toBeLessThanOrEqual(80);
     // Every word of a long description is whole on some line.
-    for (const word of 'moves request data without a copy through user memory'.split(' '))
+    for (const word of 'socket I/O move request data without a copy through user memory'.split(' '))
       expect(lines.some((line) => line.split(/\s+/).includes(word))).toBe(true);
     expect(help.replace(/\s+/g, ' ')).toContain('binary units: 1G is 1 GiB');
   });

@@ -130,12 +130,12 @@ describe('planAdd', () => {
     expect(flags({ 'batch-io': true, usercopy: true })).toBe(UBLK_F.BATCH_IO | UBLK_F.USER_COPY);
   });
 
-  it('serves the loop target by zero copy with -z (AUTO_BUF_REG), and by default where the kernel has it', () => {
+  it('serves the loop target by zero copy with -z (AUTO_BUF_REG, with user copy beside it), and by default where the kernel has it', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'tsublk-plan-')), 'disk.img');
     writeFileSync(file, Buffer.alloc(1 << 20));
     const plan = planAdd({ ...defaults, type: 'loop', size: undefined, file, auto_zc: true });
     expect(plan.flags & UBLK_F.AUTO_BUF_REG).toBe(UBLK_F.AUTO_BUF_REG);
-    expect(plan.flags & UBLK_F.USER_COPY).toBe(0);
+    expect(plan.flags & UBLK_F.USER_COPY).toBe(UBLK_F.USER_COPY); // small pieces by copyToRequest
     expect(plan.dataPath).toBe('zerocopy');
     // Left to itself, it takes zero copy where the kernel offers it (the daemon asks), else copies.
     const chosen = planAdd({ ...defaults, type: 'loop', size: undefined, file });
@@ -143,6 +143,15 @@ describe('planAdd', () => {
     expect(chosen.flags & UBLK_F.AUTO_BUF_REG).toBe(0);
     expect(planAdd({ ...defaults, type: 'loop', size: undefined, file, copy: true }).dataPath).toBe('copy');
     rmSync(path.dirname(file), { recursive: true });
+  });
+
+  it('serves the nbd target by zero copy with -z, and by default where the kernel has it (else its copy path)', () => {
+    const nbd = { ...defaults, type: 'nbd', size: undefined, host: '127.0.0.1' } as AddArguments;
+    const plan = planAdd({ ...nbd, auto_zc: true });
+    expect(plan.flags & (UBLK_F.AUTO_BUF_REG | UBLK_F.USER_COPY)).toBe(UBLK_F.AUTO_BUF_REG | UBLK_F.USER_COPY);
+    expect(plan.dataPath).toBe('zerocopy');
+    expect(planAdd(nbd).dataPath).toBe('zerocopy-or-copy');
+    expect(planAdd({ ...nbd, copy: true }).dataPath).toBe('copy');
   });
 
   it.each<[Partial<AddArguments>, RegExp]>([
@@ -161,7 +170,7 @@ describe('planAdd', () => {
     [{ 'log-level': 'loud' }, /bad --log-level loud: use error, warn, info, debug/],
     [
       { auto_zc: true },
-      /-z needs a target that moves request data only through QueueIo's file I\/O \(loop does\); the null target does not: leave -z out/,
+      /-z needs a target that moves request data only through QueueIo \(loop and nbd do\); the null target does not: leave -z out/,
     ],
     [{ auto_zc: true, usercopy: true }, /-z and --usercopy exclude each other: pick one data path/],
     [{ auto_zc: true, g: 1 }, /-z and -g 1 exclude each other/],

@@ -57,6 +57,8 @@ function feed(
   structured: boolean,
   directFrom: number | null = null,
   ops: number[] = [ReqOp.Read, ReqOp.Read, ReqOp.Read, ReqOp.Write],
+  /** Tags whose data cannot be put in (a user copy that fails). */
+  failing: readonly number[] = [],
 ): { results: Map<number, number>; buffers: Uint8Array[]; broken: string; holes: number } {
   const buffers = new HostMemory(DEPTH * TAG_BYTES);
   const receive = new HostMemory(RECEIVE_BYTES);
@@ -86,6 +88,17 @@ function feed(
         rqs[tag] = null;
         rq.end(errno !== 0 ? -errno : rq.op === ReqOp.Read || rq.op === ReqOp.Write ? rq.bytes : 0);
       },
+      copyIn: (rq, offset, source, bytes) => {
+        expect(offset + bytes).toBeLessThanOrEqual(TAG_BYTES);
+        const from = source - receive.address;
+        buffers.bytes.set(receive.bytes.subarray(from, from + bytes), rq.tag * TAG_BYTES + offset);
+        return !failing.includes(rq.tag);
+      },
+      zero: (rq, offset, bytes) => {
+        expect(offset + bytes).toBeLessThanOrEqual(TAG_BYTES);
+        buffers.bytes.fill(0, rq.tag * TAG_BYTES + offset, rq.tag * TAG_BYTES + offset + bytes);
+        return !failing.includes(rq.tag);
+      },
     },
     DEPTH,
   );
@@ -96,13 +109,13 @@ function feed(
   let direct = 0;
   for (let at = 0; at < stream.length;) {
     // Data begun straight in its request's buffer ends there (connection.ts).
-    const target = directFrom === null ? 0 : parser.directTarget(direct > 0 ? 1 : directFrom);
-    direct = target !== 0 ? direct + 1 : 0;
-    if (target !== 0) {
+    const target = directFrom === null ? null : parser.directRequest(direct > 0 ? 1 : directFrom);
+    direct = target !== null ? direct + 1 : 0;
+    if (target !== null) {
       expect(end).toBe(0); // nothing waits in the receive buffer meanwhile
       const n = Math.min(step, stream.length - at, parser.directBytes);
-      const into = target - buffers.address;
-      expect(into + n).toBeLessThanOrEqual(DEPTH * TAG_BYTES);
+      expect(parser.directOffset + n).toBeLessThanOrEqual(TAG_BYTES);
+      const into = target.tag * TAG_BYTES + parser.directOffset;
       buffers.bytes.set(stream.slice(at, at + n), into);
       at += n;
       parser.arrivedDirect(n);
@@ -173,6 +186,23 @@ describe('ReplyParser', () => {
       expect([...(buffers[1] as Uint8Array)]).toEqual([...first, ...new Array<number>(8192).fill(0), ...last]);
       expect([...(buffers[2] as Uint8Array)]).toEqual(pattern(TAG_BYTES, 5));
     });
+  });
+
+  it('a read whose data cannot be put in its request (a failing user copy) ends with EIO; the stream goes on', () => {
+    const stream = [
+      ...chunk(1, NBD_REPLY_TYPE.OFFSET_HOLE, [...u64(2 ** 20), ...u32(4096)]),
+      ...chunk(1, NBD_REPLY_TYPE.OFFSET_DATA, [...u64(2 ** 20 + 4096), ...pattern(TAG_BYTES - 4096, 7)], true),
+      ...chunk(2, NBD_REPLY_TYPE.OFFSET_DATA, [...u64(2 * 2 ** 20), ...pattern(TAG_BYTES, 8)], true),
+      ...chunk(0, NBD_REPLY_TYPE.OFFSET_DATA, [...u64(0), ...pattern(TAG_BYTES, 9)], true),
+    ];
+    for (const step of [1, 19, RECEIVE_BYTES]) {
+      const { results, buffers, broken } = feed(stream, step, true, null, undefined, [1, 2]);
+      expect(broken).toBe('');
+      expect(results.get(1)).toBe(-5);
+      expect(results.get(2)).toBe(-5);
+      expect(results.get(0)).toBe(TAG_BYTES);
+      expect([...(buffers[0] as Uint8Array)]).toEqual(pattern(TAG_BYTES, 9));
+    }
   });
 
   it("structured: an error chunk is the request's error once its DONE comes (the first error counts, a message skipped)", () => {

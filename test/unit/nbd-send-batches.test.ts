@@ -3,13 +3,28 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HostMemory } from '../../native-bindings/host-memory.js';
 import type { QueueIo } from '../../src/blk/queue-io.js';
+import { Request } from '../../src/blk/request.js';
 import { SendBatches } from '../../src/targets/nbd/send-batches.js';
 
-/** The two QueueIo calls SendBatches makes: memory (real, native), and the writevs it starts (recorded). */
-function recordingIo(): { io: QueueIo; writes: Array<{ iovecs: Array<[number, number]> }>; memory: HostMemory[] } {
+/** A write request of `bytes` with tag `tag` (zero copy: no buffer of ours). */
+function writeRequest(tag: number, bytes: number): Request<undefined> {
+  const rq = new Request<undefined>(0, tag, new Uint8Array(0), 0, undefined, { completeRequest: () => {} });
+  rq.sectors = bytes / 512;
+  return rq;
+}
+
+/** The QueueIo calls SendBatches makes: memory (real, native), and the writes it starts (recorded). */
+function recordingIo(): {
+  io: QueueIo;
+  writes: Array<{ iovecs?: Array<[number, number]>; tag?: number; length?: number; offset?: number }>;
+  memory: HostMemory[];
+} {
   const memory: HostMemory[] = [];
-  const writes: Array<{ iovecs: Array<[number, number]> }> = [];
+  const writes: Array<{ iovecs?: Array<[number, number]>; tag?: number; length?: number; offset?: number }> = [];
   const io = {
+    writeStreamFromRequest(_stream: number, _fd: number, rq: Request<unknown>, length: number, offset: number) {
+      writes.push({ tag: rq.tag, length, offset });
+    },
     allocate(length: number, what: string) {
       const block = new HostMemory(length, what);
       memory.push(block);
@@ -69,6 +84,41 @@ describe('SendBatches', () => {
     expect(writes.at(-1)?.iovecs).toEqual([[0x4000, 40]]);
     expect(batches.written(40)).toBe(true);
     expect(batches.startBatch()).toBe(false); // nothing gathered
+  });
+
+  it("zero copy: a write's data goes alone from its request's pages, between writevs of the headers around it", () => {
+    const { io, writes, memory } = recordingIo();
+    const batches = new SendBatches(io, 4);
+    blocks.push(...memory);
+    batches.append(0x1000, 28);
+    batches.appendRequestData(writeRequest(2, 4096));
+    batches.append(0x1020, 28);
+    batches.append(0x1040, 28);
+    batches.appendRequestData(writeRequest(3, 1024));
+    expect(batches.startBatch()).toBe(true);
+    batches.write(io, 0, 7);
+    expect(writes.at(-1)).toEqual({ iovecs: [[0x1000, 28]] });
+    expect(batches.written(28)).toBe(false);
+    expect(batches.shortSends).toBe(0); // it wrote all it was given
+    batches.write(io, 0, 7);
+    expect(writes.at(-1)).toEqual({ tag: 2, length: 4096, offset: 0 });
+    expect(batches.written(1000)).toBe(false); // short: the rest of the pages next
+    expect(batches.shortSends).toBe(1);
+    batches.write(io, 0, 7);
+    expect(writes.at(-1)).toEqual({ tag: 2, length: 3096, offset: 1000 });
+    expect(batches.written(3096)).toBe(false);
+    batches.write(io, 0, 7);
+    expect(writes.at(-1)).toEqual({
+      iovecs: [
+        [0x1020, 28],
+        [0x1040, 28],
+      ],
+    });
+    expect(batches.written(56)).toBe(false);
+    batches.write(io, 0, 7);
+    expect(writes.at(-1)).toEqual({ tag: 3, length: 1024, offset: 0 });
+    expect(batches.written(1024)).toBe(true);
+    expect(batches.shortSends).toBe(1);
   });
 
   it('forgets both halves when the socket is lost', () => {

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanUp,
   fioWriteVerify,
+  kernelFeatures,
   leftovers,
   listedDevice,
   listening,
@@ -18,6 +19,8 @@ import {
 } from './cli.js';
 
 const dir = '/dev/shm/tsublk-nbd'; // tmpfs: images with holes, quickly
+/** Where the kernel registers requests' pages in the ring (AUTO_BUF_REG, 6.16), nbd sends and receives by zero copy. */
+const dataPath = kernelFeatures().names.includes('AUTO_BUF_REG') ? 'zerocopy' : 'copy';
 const servers: ChildProcess[] = [];
 /** A server in the foreground, killed after the test. */
 const startServer = (command: string, args: string[], ready: () => boolean): Promise<ChildProcess> =>
@@ -44,7 +47,7 @@ function allocated(file: string): number {
   return statSync(file).blocks * 512;
 }
 
-describe('the nbd target', () => {
+describe(`the nbd target (${dataPath} data path)`, () => {
   it('serves an nbdkit export over TCP with 2 queues: fio write+verify runs through a server restart (held, reconnected, sent again); a server gone for good fails I/O with EIO after --reconnect_timeout', async () => {
     const image = `${dir}/nbdkit.img`;
     ok('truncate', '-s', '256M', image);
@@ -55,6 +58,7 @@ describe('the nbd target', () => {
     expect(ok('blockdev', '--getsize64', '/dev/ublkb0').trim()).toBe(String(256 * 2 ** 20));
     // Placement auto (nbd's default): a queue that is not spinning waits on its submitters' CPUs
     // (blk-mq's map in sysfs; beside would be the other CPU of this 2-CPU guest), where list finds it.
+    expect(listedDevice<{ data_path: string }>(0, '-v')?.data_path).toBe(dataPath);
     const listed = tsublk('list', '-n', '0').stdout;
     for (const queue of [0, 1]) {
       const submitters = submitterCpus(0, queue).join(' ');
@@ -109,6 +113,11 @@ describe('the nbd target', () => {
     ok('mount', '/dev/ublkb1', mountPoint);
     expect(ok('sha256sum', `${mountPoint}/f1`)).toBe(sums);
     ok('umount', mountPoint);
+    // qemu-nbd's structured replies name unwritten ranges as holes: zeros the target writes itself.
+    const qcowStats = JSON.parse(tsublk('stats', '-n', '1', '--json').stdout) as {
+      queues: Array<Record<string, number>>;
+    };
+    expect(qcowStats.queues[0]?.['read_holes']).toBeGreaterThan(0);
 
     const raw = `${dir}/disk.raw`;
     ok('truncate', '-s', '64M', raw);

@@ -222,7 +222,7 @@ describe('tsublk add refuses bad input in one line, leaving nothing behind', () 
     [
       'zero copy for a target that touches request buffers',
       ['-t', 'null', '-z'],
-      /-z needs a target that moves request data only through QueueIo's file I\/O \(loop does\); the null target does not: leave -z out/,
+      /-z needs a target that moves request data only through QueueIo \(loop and nbd do\); the null target does not: leave -z out/,
     ],
     [
       'batch I/O with get-data',

@@ -1,4 +1,4 @@
-import { close, monotonicMicroseconds, shutdownSocket } from '../../../native-bindings/libc.js';
+import { close, memcpy, memset, monotonicMicroseconds, shutdownSocket } from '../../../native-bindings/libc.js';
 import { high32 } from '../../../native-bindings/u64.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import { ReqOp, type Request } from '../../blk/request.js';
@@ -10,6 +10,15 @@ import { SendBatches } from './send-batches.js';
 const EIO = 5;
 /** Each tag's request header slot (28 bytes, padded). */
 const HEADER_STRIDE = 32;
+/** Zeros copied into a request for a hole, with zero copy (no buffer of ours to memset), at most this much at a time. */
+const ZEROS_BYTES = 64 * 1024;
+/**
+ * With zero copy, a write this small or smaller is copied out of its request (user copy) into a
+ * per-tag staging slot and rides in the writev with the headers around it: sent from its pages it
+ * would be a write of its own, one after another (TCG, sid 7.2, 4k random writes at depth 32 with
+ * 2 jobs: 0.54x the kernel's nbd client that way, against 1.56x on the copy path).
+ */
+const STAGED_WRITE_BYTES = 32 * 1024;
 /** A connection's I/O, as QueueIo stream ids: its generation (one per socket) << 1 | which. */
 const SEND_STREAM = 0;
 const RECEIVE_STREAM = 1;
@@ -41,19 +50,23 @@ export type Reconnect = (timeoutSeconds: number) => NbdSocket;
  * One queue's NBD connection, driven from the queue's ring: requests are pipelined (many in
  * flight, each named by its tag as the cookie) and replies may come in any order.
  *
- * Sending: each request's header (and a write's data, straight from the request's buffer) joins
- * the batch being gathered (send-batches.ts); one writev at a time is in flight. When it
- * completes (short or whole), what is left goes next, then the batch gathered meanwhile.
+ * Sending: each request's header (and a write's data, straight from the request's buffer, or its
+ * pages in the ring with zero copy) joins the batch being gathered (send-batches.ts); one write at
+ * a time is in flight. When it completes (short or whole), what is left goes next, then the batch
+ * gathered meanwhile.
  *
  * Receiving: one read at a time (receive-reads.ts), into a receive buffer where replies are
  * parsed (simple or structured: reply-parser.ts), or straight into a request's buffer for the
- * rest of a large read's data. Nothing on this path allocates.
+ * rest of a large read's data. With zero copy (QueueIo.zeroCopy) a reply's data that rides in the
+ * receive buffer goes on to its request by user copy. Nothing on this path allocates.
  */
 export class NbdConnection {
   /** SAFETY (all views below): views of memory from io.allocate, which outlives every I/O naming it. */
   private readonly headers: { readonly address: number; readonly bytes: Uint8Array };
   private readonly headerView: DataView;
   private readonly batches: SendBatches;
+  /** Zero copy: each tag's slot for a small write's data (STAGED_WRITE_BYTES), else null. */
+  private readonly staging: { readonly address: number; readonly bytes: Uint8Array } | null;
 
   private readonly replies: ReplyParser;
   private readonly reads: ReceiveReads;
@@ -96,6 +109,10 @@ export class NbdConnection {
     this.headers = io.allocate(depth * HEADER_STRIDE, 'nbd request headers');
     this.headerView = new DataView(this.headers.bytes.buffer, this.headers.bytes.byteOffset, this.headers.bytes.length);
     this.batches = new SendBatches(io, depth);
+    this.staging = io.zeroCopy ? io.allocate(depth * STAGED_WRITE_BYTES, 'nbd staged writes') : null;
+    // Zero copy: a hole is zeros copied in from here (no buffer of the request's to memset).
+    const zeros = io.zeroCopy ? io.allocate(ZEROS_BYTES, 'nbd zeros') : null;
+    zeros?.bytes.fill(0);
     this.inFlight = new Array<Request<unknown> | null>(depth).fill(null);
     // Made once: the parser's way back to the requests by tag.
     this.replies = new ReplyParser(
@@ -105,6 +122,25 @@ export class NbdConnection {
           this.headerView.getUint32(tag * HEADER_STRIDE + 16) * 2 ** 32 +
           this.headerView.getUint32(tag * HEADER_STRIDE + 20),
         finish: (tag, errno) => this.finish(tag, errno),
+        copyIn: (rq, offset, source, bytes) => {
+          if (zeros !== null) return io.copyToRequest(rq, source, bytes, offset) === bytes;
+          // SAFETY: the source lies in the receive buffer; the destination in the request's
+          // buffer, inside the range its read asked for (the parser checked it).
+          memcpy(rq.bufferAddress + offset, source, bytes);
+          return true;
+        },
+        zero: (rq, offset, bytes) => {
+          if (zeros === null) {
+            // SAFETY: inside the request's buffer, in the range its read asked for (the parser checked it).
+            memset(rq.bufferAddress + offset, 0, bytes);
+            return true;
+          }
+          for (let done = 0; done < bytes; done += ZEROS_BYTES) {
+            const n = Math.min(ZEROS_BYTES, bytes - done);
+            if (io.copyToRequest(rq, zeros.address, n, offset + done) !== n) return false;
+          }
+          return true;
+        },
       },
       depth,
     );
@@ -144,6 +180,15 @@ export class NbdConnection {
    */
   submit(rq: Request<unknown>, command: number, flags: number, offset: number, length: number): void {
     const tag = rq.tag;
+    // SAFETY: the tag's own slot in the staging memory, which outlives every writev naming it.
+    if (this.staging !== null && rq.op === ReqOp.Write && rq.bytes <= STAGED_WRITE_BYTES) {
+      const copied = this.io.copyFromRequest(rq, this.staging.address + tag * STAGED_WRITE_BYTES, rq.bytes, 0);
+      if (copied !== rq.bytes) {
+        this.log(`nbd: a write's data could not be copied out of its request (${copied}): it fails with EIO`);
+        rq.end(-EIO);
+        return;
+      }
+    }
     const view = this.headerView;
     const at = tag * HEADER_STRIDE;
     view.setUint32(at, NBD_REQUEST_MAGIC);
@@ -160,10 +205,14 @@ export class NbdConnection {
     if (this.link === Link.Connected) this.appendRequest(rq); // reconnecting: sent once connected
   }
 
-  /** A request's header (and a write's data) into the batch being gathered. */
+  /** A request's header (and a write's data: its buffer, its staged copy or its pages) into the batch being gathered. */
   private appendRequest(rq: Request<unknown>): void {
     this.batches.append(this.headers.address + rq.tag * HEADER_STRIDE, REQUEST_BYTES);
-    if (rq.op === ReqOp.Write) this.batches.append(rq.bufferAddress, rq.bytes);
+    if (rq.op !== ReqOp.Write) return;
+    if (this.staging === null) this.batches.append(rq.bufferAddress, rq.bytes);
+    else if (rq.bytes <= STAGED_WRITE_BYTES)
+      this.batches.append(this.staging.address + rq.tag * STAGED_WRITE_BYTES, rq.bytes);
+    else this.batches.appendRequestData(rq);
   }
 
   /** Starts a writev of what was gathered, unless one is in flight (its completion sends the rest). */

@@ -82,10 +82,16 @@ export const nbdPlanner: TargetPlanner = {
       readOnly: values['read_only'] === true,
       reconnectTimeoutSeconds: Number(values['reconnect_timeout'] ?? DEFAULT_RECONNECT_SECONDS),
     };
-    // Requests go to the socket from, and replies into, the per-tag buffers of the copy data path.
-    // One queue (one connection), as the kernel's nbd client, unless -q asks for more (a
+    // Requests go to the socket from, and replies into, the per-tag buffers of the copy data path,
+    // or the requests' own pages with zero copy (AUTO_BUF_REG, 6.16: the default there). One queue (one connection), as the kernel's nbd client, unless -q asks for more (a
     // multi-conn export can take a connection per queue). Placement auto: the queues make room
     // at depth for a server on this machine (nbdkit, qemu-nbd), as placement.ts measured.
-    return { config, dataPath: 'copy', placement: 'auto', ...(common.queuesGiven ? {} : { queues: 1 }) };
+    return {
+      config,
+      dataPath: 'copy',
+      zeroCopy: true,
+      placement: 'auto',
+      ...(common.queuesGiven ? {} : { queues: 1 }),
+    };
   },
 };

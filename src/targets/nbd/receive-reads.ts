@@ -24,7 +24,7 @@ export class ReceiveReads {
   /** The bytes read and not yet parsed: [start, end) of the buffer. */
   private start = 0;
   private end = 0;
-  /** The read in flight goes straight into a request's buffer (ReplyParser.directTarget). */
+  /** The read in flight goes straight into a request's data (ReplyParser.directRequest). */
   private direct = false;
   /** After data read straight to a request: read only the next reply's header (its data may go straight too). */
   private headerOnlyNext = false;
@@ -43,13 +43,13 @@ export class ReceiveReads {
    * header after such data (the next reply may be large too), as much as fits otherwise.
    */
   read(io: QueueIo, stream: number, fd: number): void {
-    // Data begun straight in its request's buffer ends there, however little is left of it.
-    const direct = this.replies.directTarget(this.direct ? 1 : DIRECT_READ_BYTES);
-    this.direct = direct !== 0;
-    if (direct !== 0) {
-      // SAFETY: the rest of the read's data, inside its request's buffer (the parser checked the range).
+    // Data begun straight in its request ends there, however little is left of it.
+    const rq = this.replies.directRequest(this.direct ? 1 : DIRECT_READ_BYTES);
+    this.direct = rq !== null;
+    if (rq !== null) {
+      // The rest of the read's data, inside the range its request asked for (the parser checked it).
       this.headerOnlyNext = true;
-      io.readStream(stream, fd, direct, this.replies.directBytes);
+      io.readStreamIntoRequest(stream, fd, rq, this.replies.directBytes, this.replies.directOffset);
       return;
     }
     // Only a header when nothing is left over: a partial header reads as much as fits.

@@ -1,4 +1,3 @@
-import { memcpy, memset } from '../../../native-bindings/libc.js';
 import { ReqOp, type Request } from '../../blk/request.js';
 import {
   NBD_REPLY_FLAG_DONE,
@@ -25,6 +24,10 @@ export interface ReplyRequests {
   offsetOf(tag: number): number;
   /** Ends `tag`'s request: `errno` 0 is success. */
   finish(tag: number, errno: number): void;
+  /** `bytes` at native `source` into `rq`'s data at byte `offset` (inside the range its read asked for); false if that failed. */
+  copyIn(rq: Request<unknown>, offset: number, source: number, bytes: number): boolean;
+  /** Zeros into `rq`'s data at byte `offset` (a hole); false if that failed. */
+  zero(rq: Request<unknown>, offset: number, bytes: number): boolean;
 }
 
 /**
@@ -46,10 +49,11 @@ export class ReplyParser {
   /** OFFSET_HOLE chunks turned into zeros. */
   holes = 0;
 
-  /** A run of payload still arriving: whose, how many bytes, where they go (0: nowhere), and whether it ends its reply. */
+  /** A run of payload still arriving: whose, how many bytes, into which request at what offset (null: skipped), and whether it ends its reply. */
   private readingTag = -1;
   private readingLeft = 0;
-  private readingAddress = 0;
+  private readingRq: Request<unknown> | null = null;
+  private readingOffset = 0;
   private readingDone = false;
   /** Each tag's first error chunk (0: none), reported when its DONE chunk comes. */
   private readonly errors: Int32Array;
@@ -70,22 +74,27 @@ export class ReplyParser {
   }
 
   /**
-   * Where the stream's next bytes go when they are a read's data, at least `minimum` of them
-   * still to come: that place in the request's buffer (the connection may read them straight
-   * there, see arrivedDirect), else 0.
+   * Whose data the stream's next bytes are when they are a read's, at least `minimum` of them
+   * still to come: that request (the connection may read them straight into it at directOffset,
+   * see arrivedDirect), else null.
    */
-  directTarget(minimum: number): number {
-    return this.readingLeft >= minimum && this.readingAddress !== 0 ? this.readingAddress : 0;
+  directRequest(minimum: number): Request<unknown> | null {
+    return this.readingLeft >= minimum ? this.readingRq : null;
   }
 
-  /** How many bytes of the read's data directTarget() named are still to come. */
+  /** Where in directRequest()'s data the next bytes go. */
+  get directOffset(): number {
+    return this.readingOffset;
+  }
+
+  /** How many bytes of the read's data directRequest() named are still to come. */
   get directBytes(): number {
     return this.readingLeft;
   }
 
-  /** `bytes` (1 … directBytes) of the read's data arrived at directTarget(): its request ends once all have. */
+  /** `bytes` (1 … directBytes) of the read's data arrived in directRequest(): its request ends once all have. */
   arrivedDirect(bytes: number): void {
-    this.readingAddress += bytes;
+    this.readingOffset += bytes;
     this.readingLeft -= bytes;
     if (this.readingLeft === 0 && this.readingDone) this.done(this.readingTag);
   }
@@ -105,11 +114,11 @@ export class ReplyParser {
       if (this.readingLeft > 0) {
         const n = Math.min(end - start, this.readingLeft);
         if (n === 0) return start;
-        if (this.readingAddress !== 0) {
-          // SAFETY: the source lies in the receive buffer; the destination in the request's
-          // buffer, inside the range its read asked for (checked when the reply or chunk came).
-          memcpy(this.readingAddress, address + start, n);
-          this.readingAddress += n;
+        const rq = this.readingRq;
+        if (rq !== null) {
+          // The source lies in the receive buffer; the range in the request was checked when the reply or chunk came.
+          if (!this.requests.copyIn(rq, this.readingOffset, address + start, n)) this.fail(this.readingTag);
+          this.readingOffset += n;
         }
         start += n;
         this.readingLeft -= n;
@@ -126,7 +135,7 @@ export class ReplyParser {
         const error = view.getUint32(start + 4);
         const rq = this.requests.requestAt(tag) as Request<unknown>;
         start += SIMPLE_REPLY_BYTES;
-        if (error === 0 && rq.op === ReqOp.Read && rq.bytes > 0) this.expect(tag, rq.bytes, rq.bufferAddress, true);
+        if (error === 0 && rq.op === ReqOp.Read && rq.bytes > 0) this.expect(tag, rq.bytes, rq, 0, true);
         else this.requests.finish(tag, error);
         continue;
       }
@@ -154,14 +163,14 @@ export class ReplyParser {
         if (rq.op !== ReqOp.Read || at < 0 || at + bytes > rq.bytes)
           return this.break(`the server sent data outside the request of cookie ${tag}`);
         if (hole) {
-          // SAFETY: inside the request's buffer, in the range its read asked for (checked above).
-          memset(rq.bufferAddress + at, 0, bytes);
+          // In the range the request's read asked for (checked above).
+          if (!this.requests.zero(rq, at, bytes)) this.fail(tag);
           this.holes++;
           start = payload + HOLE_PAYLOAD_BYTES;
           if (done) this.done(tag);
         } else {
           start = payload + OFFSET_BYTES;
-          this.expect(tag, bytes, rq.bufferAddress + at, done);
+          this.expect(tag, bytes, rq, at, done);
         }
       } else if ((type & NBD_REPLY_TYPE_ERROR_BIT) !== 0) {
         if (length < ERROR_PAYLOAD_BYTES) return this.break(`the server sent an error chunk of ${length} bytes`);
@@ -169,18 +178,24 @@ export class ReplyParser {
         // NBD errors are Linux errno values; a chunk saying 0 is still an error.
         if (this.errors[tag] === 0) this.errors[tag] = view.getUint32(payload) || EIO;
         start = payload;
-        this.expect(tag, length, 0, done); // its message (and offset) is skipped
+        this.expect(tag, length, null, 0, done); // its message (and offset) is skipped
       } else return this.break(`the server sent a chunk of a type tsublk does not know (${type})`);
     }
   }
 
-  /** The next `bytes` of the stream belong to `tag` (to `address`, or skipped when 0). */
-  private expect(tag: number, bytes: number, address: number, done: boolean): void {
+  /** The next `bytes` of the stream belong to `tag` (into `rq` at `offset`, or skipped when null). */
+  private expect(tag: number, bytes: number, rq: Request<unknown> | null, offset: number, done: boolean): void {
     this.readingTag = tag;
     this.readingLeft = bytes;
-    this.readingAddress = address;
+    this.readingRq = rq;
+    this.readingOffset = offset;
     this.readingDone = done;
     if (bytes === 0 && done) this.done(tag);
+  }
+
+  /** Data could not be put in `tag`'s request: it ends with EIO (the stream goes on). */
+  private fail(tag: number): void {
+    if (this.errors[tag] === 0) this.errors[tag] = EIO;
   }
 
   private done(tag: number): void {
