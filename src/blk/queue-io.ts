@@ -78,6 +78,15 @@ export interface QueueIo {
   allocate(length: number, what: string): { readonly address: number; readonly bytes: Uint8Array };
   /** A line in the device's log (rate-limited like target failures): an event the target saw (a lost connection). */
   log(message: string): void;
-  /** Starts the next I/O queued only once the last one queued has succeeded (IOSQE_IO_LINK); if it fails, the next completes with -ECANCELED. */
+  /**
+   * Starts the next I/O queued only once the last one queued has succeeded (IOSQE_IO_LINK); if it
+   * fails (a short read or write fails too), the next completes with -ECANCELED. Call roomFor
+   * before a chain.
+   */
   linkLast(): void;
+  /**
+   * Makes room for `count` I/Os queued next, so a chain of them reaches the kernel whole: what is
+   * queued goes first where too few are free. The ring holds 2 × depth I/Os at least.
+   */
+  roomFor(count: number): void;
 }

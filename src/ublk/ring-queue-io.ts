@@ -174,6 +174,10 @@ export class RingQueueIo implements QueueIo {
     for (const memory of this.allocated.splice(0)) memory.free();
   }
 
+  roomFor(count: number): void {
+    this.ring.roomFor(count);
+  }
+
   linkLast(): void {
     if (this.lastSqe < 0) throw new Error('linkLast: no I/O queued to link from');
     this.ring.orSqeFlags(this.lastSqe, IOSQE.IO_LINK);

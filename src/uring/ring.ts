@@ -237,6 +237,16 @@ export class Ring {
     return index;
   }
 
+  /**
+   * Makes room for `count` SQEs (at most the ring's size): when fewer are free, what is prepared
+   * goes to the kernel first. A link chain prepared next then reaches the kernel in one submit
+   * (one split by a submit would end at the split).
+   */
+  roomFor(count: number): void {
+    this.sqHeadCached = Atomics.load(this.sqRing, this.sqHeadIndex);
+    if (this.sqEntries - ((this.sqTail - this.sqHeadCached) >>> 0) < count) this.submit();
+  }
+
   /** A free SQE, always: when the submission queue is full, what is prepared goes to the kernel first. */
   getSqeSubmitting(): number {
     let sqe = this.getSqe();

@@ -178,6 +178,18 @@ describe('Ring on the host kernel', () => {
     expect(drain(r).map(([userData]) => userData)).toEqual([1, 2, 3]);
   });
 
+  it('makes room for a chain of SQEs by submitting what is prepared only when too few are free', () => {
+    const r = ring(4);
+    for (const userData of [1, 2, 3]) r.prepNop(r.getSqe(), userData);
+    r.roomFor(1); // one is free
+    expect(r.pendingSubmissions()).toBe(3);
+    r.roomFor(2); // one is not enough: the three go first
+    expect(r.pendingSubmissions()).toBe(0);
+    for (const userData of [4, 5, 6, 7]) r.prepNop(r.getSqe(), userData);
+    r.submitAndWait(7);
+    expect(drain(r).map(([userData]) => userData)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('reads into provided buffers consumed a piece at a time (IOU_PBUF_RING_INC), as batch I/O fetches do', () => {
     const r = ring(4);
     const file = path.join(dir, 'provided');

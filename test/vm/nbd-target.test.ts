@@ -160,6 +160,22 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     }
   });
 
+  it('continues writes the socket takes in part: with a small send buffer (tcp_wmem), 128k writes at depth 16 verify, and stats count the short sends', async () => {
+    const wmem = readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/).join(' ');
+    ok('sysctl', '-qw', 'net.ipv4.tcp_wmem=4096 8192 16384'); // sockets made from now on
+    try {
+      await startServer('nbdkit', ['-f', '--port', '10813', 'memory', '64M'], () => listening(10813));
+      add('-n', '6', '--host', '127.0.0.1', '--port', '10813');
+    } finally {
+      ok('sysctl', '-qw', `net.ipv4.tcp_wmem=${wmem}`);
+    }
+    const verified = await fioWriteVerify('/dev/ublkb6', { size: '16M', bs: '128k', iodepth: 16 });
+    expect(verified.status).toBe(0);
+    expect(verified.job?.error).toBe(0);
+    const stats = JSON.parse(tsublk('stats', '-n', '6', '--json').stdout) as { queues: Array<Record<string, number>> };
+    expect(stats.queues[0]?.['short_sends']).toBeGreaterThan(0);
+  });
+
   it('a read-only export is a read-only disk', async () => {
     const raw = `${dir}/ro.raw`;
     ok('truncate', '-s', '16M', raw);

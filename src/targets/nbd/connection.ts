@@ -5,9 +5,10 @@ import { ReqOp, type Request } from '../../blk/request.js';
 import { NBD_REQUEST_MAGIC, REQUEST_BYTES } from './protocol.js';
 import { ReceiveReads } from './receive-reads.js';
 import { ReplyParser } from './reply-parser.js';
-import { SendBatches } from './send-batches.js';
+import { SendBatches, Sent } from './send-batches.js';
 
 const EIO = 5;
+const ECANCELED = 125;
 /** Each tag's request header slot (28 bytes, padded). */
 const HEADER_STRIDE = 32;
 /** Zeros copied into a request for a hole, with zero copy (no buffer of ours to memset), at most this much at a time. */
@@ -51,9 +52,9 @@ export type Reconnect = (timeoutSeconds: number) => NbdSocket;
  * flight, each named by its tag as the cookie) and replies may come in any order.
  *
  * Sending: each request's header (and a write's data, straight from the request's buffer, or its
- * pages in the ring with zero copy) joins the batch being gathered (send-batches.ts); one write at
- * a time is in flight. When it completes (short or whole), what is left goes next, then the batch
- * gathered meanwhile.
+ * pages in the ring with zero copy) joins the batch being gathered (send-batches.ts); one batch at
+ * a time is in flight, as one chain of linked writes. When it is done (or cut short by a short
+ * write), what is left goes next, then the batch gathered meanwhile.
  *
  * Receiving: one read at a time (receive-reads.ts), into a receive buffer where replies are
  * parsed (simple or structured: reply-parser.ts), or straight into a request's buffer for the
@@ -287,14 +288,15 @@ export class NbdConnection {
   }
 
   private sent(result: number): void {
-    if (result <= 0) {
-      this.batches.reset();
+    if (result === 0 || (result < 0 && result !== -ECANCELED)) {
+      this.batches.failed();
       this.lost(result === 0 ? 'the server stopped reading' : `sending failed (errno ${-result})`);
       return;
     }
-    if (this.batches.written(result))
+    const next = this.batches.written(result);
+    if (next === Sent.Batch)
       this.flush(); // the batch gathered meanwhile
-    else this.writeNext(); // a short write: the rest
+    else if (next === Sent.More) this.writeNext(); // after a short write, or a chain's worth: the rest
   }
 
   private startReceive(): void {
@@ -336,7 +338,7 @@ export class NbdConnection {
   private lost(reason: string): void {
     if (this.link !== Link.Connected) return;
     this.losses++;
-    this.staleIo = (this.batches.sending ? 1 : 0) + (this.receiving ? 1 : 0);
+    this.staleIo = this.batches.inFlight + (this.receiving ? 1 : 0);
     shutdownSocket(this.fd);
     // The ring holds the socket's file while its I/O is in flight: the number can go now.
     if (this.ownsFd) close(this.fd);

@@ -1,9 +1,10 @@
 // What one NBD connection sends: iovecs (request headers, write data straight from the requests'
-// buffers) in two halves, one written by the writev in flight while the other gathers the next
-// batch. One write at a time, so bytes never interleave on the stream; a short one continues
-// from where it stopped. With zero copy a write's data is no memory of ours but its request's
-// pages in the ring: that entry goes alone, by a write from the request, between the writevs of
-// the headers around it. Nothing here allocates after construction.
+// buffers) in two halves, one written by the writes in flight while the other gathers the next
+// batch. With zero copy a write's data is no memory of ours but its request's pages in the ring:
+// that entry goes alone, by a write from the request, between the writevs of the headers around
+// it. A batch's writes go as one chain of linked I/O, each starting once the one before wrote all
+// it had, so bytes never interleave on the stream; a short one cancels the rest, and the next
+// chain continues from where it stopped. Nothing here allocates after construction.
 import { TWO_32, high32 } from '../../../native-bindings/u64.js';
 import type { QueueIo } from '../../blk/queue-io.js';
 import type { Request } from '../../blk/request.js';
@@ -12,6 +13,23 @@ import type { Request } from '../../blk/request.js';
 const IOVEC_BYTES = 16;
 /** The most iovecs one writev takes (IOV_MAX). */
 const IOV_MAX = 1024;
+/**
+ * The most writes one chain links (roomFor makes room; a batch has at most 2 × depth entries, the
+ * ring as many). Linked, not one at a time: zero copy's 128k writes at depth 16 served 841 against
+ * 672 IOPS (mean of 3 alternating rounds, sid 7.2, TCG), 4k random writes 8,700 against 7,700.
+ */
+const CHAIN_WRITES = 8;
+const ECANCELED = 125;
+
+/** What a write's completion leaves to do (written()). */
+export const Sent = {
+  /** The batch is all written. */
+  Batch: 0,
+  /** Writes of the chain are still in flight: wait for them. */
+  Pending: 1,
+  /** The chain is done (or cut short) and the batch is not: write() the rest. */
+  More: 2,
+} as const;
 
 export class SendBatches {
   /** SAFETY: a view of memory from io.allocate, which outlives every writev naming it. */
@@ -27,9 +45,12 @@ export class SendBatches {
   /** Index (in the sending half) of the first iovec not yet written, and the half's count. */
   private sendFirst = 0;
   private sendCount = 0;
-  /** Index (in the sending half) after the last entry the write in flight was given. */
-  private sendEnd = 0;
-  /** Writevs the socket took only in part (continued from where they stopped). */
+  /** Per write of the chain in flight: the index (in the sending half) after its last entry. */
+  private readonly writeEnds = new Int32Array(CHAIN_WRITES);
+  /** The chain's writes still in flight, and which of them completes next. */
+  private writesInFlight = 0;
+  private nextWrite = 0;
+  /** Writes the socket took only in part (continued from where they stopped). */
   shortSends = 0;
 
   /** Room for `depth` requests a batch, each at most two iovecs (header, data). */
@@ -40,9 +61,14 @@ export class SendBatches {
     this.requests = new Array<Request<unknown> | null>(2 * this.halfCapacity).fill(null);
   }
 
-  /** Whether a writev is in flight. */
+  /** Whether a batch is being written. */
   get sending(): boolean {
     return this.sendingHalf >= 0;
+  }
+
+  /** The chain's writes in the kernel now. */
+  get inFlight(): number {
+    return this.writesInFlight;
   }
 
   /** `length` bytes at `address` join the batch being gathered. */
@@ -78,28 +104,59 @@ export class SendBatches {
   }
 
   /**
-   * Starts the write of what is left of the batch, as stream `stream` of socket `fd`: a writev
-   * of the memory entries up to the next request's pages, or those pages (zero copy).
+   * Starts a chain of the writes of what is left of the batch (at most CHAIN_WRITES), as stream
+   * `stream` of socket `fd`: writevs of the memory entries up to the next request's pages, and
+   * those pages (zero copy), each linked to the one before.
    */
   write(io: QueueIo, stream: number, fd: number): void {
-    const first = this.sendingHalf * this.halfCapacity + this.sendFirst;
-    const rq = this.requests[first] ?? null;
+    const half = this.sendingHalf * this.halfCapacity;
     const w = this.words;
-    if (rq !== null) {
-      this.sendEnd = this.sendFirst + 1;
-      const offset = (w[first * 4] ?? 0) + (w[first * 4 + 1] ?? 0) * TWO_32;
-      io.writeStreamFromRequest(stream, fd, rq, w[first * 4 + 2] ?? 0, offset);
-      return;
+    io.roomFor(CHAIN_WRITES);
+    let at = this.sendFirst;
+    let writes = 0;
+    while (at < this.sendCount && writes < CHAIN_WRITES) {
+      if (writes > 0) io.linkLast();
+      const first = half + at;
+      const rq = this.requests[first] ?? null;
+      if (rq !== null) {
+        const offset = (w[first * 4] ?? 0) + (w[first * 4 + 1] ?? 0) * TWO_32;
+        io.writeStreamFromRequest(stream, fd, rq, w[first * 4 + 2] ?? 0, offset);
+        at++;
+      } else {
+        const limit = Math.min(IOV_MAX, this.sendCount - at);
+        let count = 1;
+        while (count < limit && this.requests[first + count] === null) count++;
+        io.writeStream(stream, fd, this.iovecs.address + first * IOVEC_BYTES, count);
+        at += count;
+      }
+      this.writeEnds[writes++] = at;
     }
-    const limit = Math.min(IOV_MAX, this.sendCount - this.sendFirst);
-    let count = 1;
-    while (count < limit && this.requests[first + count] === null) count++;
-    this.sendEnd = this.sendFirst + count;
-    io.writeStream(stream, fd, this.iovecs.address + first * IOVEC_BYTES, count);
+    this.writesInFlight = writes;
+    this.nextWrite = 0;
   }
 
-  /** The write wrote `bytes` (> 0): true when the batch is all written, false when write() must go on. */
-  written(bytes: number): boolean {
+  /**
+   * A write of the chain completed with `result`: bytes (> 0), or -ECANCELED after one before it
+   * was short. Returns Sent.*: the batch written, writes still pending, or more to write().
+   */
+  written(result: number): number {
+    this.writesInFlight--;
+    if (result === -ECANCELED) return this.writesInFlight > 0 ? Sent.Pending : Sent.More;
+    const end = this.writeEnds[this.nextWrite++] ?? 0;
+    if (this.advance(result) < end) this.shortSends++; // the rest of the chain is canceled
+    if (this.writesInFlight > 0) return Sent.Pending;
+    if (this.sendFirst < this.sendCount) return Sent.More;
+    this.sendingHalf = -1;
+    return Sent.Batch;
+  }
+
+  /** A write of the chain failed (the socket is lost): the rest of it is still in the kernel (inFlight). */
+  failed(): void {
+    this.writesInFlight--;
+  }
+
+  /** Skips `bytes` written from sendFirst on (a partly written entry starts further on); returns the new sendFirst. */
+  private advance(bytes: number): number {
     // Skip what was written; a partly written iovec starts further on.
     const w = this.words;
     let left = bytes;
@@ -115,19 +172,14 @@ export class SendBatches {
       w[i * 4 + 1] = high32(base);
       w[i * 4 + 2] = (w[i * 4 + 2] ?? 0) - left;
     }
-    const wroteAll = i - this.sendingHalf * this.halfCapacity >= this.sendEnd;
     this.sendFirst = i - this.sendingHalf * this.halfCapacity;
-    if (this.sendFirst < this.sendCount) {
-      if (!wroteAll) this.shortSends++;
-      return false;
-    }
-    this.sendingHalf = -1;
-    return true;
+    return this.sendFirst;
   }
 
   /** Forgets both halves (a lost socket): its requests are gathered again for the next one. */
   reset(): void {
     this.sendingHalf = -1;
     this.gathered = 0;
+    this.writesInFlight = 0;
   }
 }
