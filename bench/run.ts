@@ -7,8 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../vm/paths.js';
 import { main } from './block.js';
 import { ReportPathError, type StagedReport, stageReportPaths } from './report-paths.js';
+import { checkArguments } from './arguments.js';
 
-if (process.env['TSUBLK_IN_VM'] === '1') {
+const refused = checkArguments(process.argv.slice(2));
+if (refused !== null) {
+  (refused.status === 0 ? process.stdout : process.stderr).write(refused.text);
+  process.exitCode = refused.status;
+} else if (process.env['TSUBLK_IN_VM'] === '1') {
   main();
 } else {
   const vm = fileURLToPath(new URL('../vm/cli.js', import.meta.url));
