@@ -173,7 +173,7 @@ describe('SendBatches', () => {
     expect(batches.startBatch()).toBe(true);
     batches.write(io, 0, 7);
     batches.append(0x2000, 8);
-    batches.failed();
+    expect(batches.written(-32)).toBe(Sent.Failed); // EPIPE
     expect(batches.inFlight).toBe(0);
     batches.reset();
     expect(batches.sending).toBe(false);

@@ -29,6 +29,8 @@ export const Sent = {
   Pending: 1,
   /** The chain is done (or cut short) and the batch is not: write() the rest. */
   More: 2,
+  /** The write failed (an error, or 0: the peer stopped reading): the socket is lost; inFlight of the chain are still in the kernel. */
+  Failed: 3,
 } as const;
 
 export class SendBatches {
@@ -136,23 +138,20 @@ export class SendBatches {
   }
 
   /**
-   * A write of the chain completed with `result`: bytes (> 0), or -ECANCELED after one before it
-   * was short. Returns Sent.*: the batch written, writes still pending, or more to write().
+   * A write of the chain completed with `result`: bytes (> 0), -ECANCELED after one before it was
+   * short, or a failure. Returns Sent.*: the batch written, writes still pending, more to write(),
+   * or failed.
    */
   written(result: number): number {
     this.writesInFlight--;
     if (result === -ECANCELED) return this.writesInFlight > 0 ? Sent.Pending : Sent.More;
+    if (result <= 0) return Sent.Failed;
     const end = this.writeEnds[this.nextWrite++] ?? 0;
     if (this.advance(result) < end) this.shortSends++; // the rest of the chain is canceled
     if (this.writesInFlight > 0) return Sent.Pending;
     if (this.sendFirst < this.sendCount) return Sent.More;
     this.sendingHalf = -1;
     return Sent.Batch;
-  }
-
-  /** A write of the chain failed (the socket is lost): the rest of it is still in the kernel (inFlight). */
-  failed(): void {
-    this.writesInFlight--;
   }
 
   /** Skips `bytes` written from sendFirst on (a partly written entry starts further on); returns the new sendFirst. */
