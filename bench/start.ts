@@ -48,16 +48,25 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-function killDaemon(): void {
+/** The pid of the daemon serving the device, from `tsublk list`. */
+function daemonPid(): number {
   const pid = listed()?.daemon_pid;
   if (pid === undefined || pid <= 0) throw new Error(`device ${DEV_ID} has no daemon to kill`);
-  process.kill(pid, 'SIGKILL');
+  return pid;
 }
 
-/** The user-level crash script: kill -9, poll list until QUIESCED, recover, poll list until LIVE. */
+function killDaemon(): void {
+  process.kill(daemonPid(), 'SIGKILL');
+}
+
+/**
+ * The user-level crash script: kill -9, poll list until QUIESCED, recover, poll list until LIVE.
+ * Timed from the kill, as a crash is: the list run that finds the pid to kill comes before it.
+ */
 function crashScript(): number {
+  const pid = daemonPid();
   const started = process.hrtime.bigint();
-  killDaemon();
+  process.kill(pid, 'SIGKILL');
   waitForState('QUIESCED');
   timed(tsublk, ['recover', '-n', String(DEV_ID)]);
   waitForState('LIVE');

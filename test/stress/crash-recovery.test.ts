@@ -51,11 +51,11 @@ function scriptTimes(from: number): string {
 /**
  * The README's crash script: kill the device's daemon, poll `tsublk list` until QUIESCED,
  * `tsublk recover`, poll `list` until LIVE; records its wall time and returns the new daemon's
- * own recovery time.
+ * own recovery time. Timed from the kill, as a crash is: the list run that finds the pid comes before.
  */
 async function crashAndRecover(devId: number): Promise<number> {
-  const started = Date.now();
   const pid = listed(devId)?.daemon_pid ?? 0;
+  const started = Date.now();
   process.kill(pid, 'SIGKILL');
   await waitFor('QUIESCED', 5000, () => listed(devId)?.state === 'QUIESCED');
   const recovered = tsublk('recover', '-n', String(devId));
