@@ -63,6 +63,7 @@ export default tseslint.config(
         require: 'readonly',
         module: 'writable',
         exports: 'writable',
+        __dirname: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -7,6 +7,7 @@
 import { type BuildOptions, type Plugin, build } from 'esbuild';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { programHelpText } from '../src/cli/main.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -108,5 +109,8 @@ await Promise.all([
 // build); removed so that the folder holds no stale files.
 for (const name of readdirSync(`${root}${outdir}`))
   if (name.endsWith('.v8cache')) rmSync(`${root}${outdir}/${name}`, { force: true });
+// What `tsublk --help` prints, for bin/tsublk to write without loading the CLI's bundle: the same
+// text (it has no terminal width in it). One TCG boot, 21 alternating runs: 595 -> 561 ms (bare 413).
+writeFileSync(`${root}${outdir}/help.txt`, programHelpText());
 // The package is ESM ("type": "module"): this folder's .js files are CommonJS.
 writeFileSync(`${root}${outdir}/../package.json`, '{ "type": "commonjs" }\n');

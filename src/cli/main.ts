@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { type CommandSpec, type OptionSpec, type Program, UsageError, givenValues, runProgram } from './args.js';
+import {
+  type CommandSpec,
+  type OptionSpec,
+  type Program,
+  UsageError,
+  givenValues,
+  programHelp,
+  runProgram,
+} from './args.js';
 import type { TargetPlanner } from '../blk/target-plan.js';
 import { builtinPlanner, builtinPlanners, isTargetModule } from '../targets/registry.js';
 import { markStart } from '../start-trace.js';
@@ -334,6 +342,11 @@ const program = (add: CommandSpec): Program => ({
       .version,
   commands: commands(add),
 });
+
+/** `tsublk --help`: the build writes it beside the bundles, for bin/tsublk to print without loading them. */
+export function programHelpText(): string {
+  return programHelp(program(addCommand(null)));
+}
 
 /** The tsublk command line, compatible with the C `ublk` utility's add/del/list/features. */
 export async function main(argv: readonly string[]): Promise<void> {

@@ -46,6 +46,15 @@ describe('the bundled CLI', () => {
     );
   });
 
+  it("prints --help and -h from the text the build wrote, the CLI's own help word for word", () => {
+    const parsed = cli(['help']); // through the CLI's bundle and parser
+    expect(parsed.status).toBe(0);
+    expect(parsed.stdout).toMatch(/^tsublk <command> \[options\]\n/);
+    expect(readFileSync(new URL('../../dist/bundle/cli/help.txt', import.meta.url), 'utf8')).toBe(parsed.stdout);
+    expect(cli(['--help'])).toEqual(parsed);
+    expect(cli(['-h'])).toEqual(parsed);
+  });
+
   it("loads no FFI for --help, a command's --help, or checking an add", () => {
     const preload = ['--require', refuseKoffi];
     expect(cli(['--help'], preload).status).toBe(0);
