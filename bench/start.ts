@@ -1,4 +1,4 @@
-// `npm run bench:start [-- --runs N] [--phases] [--json]`: how long tsublk takes to start, as
+// `npm run bench:start [-- --runs N] [--phases] [--json] [--kernel K]`: how long tsublk takes to start, as
 // ratios to a bare `node -e 0` measured in the same boot (median of N, 5 by default), and the
 // user-level crash script's time from kill -9 to LIVE. Inside a guest it measures directly;
 // anywhere else it boots the VM first. --phases adds one traced run of each command: every
@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type StartArguments, parseStartArguments, startUsage } from './start-arguments.js';
 
 const tsublk = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 const DEV_ID = 0;
@@ -159,10 +160,7 @@ function phases(): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-function main(): void {
-  const at = process.argv.indexOf('--runs');
-  const runs = at < 0 ? 5 : Number(process.argv[at + 1]);
-  const json = process.argv.includes('--json');
+function main({ runs, json, phases: traced }: StartArguments): void {
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const rows = measure(runs);
   if (json) process.stdout.write(JSON.stringify({ kernel, runs, rows }) + '\n');
@@ -176,16 +174,28 @@ function main(): void {
         `${r.name.padEnd(31)} ${String(r.ms).padStart(6)}  ${r.ratio.toFixed(2).padStart(6)}  ${r.limit.padEnd(8)}  ${r.limit === '' ? '' : r.ok ? 'ok' : 'OVER'}`,
       );
   }
-  if (process.argv.includes('--phases')) phases();
+  if (traced) phases();
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }
 
-if (process.env['TSUBLK_IN_VM'] === '1') {
-  main();
+const parsed = parseStartArguments(process.argv.slice(2));
+if ('help' in parsed) process.stdout.write(startUsage);
+else if ('error' in parsed) {
+  process.stderr.write(`bench:start: ${parsed.error}\n`);
+  process.exitCode = 2;
+} else if (process.env['TSUBLK_IN_VM'] === '1') {
+  main(parsed);
 } else {
   const vm = fileURLToPath(new URL('../vm/cli.js', import.meta.url));
   const self = fileURLToPath(import.meta.url);
-  const result = spawnSync(process.execPath, [vm, '--', process.execPath, self, ...process.argv.slice(2)], {
+  const kernel = parsed.kernel === null ? [] : ['--kernel', parsed.kernel];
+  const guestArgs = [
+    '--runs',
+    String(parsed.runs),
+    ...(parsed.phases ? ['--phases'] : []),
+    ...(parsed.json ? ['--json'] : []),
+  ];
+  const result = spawnSync(process.execPath, [vm, ...kernel, '--', process.execPath, self, ...guestArgs], {
     stdio: 'inherit',
   });
   process.exitCode = result.status ?? 1;
