@@ -21,6 +21,8 @@ const MSG_DONTWAIT = 0x40;
 export interface NotifyListener {
   /** The next datagram received, or null when none is waiting. */
   next(): string | null;
+  /** The next datagram, waited for up to `withinMs` (polled every 20 ms); null if none came. */
+  arrival(withinMs: number): Promise<string | null>;
   close(): void;
 }
 
@@ -31,12 +33,17 @@ export function listenForNotify(name: string): NotifyListener {
     close(fd);
     throw new Error(`bind ${name} failed (errno ${koffi.errno()})`);
   }
-  return {
-    next: () => {
-      const buffer = Buffer.alloc(4096);
-      const length = recv(fd, buffer, buffer.length, MSG_DONTWAIT);
-      return length < 0 ? null : buffer.subarray(0, length).toString();
-    },
-    close: () => close(fd),
+  const next = (): string | null => {
+    const buffer = Buffer.alloc(4096);
+    const length = recv(fd, buffer, buffer.length, MSG_DONTWAIT);
+    return length < 0 ? null : buffer.subarray(0, length).toString();
   };
+  const arrival = async (withinMs: number): Promise<string | null> => {
+    const deadline = Date.now() + withinMs;
+    for (let received = next(); ; received = next()) {
+      if (received !== null || Date.now() > deadline) return received;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { next, arrival, close: () => close(fd) };
 }

@@ -100,7 +100,11 @@ describe('add --foreground', () => {
     expect(stdout).toMatch(/^dev id 2: /);
     expect(existsSync('/dev/ublkb2')).toBe(true);
     expect(stdout).toContain(`daemon pid ${child.pid} state LIVE`);
-    expect(manager.next()).toBe(`READY=1\nMAINPID=${child.pid}\nSTATUS=serving /dev/ublkb2 (target null)`);
+    // The daemon prints the device, then tells the manager: the datagram may come a moment later
+    // (the sid CI run at aca3d4d read the socket before it came).
+    expect(await manager.arrival(10_000)).toBe(
+      `READY=1\nMAINPID=${child.pid}\nSTATUS=serving /dev/ublkb2 (target null)`,
+    );
     ok('dd', 'if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=100', 'iflag=direct');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
