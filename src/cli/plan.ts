@@ -7,7 +7,13 @@ import {
   type TargetPlanner,
   checkOptionValue,
 } from '../blk/target-plan.js';
-import { builtinPlanner, builtinPlanners, loadTarget, modulePlanner, resolveTargetName } from '../targets/registry.js';
+import {
+  builtinPlanner,
+  builtinPlanners,
+  loadModuleTarget,
+  modulePlanner,
+  resolveTargetName,
+} from '../targets/registry.js';
 import { validLogicalBlockSizes } from '../blk/disk.js';
 import { UblkError } from '../ublk/errors.js';
 import { ZERO_COPY_FLAGS, flagsCommandsUse } from '../ublk/features.js';
@@ -316,7 +322,7 @@ export function planAdd(args: AddArguments, module?: TargetPlanner): AddPlan {
 /** A module target's (-t ./x.js) options and plan: the module is loaded here, in the CLI. */
 export async function loadModulePlanner(name: string): Promise<TargetPlanner> {
   const file = resolveTargetName(name);
-  return modulePlanner(await loadTarget(file), file);
+  return modulePlanner(await loadModuleTarget(file), file);
 }
 
 /** Every UBLK_F_* bit tsublk may ask the kernel for: add's options, the data paths, the built-in targets' plans. */

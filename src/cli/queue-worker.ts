@@ -4,7 +4,7 @@
 // starts it by URL (queue-worker-url.ts) and knows no target by name.
 import { parentPort, workerData } from 'node:worker_threads';
 import { gettid } from '../../native-bindings/libc.js';
-import { loadTarget } from '../targets/registry.js';
+import { loadTarget } from '../targets/load-target.js';
 import { UblkQueue } from '../ublk/queue.js';
 import type { QueueSetup } from '../ublk/queue-setup.js';
 import type { QueueMessage } from '../ublk/queue-messages.js';

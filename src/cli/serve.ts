@@ -3,7 +3,7 @@ import { EXIT } from './exit-codes.js';
 import { markStart } from '../start-trace.js';
 import { rmSync } from 'node:fs';
 import { UBLK_F, UBLK_F_BIT, UBLK_S_DEV } from '../../native-bindings/ublk_cmd.js';
-import { loadTarget } from '../targets/registry.js';
+import { loadTarget } from '../targets/load-target.js';
 import type { AnyTarget } from '../blk/target.js';
 import { ControlDevice } from '../ublk/control.js';
 import { UblkDevice } from '../ublk/device.js';

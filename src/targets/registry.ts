@@ -9,31 +9,35 @@ import { nullPlanner } from './null-options.js';
 import type { AnyTarget } from '../blk/target.js';
 import { importModule } from '../import-module.js';
 
-/** A target tsublk ships: its options and plan (light), and its code, loaded only when served. */
-interface BuiltinTarget {
-  readonly planner: TargetPlanner;
-  readonly load: () => Promise<AnyTarget>;
-}
-
 /**
- * The targets tsublk ships, by name: `add` checks a name and its options without loading any
- * target code (or the FFI that target code loads). A new target adds one line here.
+ * The targets tsublk ships, by name, with their options and plan: `add` checks a name and its
+ * options without any target code (or the FFI that target code loads). Their code is in
+ * load-target.ts, which only the daemon and its queue workers import: the CLI's bundles carry
+ * none of it. A new target adds one line here and one there (the compiler asks for it).
  */
-const builtinTargets: Readonly<Record<string, BuiltinTarget>> = {
-  null: { planner: nullPlanner, load: async () => (await import('./null.js')).nullTarget },
-  memory: { planner: memoryPlanner, load: async () => (await import('./memory.js')).memoryTarget },
-  loop: { planner: loopPlanner, load: async () => (await import('./loop/target.js')).loopTarget },
-  nbd: { planner: nbdPlanner, load: async () => (await import('./nbd/target.js')).nbdTarget },
-};
+const builtinPlannersByName = {
+  null: nullPlanner,
+  memory: memoryPlanner,
+  loop: loopPlanner,
+  nbd: nbdPlanner,
+} as const satisfies Readonly<Record<string, TargetPlanner>>;
+
+/** The name of a target tsublk ships. */
+export type BuiltinTargetName = keyof typeof builtinPlannersByName;
+
+/** True when `name` is a target tsublk ships. */
+export function isBuiltinTarget(name: string): name is BuiltinTargetName {
+  return Object.hasOwn(builtinPlannersByName, name);
+}
 
 /** Every built-in target's options and plan. */
 export function builtinPlanners(): readonly TargetPlanner[] {
-  return Object.values(builtinTargets).map((target) => target.planner);
+  return Object.values(builtinPlannersByName);
 }
 
 /** A built-in target's options and plan, by name (undefined for a module or an unknown name). */
 export function builtinPlanner(name: string): TargetPlanner | undefined {
-  return builtinTargets[name]?.planner;
+  return isBuiltinTarget(name) ? builtinPlannersByName[name] : undefined;
 }
 
 /** The size of a module target's device left without --size. */
@@ -70,9 +74,9 @@ export function resolveTargetName(name: string): string {
       );
     return file;
   }
-  if (builtinTargets[name] === undefined)
+  if (!isBuiltinTarget(name))
     throw new Error(
-      `unknown target '${name}': use ${Object.keys(builtinTargets).join(' or ')}, or the path of a target module`,
+      `unknown target '${name}': use ${Object.keys(builtinPlannersByName).join(' or ')}, or the path of a target module`,
     );
   return name;
 }
@@ -81,10 +85,8 @@ function isTarget(value: unknown): value is AnyTarget {
   return typeof (value as Partial<AnyTarget> | undefined)?.operations?.queueRq === 'function';
 }
 
-/** The target named by `-t`: a built-in, or the default export of a module file. */
-export async function loadTarget(name: string): Promise<AnyTarget> {
-  const builtin = builtinTargets[name];
-  if (builtin !== undefined) return builtin.load();
+/** A target module's Target (`-t ./x.js`): the default export of the file `name` names. */
+export async function loadModuleTarget(name: string): Promise<AnyTarget> {
   const module = (await importModule(pathToFileURL(resolveTargetName(name)).href)) as { default?: unknown };
   // A module compiled to CommonJS (tsc's `export default` sets exports.default) arrives with its
   // exports object as the default: the Target is one level further down.
