@@ -38,7 +38,7 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** The modules main.ts loads per command (its `import('./x.js')`): each a bundle of its own. */
+/** The modules commands.ts loads per command (its `import('./x.js')`): each a bundle of its own. */
 const commandModules = [
   'plan',
   'serve-foreground',
@@ -57,15 +57,15 @@ const commandModules = [
 ];
 
 /**
- * An entry's `import('./x.js')` of a sibling module stays a reference to that module's own bundle
- * beside it: main.ts's commands, daemon-main.ts's serve-daemon.
+ * A module's `import('./x.js')` of a sibling module stays a reference to that module's own bundle
+ * beside it: commands.ts's commands (in the CLI's bundle), daemon-main.ts's serve-daemon.
  */
-function siblingsBeside(entry: string): Plugin {
+function siblingsBeside(importer: string): Plugin {
   return {
     name: 'siblings-beside',
     setup(plugin) {
       plugin.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) =>
-        args.kind === 'dynamic-import' && args.importer.endsWith(entry)
+        args.kind === 'dynamic-import' && args.importer.endsWith(importer)
           ? { path: args.path, external: true }
           : undefined,
       );
@@ -79,7 +79,7 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { main: 'src/cli/main.ts' },
-    plugins: [siblingsBeside('src/cli/main.ts')],
+    plugins: [siblingsBeside('src/cli/commands.ts')],
     supported: { 'dynamic-import': false },
   }),
   // The daemon's entry alone: it starts the queue workers first thing, so it compiles only what

@@ -104,6 +104,9 @@ describe('what each bundle carries', () => {
         bundle,
       ).toEqual([]);
     expect(sources('main')).toContain('src/targets/null-options.ts');
+    // Nor a command's own modules: each is a bundle of its own, loaded when that command runs.
+    for (const command of ['plan', 'start-daemon', 'list', 'delete', 'stats'])
+      expect(sources('main')).not.toContain(`src/cli/${command}.ts`);
     for (const bundle of ['serve-daemon', 'queue-worker'])
       expect(sources(bundle)).toEqual(expect.arrayContaining(targetCode));
   });
