@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { O, close, open, preadRaw } from '../../dist/native-bindings/libc.js';
 import { HostMemory } from '../../dist/native-bindings/host-memory.js';
 import { cleanUp, leftovers, listedDevice, ok, run, tsublk } from '../vm/cli.js';
+import { pollUntil } from '../support/poll.js';
 
 const cycles = Number(process.env['TSUBLK_STRESS_CYCLES'] ?? 20);
 const writerScript = fileURLToPath(new URL('../support/crash-writer.mjs', import.meta.url));
@@ -24,11 +25,7 @@ interface Listed {
 const listed = (devId: number): Listed | undefined => listedDevice<Listed>(devId);
 
 async function waitFor(what: string, withinMs: number, check: () => boolean): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > withinMs) throw new Error(`${what}: not within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  if (!(await pollUntil(check, withinMs, 100))) throw new Error(`${what}: not within ${withinMs} ms`);
 }
 
 function exited(child: ChildProcess): Promise<{ status: number | null; output: string }> {

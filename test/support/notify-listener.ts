@@ -3,6 +3,7 @@
 import koffi from 'koffi';
 import { AF, SOCK, close, socket } from '../../native-bindings/libc.js';
 import { unixSocketAddress } from '../../src/cli/sd-notify.js';
+import { pollUntil } from './poll.js';
 
 const libc = koffi.load('libc.so.6');
 const bind = libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)') as (
@@ -39,11 +40,9 @@ export function listenForNotify(name: string): NotifyListener {
     return length < 0 ? null : buffer.subarray(0, length).toString();
   };
   const arrival = async (withinMs: number): Promise<string | null> => {
-    const deadline = Date.now() + withinMs;
-    for (let received = next(); ; received = next()) {
-      if (received !== null || Date.now() > deadline) return received;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    let received: string | null = null;
+    await pollUntil(() => (received = next()) !== null, withinMs, 20);
+    return received;
   };
   return { next, arrival, close: () => close(fd) };
 }

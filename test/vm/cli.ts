@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { parseCpuList } from '../../src/cli/thread-cpus.js';
 import { daemonPid, waitForState } from './kernel-state.js';
+import { pollUntil } from '../support/poll.js';
 
 export const tsublkBin = fileURLToPath(new URL('../../bin/tsublk', import.meta.url));
 
@@ -284,10 +285,9 @@ export async function startListening(
   started.push(server);
   let stderr = '';
   server.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  for (let waited = 0; !ready(); waited += 50) {
-    if (waited > 20_000 || server.exitCode !== null) throw new Error(`${command} did not start: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let up = false;
+  await pollUntil(() => (up = ready()) || server.exitCode !== null, 20_000);
+  if (!up) throw new Error(`${command} did not start: ${stderr}`);
   return server;
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenForNotify } from '../support/notify-listener.js';
+import { pollUntil } from '../support/poll.js';
 import { cleanUp, leftovers, ok, tsublk, tsublkAsync, tsublkBin } from './cli.js';
 
 afterEach(() => {
@@ -95,8 +96,7 @@ describe('add --foreground', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    for (let i = 0; i < 600 && !stdout.includes('target '); i++)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await pollUntil(() => stdout.includes('target '), 60_000, 100);
     expect(stdout).toMatch(/^dev id 2: /);
     expect(existsSync('/dev/ublkb2')).toBe(true);
     expect(stdout).toContain(`daemon pid ${child.pid} state LIVE`);
@@ -121,8 +121,7 @@ describe('del', () => {
   it('--async returns at once and the device still goes away', async () => {
     expect(tsublk('add', '-t', 'null', '-n', '3', '--size', '1G').status).toBe(0);
     expect(tsublk('del', '-n', '3', '--async').status).toBe(0);
-    for (let i = 0; i < 300 && (existsSync('/dev/ublkb3') || leftovers().daemons.length > 0); i++)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await pollUntil(() => !existsSync('/dev/ublkb3') && leftovers().daemons.length === 0, 30_000, 100);
     expect(existsSync('/dev/ublkb3')).toBe(false);
   });
 
@@ -131,8 +130,7 @@ describe('del', () => {
     expect(add.status).toBe(0);
     const pid = Number(/daemon pid (\d+)/.exec(add.stdout)?.[1]);
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 100 && leftovers().daemons.length > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await pollUntil(() => leftovers().daemons.length === 0, 5_000);
     const del = tsublk('del', '-n', '4');
     expect(del.status, del.stderr).toBe(0);
     expect(existsSync('/dev/ublkb4')).toBe(false);

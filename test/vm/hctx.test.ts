@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { pollUntil } from '../support/poll.js';
 import { cleanUp, leftovers, listedDevice, ok, run, tsublkBin } from './cli.js';
 
 const probe = new URL('./fixtures/probe-target.mjs', import.meta.url).pathname;
@@ -141,8 +142,7 @@ describe('the hctx contract, watched through a target module', () => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    for (let i = 0; i < 600 && !stdout.includes('state LIVE'); i++)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await pollUntil(() => stdout.includes('state LIVE'), 60_000, 100);
     expect(stdout).toContain('state LIVE');
     // Sector 8192 is 4 MiB in: the partition scan at start never reads it.
     // The probe's queueRq ended this read before commitRqs threw: the failing queue still commits

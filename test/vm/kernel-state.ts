@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { stateName } from '../../src/cli/devices.js';
 import { ControlDevice } from '../../src/ublk/control.js';
 import type { DeviceInfo } from '../../src/ublk/device-info.js';
+import { pollUntil } from '../support/poll.js';
 
 export function kernelDeviceInfo(devId: number): DeviceInfo {
   const control = ControlDevice.open();
@@ -17,12 +18,10 @@ export function kernelDeviceInfo(devId: number): DeviceInfo {
 /** Polls the device's state (GET_DEV_INFO) until it is `state`; returns how long that took. */
 export async function waitForState(devId: number, state: string, withinMs: number): Promise<number> {
   const start = Date.now();
-  for (;;) {
-    const now = stateName(kernelDeviceInfo(devId).state);
-    if (now === state) return Date.now() - start;
-    if (Date.now() - start > withinMs) throw new Error(`device ${devId} is ${now}, not ${state}, after ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let now = '';
+  if (await pollUntil(() => (now = stateName(kernelDeviceInfo(devId).state)) === state, withinMs))
+    return Date.now() - start;
+  throw new Error(`device ${devId} is ${now}, not ${state}, after ${withinMs} ms`);
 }
 
 /**
@@ -31,15 +30,14 @@ export async function waitForState(devId: number, state: string, withinMs: numbe
  * fixed sleep, which is either too short on a slow host or wasted on a fast one).
  */
 export async function waitForIos(devId: number, ios: number, withinMs: number): Promise<void> {
-  const start = Date.now();
-  for (;;) {
+  let served = 0;
+  const counted = (): boolean => {
     const fields = readFileSync(`/sys/block/ublkb${devId}/stat`, 'utf8').trim().split(/\s+/).map(Number);
-    const served = (fields[0] ?? 0) + (fields[4] ?? 0);
-    if (served >= ios) return;
-    if (Date.now() - start > withinMs)
-      throw new Error(`device ${devId} served ${served} requests, not ${ios}, in ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    served = (fields[0] ?? 0) + (fields[4] ?? 0);
+    return served >= ios;
+  };
+  if (!(await pollUntil(counted, withinMs)))
+    throw new Error(`device ${devId} served ${served} requests, not ${ios}, in ${withinMs} ms`);
 }
 
 /** The pid of the daemon serving the device, as the kernel knows it. */
