@@ -116,20 +116,26 @@ async function deleteOne(control: ControlDevice, devId: number, async: boolean, 
 export async function del(devId: number, all: boolean, async = false, safe = false): Promise<void> {
   const control = ControlDevice.open();
   const inUse: number[] = [];
+  const failures: unknown[] = [];
   try {
     const ids = all ? deviceIds() : [devId];
-    for (const id of ids) {
-      try {
-        await withDeviceLock(id, () => deleteOne(control, id, async, safe));
-      } catch (error) {
-        if (all && error instanceof DeviceInUseError) inUse.push(id);
-        // `del -a` deletes what is ours to delete: a user's own devices, or everything for root.
-        else if (!(all && error instanceof NotYoursError)) throw error;
-      }
-    }
+    // Side by side: each daemon stops its own device, so del -a waits for N about as long as for one.
+    const outcomes = await Promise.allSettled(
+      ids.map((id) => withDeviceLock(id, () => deleteOne(control, id, async, safe))),
+    );
+    // Every device was tried; the first failure (in id order) is the one reported.
+    ids.forEach((id, at) => {
+      const outcome = outcomes[at];
+      if (outcome?.status !== 'rejected') return;
+      const error: unknown = outcome.reason;
+      if (all && error instanceof DeviceInUseError) inUse.push(id);
+      // `del -a` deletes what is ours to delete: a user's own devices, or everything for root.
+      else if (!(all && error instanceof NotYoursError)) failures.push(error);
+    });
   } finally {
     control.close();
   }
+  if (failures.length > 0) throw failures[0];
   if (inUse.length > 0)
     throw new UblkError(
       `device${inUse.length > 1 ? 's' : ''} ${inUse.join(', ')} in use (mounted, or open by a process), left as they are: unmount or close them, then del --safe again`,
