@@ -11,5 +11,9 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const vitest = fileURLToPath(new URL('../../node_modules/.bin/vitest', import.meta.url));
 
-const result = spawnSync(vitest, ['list', '--project', 'vm'], { cwd: root, stdio: 'ignore', timeout: 120_000 });
+const result = spawnSync(vitest, ['list', '--project', 'vm', '--project', 'vm-alone'], {
+  cwd: root,
+  stdio: 'ignore',
+  timeout: 120_000,
+});
 if (result.error !== undefined) process.stderr.write(`warm-vm-test-cache: vitest list: ${result.error.message}\n`);

@@ -142,19 +142,61 @@ export function processes(): string[] {
   return lines;
 }
 
-/** What ublk devices, daemons and run files exist right now. */
-export function leftovers(): { devices: string[]; daemons: string[]; runFiles: string[] } {
-  const devices = readdirSync('/dev').filter((name) => /^ublk[bc]\d+$/.test(name));
+/**
+ * The device ids a test file serves, first to last. The files of the vm project run two at a time
+ * in one guest (vitest.config.ts), each in ids no other file of it uses; such a file cleans up
+ * and looks for leftovers among its own ids, and among the daemons its own vitest worker started
+ * (one file at a time runs in a worker).
+ */
+export interface DeviceIds {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Nothing of tsublk: what leftovers() must find after a test. */
+export const nothingLeft = { devices: [], daemons: [], runFiles: [] };
+
+/** Whether the digits in `name` (ublkb12, 12.json) are an id in `ids` (every id without `ids`). */
+export function owns(ids: DeviceIds | undefined, name: string): boolean {
+  const id = Number(/\d+/.exec(name)?.[0]);
+  return ids === undefined || (id >= ids.first && id <= ids.last);
+}
+
+/** Whether process `pid` was started by this vitest worker: it inherited the worker's VITEST_POOL_ID. */
+function startedHere(pid: string): boolean {
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return environ.includes(`VITEST_POOL_ID=${process.env['VITEST_POOL_ID'] ?? ''}`);
+  } catch {
+    return false; // gone since it was listed
+  }
+}
+
+/** What ublk devices, daemons and run files exist right now: all of them, or those of `ids`. */
+export function leftovers(ids?: DeviceIds): { devices: string[]; daemons: string[]; runFiles: string[] } {
+  const devices = readdirSync('/dev').filter((name) => /^ublk[bc]\d+$/.test(name) && owns(ids, name));
   // The daemon runs dist/bundle/cli/daemon-main.js serve …
-  const daemons = processes().filter((line) => line.includes('daemon-main.js serve'));
-  const runFiles = existsSync('/run/tsublk') ? readdirSync('/run/tsublk') : [];
+  const daemons = processes().filter(
+    (line) => line.includes('daemon-main.js serve') && (ids === undefined || startedHere(line.split(' ')[0] ?? '')),
+  );
+  const runFiles = existsSync('/run/tsublk') ? readdirSync('/run/tsublk').filter((name) => owns(ids, name)) : [];
   return { devices, daemons, runFiles };
 }
 
-/** Deletes every device and waits for daemons to be gone (test cleanup; a CLI run only if anything is left). */
-export function cleanUp(): void {
-  const left = leftovers();
-  if (left.devices.length > 0 || left.daemons.length > 0 || left.runFiles.length > 0) tsublk('del', '-a');
+/**
+ * Deletes every device (or those of `ids`, and kills the daemons left of this worker) and waits
+ * for daemons to be gone (test cleanup; a CLI run only if anything is left).
+ */
+export function cleanUp(ids?: DeviceIds): void {
+  const left = leftovers(ids);
+  if (left.devices.length === 0 && left.daemons.length === 0 && left.runFiles.length === 0) return;
+  if (ids === undefined) {
+    tsublk('del', '-a');
+    return;
+  }
+  const owned = new Set([...left.devices, ...left.runFiles].map((name) => Number(/\d+/.exec(name)?.[0])));
+  for (const id of owned) tsublk('del', '-n', String(id));
+  for (const line of leftovers(ids).daemons) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
 }
 
 /** What a background fio write+verify run ended with: its exit status and its one job's totals. */
@@ -207,26 +249,19 @@ export function fioWriteVerify(
  */
 export async function expectKillAndRecoverKeepsWrites(devId: number): Promise<void> {
   const pattern = randomBytes(4 * 2 ** 20);
-  writeFileSync('/tmp/tsublk-pattern', pattern);
-  ok('dd', 'if=/tmp/tsublk-pattern', `of=/dev/ublkb${devId}`, 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
+  const patternFile = `/tmp/tsublk-pattern-${devId}`;
+  const rangeFile = `/tmp/tsublk-range-${devId}`;
+  writeFileSync(patternFile, pattern);
+  ok('dd', `if=${patternFile}`, `of=/dev/ublkb${devId}`, 'bs=1M', 'seek=8', 'oflag=direct', 'status=none');
   process.kill(daemonPid(devId), 'SIGKILL');
   await waitForState(devId, 'QUIESCED', 5000);
   const recovered = tsublk('recover', '-n', String(devId));
   expect(recovered.stderr).toBe('');
   expect(recovered.stdout).toMatch(/state LIVE/);
-  ok(
-    'dd',
-    `if=/dev/ublkb${devId}`,
-    'of=/tmp/tsublk-range',
-    'bs=1M',
-    'skip=8',
-    'count=4',
-    'iflag=direct',
-    'status=none',
-  );
-  expect(readFileSync('/tmp/tsublk-range').equals(pattern)).toBe(true);
-  rmSync('/tmp/tsublk-range');
-  rmSync('/tmp/tsublk-pattern');
+  ok('dd', `if=/dev/ublkb${devId}`, `of=${rangeFile}`, 'bs=1M', 'skip=8', 'count=4', 'iflag=direct', 'status=none');
+  expect(readFileSync(rangeFile).equals(pattern)).toBe(true);
+  rmSync(rangeFile);
+  rmSync(patternFile);
 }
 
 /**

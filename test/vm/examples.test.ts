@@ -3,15 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+import { type DeviceIds, cleanUp, leftovers, nothingLeft, ok, run, tsublk } from './cli.js';
 
 const example = (name: string): string => fileURLToPath(new URL(`../../dist/examples/${name}.js`, import.meta.url));
 const image = '/tmp/tsublk-example.img';
+const ids: DeviceIds = { first: 60, last: 69 };
 
 afterEach(() => {
-  cleanUp();
+  cleanUp(ids);
   rmSync(image, { force: true });
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 function add(...args: string[]): void {
@@ -29,11 +30,11 @@ function queueStats(devId: number): Array<Record<string, number>> {
 
 describe('examples/', () => {
   it('hello-target: each queue counts what it served in its own HwData, and reads give zeros', () => {
-    add('-t', example('hello-target'), '-q', '2', '-n', '0', '--size', '256M');
+    add('-t', example('hello-target'), '-q', '2', '-n', '60', '--size', '256M');
     ok(
       'fio',
       '--name=h',
-      '--filename=/dev/ublkb0',
+      '--filename=/dev/ublkb60',
       '--rw=randrw',
       '--direct=1',
       '--ioengine=io_uring',
@@ -45,14 +46,14 @@ describe('examples/', () => {
       '--cpus_allowed=0,1',
       '--cpus_allowed_policy=split',
     );
-    const queues = queueStats(0);
+    const queues = queueStats(60);
     expect(queues).toHaveLength(2);
     for (const queue of queues) {
       expect(queue['reads']).toBeGreaterThan(0); // both queues served: the counters are per queue
       expect(queue['writes']).toBeGreaterThan(0);
     }
     expect(
-      ok('sh', '-c', 'dd if=/dev/ublkb0 bs=64k count=1 iflag=direct status=none | tr -d "\\000" | wc -c').trim(),
+      ok('sh', '-c', 'dd if=/dev/ublkb60 bs=64k count=1 iflag=direct status=none | tr -d "\\000" | wc -c').trim(),
     ).toBe('0');
   });
 
@@ -60,10 +61,10 @@ describe('examples/', () => {
     ok('truncate', '-s', '32M', image);
     const bad = tsublk('add', '-t', example('delay-target'), '--file', image, '--delay_us', '-1');
     expect(bad.stderr.trim()).toBe('tsublk: bad --delay_us -1: use --delay_us between 0 and 10000000 (10 s)');
-    add('-t', example('delay-target'), '--file', image, '--delay_us', '20000', '-n', '1');
+    add('-t', example('delay-target'), '--file', image, '--delay_us', '20000', '-n', '61');
     const fio = run('fio', [
       '--name=d',
-      '--filename=/dev/ublkb1',
+      '--filename=/dev/ublkb61',
       '--rw=randwrite',
       '--direct=1',
       '--ioengine=io_uring',
@@ -93,24 +94,24 @@ describe('examples/', () => {
     ok('truncate', '-s', '16M', image);
     const plain = randomBytes(2 ** 20);
     writeFileSync('/tmp/tsublk-plain', plain);
-    add('-t', example('xor-cipher'), '--file', image, '--key', 'a passphrase', '-n', '2');
+    add('-t', example('xor-cipher'), '--file', image, '--key', 'a passphrase', '-n', '62');
     ok(
       'dd',
       'if=/tmp/tsublk-plain',
-      'of=/dev/ublkb2',
+      'of=/dev/ublkb62',
       'bs=64k',
       'seek=16',
       'oflag=direct',
       'conv=fsync',
       'status=none',
     );
-    expect(tsublk('del', '-n', '2').status).toBe(0);
+    expect(tsublk('del', '-n', '62').status).toBe(0);
     const stored = readFileSync(image).subarray(2 ** 20, 2 ** 21);
     const key = Buffer.from('a passphrase');
     expect(stored.equals(plain)).toBe(false);
     expect(stored.every((byte, i) => (byte ^ (key[(2 ** 20 + i) % key.length] ?? 0)) === plain[i])).toBe(true);
-    add('-t', example('xor-cipher'), '--file', image, '--key', 'a passphrase', '-n', '2');
-    ok('dd', 'if=/dev/ublkb2', 'of=/tmp/tsublk-read', 'bs=64k', 'skip=16', 'count=16', 'iflag=direct', 'status=none');
+    add('-t', example('xor-cipher'), '--file', image, '--key', 'a passphrase', '-n', '62');
+    ok('dd', 'if=/dev/ublkb62', 'of=/tmp/tsublk-read', 'bs=64k', 'skip=16', 'count=16', 'iflag=direct', 'status=none');
     expect(readFileSync('/tmp/tsublk-read').equals(plain)).toBe(true);
     rmSync('/tmp/tsublk-plain');
     rmSync('/tmp/tsublk-read');

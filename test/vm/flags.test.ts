@@ -3,11 +3,13 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenForNotify } from '../support/notify-listener.js';
 import { pollUntil } from '../support/poll.js';
-import { cleanUp, leftovers, ok, tsublk, tsublkAsync, tsublkBin } from './cli.js';
+import { type DeviceIds, cleanUp, leftovers, nothingLeft, ok, tsublk, tsublkAsync, tsublkBin } from './cli.js';
+
+const ids: DeviceIds = { first: 70, last: 79 };
 
 afterEach(() => {
-  cleanUp();
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  cleanUp(ids);
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 /**
@@ -43,17 +45,19 @@ function fioErrors(devices: readonly string[]): Record<string, number> {
 }
 
 /**
- * Adds a null device per case (`-n` 0, 1, …), side by side: the guest's two CPUs share their
+ * Adds a null device per case (`-n` 70, 71, …), side by side: the guest's two CPUs share their
  * starts. Each case's flags line must name its kernel feature or not (`named`); then fio drives
  * them all at once, and none may see an error.
  */
 async function flagsReachTheKernelAndServe(cases: ReadonlyArray<[string[], string, boolean]>): Promise<void> {
   const added = await Promise.all(
-    cases.map(([flags], devId) => tsublkAsync('add', '-t', 'null', '-n', String(devId), '--size', '1G', ...flags)),
+    cases.map(([flags], at) =>
+      tsublkAsync('add', '-t', 'null', '-n', String(ids.first + at), '--size', '1G', ...flags),
+    ),
   );
-  const devices = cases.map((_, devId) => `/dev/ublkb${devId}`);
-  cases.forEach(([flags, feature, named], devId) => {
-    const add = added[devId];
+  const devices = cases.map((_, at) => `/dev/ublkb${ids.first + at}`);
+  cases.forEach(([flags, feature, named], at) => {
+    const add = added[at];
     expect(add?.status, `add ${flags.join(' ')}: ${add?.stderr}`).toBe(0);
     const flagsLine = add?.stdout.split('\n')[2] ?? '';
     expect(flagsLine.split(/[[\] ]+/).includes(feature), `${flags.join(' ')}: ${flagsLine}`).toBe(named);
@@ -87,7 +91,7 @@ describe('add --foreground', () => {
     // As systemd runs tsublk@.service (Type=notify): a datagram socket in its place.
     const notifySocket = `@tsublk-vm-notify-${process.pid}`;
     const manager = listenForNotify(notifySocket);
-    const child = spawn(tsublkBin, ['add', '-t', 'null', '-n', '2', '--size', '1G', '--foreground'], {
+    const child = spawn(tsublkBin, ['add', '-t', 'null', '-n', '72', '--size', '1G', '--foreground'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NOTIFY_SOCKET: notifySocket },
     });
@@ -97,48 +101,48 @@ describe('add --foreground', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await pollUntil(() => stdout.includes('target '), 60_000, 100);
-    expect(stdout).toMatch(/^dev id 2: /);
-    expect(existsSync('/dev/ublkb2')).toBe(true);
+    expect(stdout).toMatch(/^dev id 72: /);
+    expect(existsSync('/dev/ublkb72')).toBe(true);
     expect(stdout).toContain(`daemon pid ${child.pid} state LIVE`);
     // The daemon prints the device, then tells the manager: the datagram may come a moment later
     // (the sid CI run at aca3d4d read the socket before it came).
     expect(await manager.arrival(10_000)).toBe(
-      `READY=1\nMAINPID=${child.pid}\nSTATUS=serving /dev/ublkb2 (target null)`,
+      `READY=1\nMAINPID=${child.pid}\nSTATUS=serving /dev/ublkb72 (target null)`,
     );
-    ok('dd', 'if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=100', 'iflag=direct');
+    ok('dd', 'if=/dev/ublkb72', 'of=/dev/null', 'bs=4k', 'count=100', 'iflag=direct');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(existsSync('/dev/ublkb2')).toBe(false);
+    expect(existsSync('/dev/ublkb72')).toBe(false);
     expect(manager.next()).toBe('STOPPING=1\nSTATUS=SIGTERM: stopping');
     manager.close();
     // Its log goes to stderr too (a supervisor's journal): the start and the stop.
-    expect(stderr).toMatch(/^tsublk: device 2: info LIVE: target null, /m);
-    expect(stderr).toMatch(/^tsublk: device 2: info SIGTERM: stopping$/m);
+    expect(stderr).toMatch(/^tsublk: device 72: info LIVE: target null, /m);
+    expect(stderr).toMatch(/^tsublk: device 72: info SIGTERM: stopping$/m);
   });
 });
 
 describe('del', () => {
   it('--async returns at once and the device still goes away', async () => {
-    expect(tsublk('add', '-t', 'null', '-n', '3', '--size', '1G').status).toBe(0);
-    expect(tsublk('del', '-n', '3', '--async').status).toBe(0);
-    await pollUntil(() => !existsSync('/dev/ublkb3') && leftovers().daemons.length === 0, 30_000, 100);
-    expect(existsSync('/dev/ublkb3')).toBe(false);
+    expect(tsublk('add', '-t', 'null', '-n', '73', '--size', '1G').status).toBe(0);
+    expect(tsublk('del', '-n', '73', '--async').status).toBe(0);
+    await pollUntil(() => !existsSync('/dev/ublkb73') && leftovers(ids).daemons.length === 0, 30_000, 100);
+    expect(existsSync('/dev/ublkb73')).toBe(false);
   });
 
   it('deletes a device whose daemon was killed with SIGKILL', async () => {
-    const add = tsublk('add', '-t', 'null', '-n', '4', '--size', '1G');
+    const add = tsublk('add', '-t', 'null', '-n', '74', '--size', '1G');
     expect(add.status).toBe(0);
     const pid = Number(/daemon pid (\d+)/.exec(add.stdout)?.[1]);
     process.kill(pid, 'SIGKILL');
-    await pollUntil(() => leftovers().daemons.length === 0, 5_000);
-    const del = tsublk('del', '-n', '4');
+    await pollUntil(() => leftovers(ids).daemons.length === 0, 5_000);
+    const del = tsublk('del', '-n', '74');
     expect(del.status, del.stderr).toBe(0);
-    expect(existsSync('/dev/ublkb4')).toBe(false);
+    expect(existsSync('/dev/ublkb74')).toBe(false);
   });
 
   it('says so in one line for a device that does not exist', () => {
-    const del = tsublk('del', '-n', '42');
+    const del = tsublk('del', '-n', '79');
     expect(del.status).toBe(1);
-    expect(del.stderr).toBe('tsublk: no ublk device 42: see tsublk list\n');
+    expect(del.stderr).toBe('tsublk: no ublk device 79: see tsublk list\n');
   });
 });

@@ -3,10 +3,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { pollUntil } from '../support/poll.js';
-import { cleanUp, leftovers, listedDevice, ok, run, tsublkBin } from './cli.js';
+import { type DeviceIds, cleanUp, leftovers, listedDevice, nothingLeft, ok, run, tsublkBin } from './cli.js';
 
 const probe = new URL('./fixtures/probe-target.mjs', import.meta.url).pathname;
 const logFile = '/tmp/tsublk-probe.log';
+const ids: DeviceIds = { first: 80, last: 89 };
 
 function addProbe(env: Record<string, string>, ...args: string[]): ReturnType<typeof run> {
   rmSync(logFile, { force: true });
@@ -20,17 +21,17 @@ const events = (): string[][] =>
     .map((line) => line.split(' '));
 
 afterEach(() => {
-  cleanUp();
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  cleanUp(ids);
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 describe('the hctx contract, watched through a target module', () => {
   it('runs initHctx once per queue before its first queueRq, which gets that same object; exitHctx once per queue on delete', () => {
-    expect(addProbe({}, '-q', '2', '-n', '0', '--delay_us', '7').status).toBe(0);
+    expect(addProbe({}, '-q', '2', '-n', '80', '--delay_us', '7').status).toBe(0);
     ok(
       'fio',
       '--name=t',
-      '--filename=/dev/ublkb0',
+      '--filename=/dev/ublkb80',
       '--rw=randrw',
       '--direct=1',
       '--ioengine=io_uring',
@@ -41,7 +42,7 @@ describe('the hctx contract, watched through a target module', () => {
       '--io_size=16M',
       '--group_reporting',
     );
-    expect(run(tsublkBin, ['del', '-n', '0']).status).toBe(0);
+    expect(run(tsublkBin, ['del', '-n', '80']).status).toBe(0);
 
     const lines = events();
     for (const queue of ['0', '1']) {
@@ -72,7 +73,7 @@ describe('the hctx contract, watched through a target module', () => {
   });
 
   it('runs exitHctx for every queue already set up when a later queue fails, and leaves nothing', () => {
-    const result = addProbe({ TSUBLK_PROBE_FAIL_QUEUE: '1' }, '-q', '2', '-n', '1');
+    const result = addProbe({ TSUBLK_PROBE_FAIL_QUEUE: '1' }, '-q', '2', '-n', '81');
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('tsublk: queue 1: probe: initHctx of queue 1 fails on purpose');
     const lines = events().map((e) => `${e[0]} ${e[1]}`);
@@ -83,14 +84,14 @@ describe('the hctx contract, watched through a target module', () => {
 
   it('fails with EIO exactly the requests whose queueRq threw or left open, logs each with its stack, and serves on', () => {
     expect(
-      addProbe({ TSUBLK_PROBE_THROW_EVERY_WRITE: '100', TSUBLK_PROBE_ASYNC_AT_SECTOR: '8192' }, '-q', '1', '-n', '2')
+      addProbe({ TSUBLK_PROBE_THROW_EVERY_WRITE: '100', TSUBLK_PROBE_ASYNC_AT_SECTOR: '8192' }, '-q', '1', '-n', '82')
         .status,
     ).toBe(0);
     // 900 sequential 4k writes at depth 1: write k goes to block k-1, one request each. Nine
     // throws and the open request below make ten failures: all of them logged (10 per 5 s).
     const fio = run('fio', [
       '--name=w',
-      '--filename=/dev/ublkb2',
+      '--filename=/dev/ublkb82',
       '--rw=write',
       '--bs=4k',
       '--size=3600k',
@@ -107,17 +108,17 @@ describe('the hctx contract, watched through a target module', () => {
     expect(threw).toEqual(Array.from({ length: 9 }, (_, k) => (100 * (k + 1) - 1) * 8));
     expect(job?.total_err).toBe(threw.length);
     // A queueRq that returned a promise and left its request open: that read fails, nothing hangs.
-    const dd = run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct'], {
+    const dd = run('dd', ['if=/dev/ublkb82', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct'], {
       timeoutMs: 30_000,
     });
     expect(dd.stderr).toMatch(/Input\/output error/);
 
-    expect(listedDevice<{ state: string }>(2)?.state).toBe('LIVE');
-    const stats = JSON.parse(run(tsublkBin, ['stats', '-n', '2', '--json']).stdout) as {
+    expect(listedDevice<{ state: string }>(82)?.state).toBe('LIVE');
+    const stats = JSON.parse(run(tsublkBin, ['stats', '-n', '82', '--json']).stdout) as {
       queues: Array<Record<string, number>>;
     };
     expect(stats.queues[0]).toMatchObject({ errors: 10, target_failures: 10, in_flight: 0 });
-    const log = run(tsublkBin, ['log', '-n', '2']);
+    const log = run(tsublkBin, ['log', '-n', '82']);
     expect(log.status).toBe(0);
     expect(
       log.stdout.match(
@@ -127,15 +128,15 @@ describe('the hctx contract, watched through a target module', () => {
     expect(log.stdout).toMatch(/queueRq returned a value \(an async function\?\) and left the request open/);
     expect(log.stdout).toMatch(/^\S+ info LIVE: target probe, 1 queue\(s\)/m);
     // It still serves: a clean read.
-    expect(run('dd', ['if=/dev/ublkb2', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct']).status).toBe(0);
+    expect(run('dd', ['if=/dev/ublkb82', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct']).status).toBe(0);
   });
 
   it('stops the device when commitRqs throws, after ending what the round ended, logs why with the stack, and add --foreground exits 4', async () => {
-    const deviceLog = '/run/tsublk/3.log';
+    const deviceLog = '/run/tsublk/83.log';
     rmSync(deviceLog, { force: true });
     rmSync(logFile, { force: true });
     // In the foreground, as a supervisor runs it: the exit status says a target failed.
-    const child = spawn(tsublkBin, ['add', '-t', probe, '--size', '1G', '-q', '1', '-n', '3', '--foreground'], {
+    const child = spawn(tsublkBin, ['add', '-t', probe, '--size', '1G', '-q', '1', '-n', '83', '--foreground'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TSUBLK_PROBE_LOG: logFile, TSUBLK_PROBE_COMMIT_THROW_AT_SECTOR: '8192' },
     });
@@ -148,11 +149,11 @@ describe('the hctx contract, watched through a target module', () => {
     // The probe's queueRq ended this read before commitRqs threw: the failing queue still commits
     // what its target ended (and fails with EIO what it had not), so the read completes and
     // nothing is left for the stop to wait on (on 7.x it would wait forever).
-    const dd = run('dd', ['if=/dev/ublkb3', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct']);
+    const dd = run('dd', ['if=/dev/ublkb83', 'of=/dev/null', 'bs=4k', 'skip=1024', 'count=1', 'iflag=direct']);
     expect(dd.status).toBe(0);
     expect(await exited).toBe(EXIT.TARGET_FAILED);
-    expect(listedDevice(3)).toBeUndefined();
-    expect(existsSync('/dev/ublkb3')).toBe(false);
+    expect(listedDevice(83)).toBeUndefined();
+    expect(existsSync('/dev/ublkb83')).toBe(false);
     const log = readFileSync(deviceLog, 'utf8');
     rmSync(deviceLog, { force: true });
     expect(log).toMatch(

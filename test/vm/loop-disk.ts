@@ -2,7 +2,7 @@
 // ext4 (O_DIRECT works there, unlike tmpfs) that holds the image files; ram1 is served raw.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+import { type DeviceIds, cleanUp, leftovers, nothingLeft, ok, run, tsublk } from './cli.js';
 
 export const fsDir = '/mnt/tsublk-loop';
 export const image = `${fsDir}/disk.img`;
@@ -22,21 +22,21 @@ function mountLoopDisk(): () => void {
 
 /**
  * A test file's hooks: the disk mounted before its tests and unmounted after them; after each
- * test, its devices and image removed, and nothing of tsublk left.
+ * test, its devices (all, or those of `ids`) and image removed, and nothing of tsublk left.
  */
-export function useLoopDisk(): void {
+export function useLoopDisk(ids?: DeviceIds): void {
   let unmount = (): void => undefined;
   beforeAll(() => {
     unmount = mountLoopDisk();
   });
   afterAll(() => {
-    cleanUp();
+    cleanUp(ids);
     unmount();
   });
   afterEach(() => {
-    cleanUp();
+    cleanUp(ids);
     rmSync(image, { force: true });
-    expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+    expect(leftovers(ids)).toEqual(nothingLeft);
   });
 }
 

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { describe, expect, it } from 'vitest';
 import { addLoop, image, makeImage, useLoopDisk } from './loop-disk.js';
 import {
+  type DeviceIds,
   cleanUp,
   expectKillAndRecoverKeepsWrites,
   kernelFeatures,
@@ -16,7 +17,8 @@ import {
   tsublkAsync,
 } from './cli.js';
 
-useLoopDisk();
+const ids: DeviceIds = { first: 100, last: 109 };
+useLoopDisk(ids);
 
 interface FioJob {
   error: number;
@@ -115,8 +117,8 @@ describe('tsublk add -t loop', () => {
     'keeps every byte of a file on ext4 (O_DIRECT, --copy: the per-tag buffers, fixed): fio crc32c verify, %i queues',
     (queues) => {
       makeImage(128);
-      addLoop('-f', image, '--copy', '-q', String(queues), '-n', '0');
-      const listed = listedDevice<Listed>(0, '-v');
+      addLoop('-f', image, '--copy', '-q', String(queues), '-n', '100');
+      const listed = listedDevice<Listed>(100, '-v');
       expect(listed?.data_path).toBe('copy');
       expect(listed?.target.config).toMatchObject({
         file: image,
@@ -126,56 +128,57 @@ describe('tsublk add -t loop', () => {
         discard: true,
         logicalBlockSize: 512,
       });
-      expectVerified(fioVerify('/dev/ublkb0', queues, `${64 / queues}M`));
-      const after = listedDevice<Listed>(0, '-v');
+      expectVerified(fioVerify('/dev/ublkb100', queues, `${64 / queues}M`));
+      const after = listedDevice<Listed>(100, '-v');
       expect(sum(after, 'fixed_buffers')).toBe(queues);
       expect(sum(after, 'errors')).toBe(0);
     },
   );
 
   it(`serves by zero copy with -z (the kernel registers each request's pages; READ_FIXED/WRITE_FIXED): fio crc32c verify, 1, 2 and 4 queues (${zeroCopyBranch})`, async () => {
-    // A device per queue count (-n 0, 1, 2), each on its own image, all at once: added side by
+    // A device per queue count (-n 100, 101, 102), each on its own image, all at once: added side by
     // side and verified by three fio runs together (the guest's two CPUs share them).
     const queueCounts = [1, 2, 4];
     const images = queueCounts.map((queues) => (queues === 1 ? image : `${image}.${queues}q`));
     try {
       for (const file of images) makeImage(96, file);
       if (!hasZeroCopy) {
-        for (const [devId, queues] of queueCounts.entries())
-          expectZeroCopyRefused('-f', images[devId] ?? image, '-q', String(queues), '-n', String(devId));
+        for (const [at, queues] of queueCounts.entries())
+          expectZeroCopyRefused('-f', images[at] ?? image, '-q', String(queues), '-n', String(ids.first + at));
         return;
       }
       const added = await Promise.all(
-        queueCounts.map((queues, devId) =>
+        queueCounts.map((queues, at) =>
           tsublkAsync(
             'add',
             '-t',
             'loop',
             '-f',
-            images[devId] ?? image,
+            images[at] ?? image,
             '-z',
             '-q',
             String(queues),
             '-n',
-            String(devId),
+            String(ids.first + at),
           ),
         ),
       );
       expect(added.map((result) => [result.status, result.stderr])).toEqual(queueCounts.map(() => [0, '']));
-      for (const devId of queueCounts.keys()) expect(listedDevice<Listed>(devId, '-v')?.data_path).toBe('zerocopy');
+      for (const at of queueCounts.keys())
+        expect(listedDevice<Listed>(ids.first + at, '-v')?.data_path).toBe('zerocopy');
       const outputs = await Promise.all(
-        queueCounts.map((queues, devId) =>
-          okAsync('fio', ...fioVerifyArgs(`/dev/ublkb${devId}`, queues, `${64 / queues}M`)),
+        queueCounts.map((queues, at) =>
+          okAsync('fio', ...fioVerifyArgs(`/dev/ublkb${ids.first + at}`, queues, `${64 / queues}M`)),
         ),
       );
       for (const output of outputs) expectVerified(fioJobs(output));
-      for (const devId of queueCounts.keys()) {
-        const after = listedDevice<Listed>(devId, '-v');
+      for (const at of queueCounts.keys()) {
+        const after = listedDevice<Listed>(ids.first + at, '-v');
         expect(sum(after, 'errors')).toBe(0);
         expect(sum(after, 'writes')).toBeGreaterThan(0);
       }
     } finally {
-      cleanUp(); // the devices, before their images go
+      cleanUp(ids); // the devices, before their images go
       for (const file of images) rmSync(file, { force: true });
     }
   });
@@ -183,40 +186,40 @@ describe('tsublk add -t loop', () => {
   it(`zero copy comes back after kill -9 with -i 1 and recover: reissued I/O, every acknowledged write intact (${zeroCopyBranch})`, async () => {
     makeImage(64);
     if (!hasZeroCopy) {
-      expectZeroCopyRefused('-f', image, '-n', '4', '-i', '1');
+      expectZeroCopyRefused('-f', image, '-n', '104', '-i', '1');
       return;
     }
-    addLoop('-f', image, '-z', '-n', '4', '-i', '1');
-    await expectKillAndRecoverKeepsWrites(4);
-    expect(listedDevice<Listed>(4, '-v')?.data_path).toBe('zerocopy');
-    expectVerified(fioVerify('/dev/ublkb4', 1, '32M'));
+    addLoop('-f', image, '-z', '-n', '104', '-i', '1');
+    await expectKillAndRecoverKeepsWrites(104);
+    expect(listedDevice<Listed>(104, '-v')?.data_path).toBe('zerocopy');
+    expectVerified(fioVerify('/dev/ublkb104', 1, '32M'));
   });
 
   it(`batch I/O (-b) with zero copy: fio crc32c verify on 2 queues, then kill -9 with -i 1 and recover keeps every acknowledged write (${batchBranch})`, async () => {
     makeImage(64);
     if (!hasBatchIo) {
-      const refused = tsublk('add', '-t', 'loop', '-f', image, '-b', '-n', '5');
+      const refused = tsublk('add', '-t', 'loop', '-f', image, '-b', '-n', '105');
       expect(refused.status).not.toBe(0);
       expect(refused.stderr.trim()).toMatch(
         /^tsublk: this kernel \(.*\) lacks UBLK_F_BATCH_IO, which Linux 7\.0 brought: [^\n]+$/,
       );
       return;
     }
-    addLoop('-f', image, '-b', '-q', '2', '-n', '5', '-i', '1');
-    const listed = listedDevice<Listed>(5, '-v');
+    addLoop('-f', image, '-b', '-q', '2', '-n', '105', '-i', '1');
+    const listed = listedDevice<Listed>(105, '-v');
     expect(listed?.io_commands).toBe('batch');
     expect(listed?.data_path).toBe('zerocopy');
-    expectVerified(fioVerify('/dev/ublkb5', 2, '16M'));
-    await expectKillAndRecoverKeepsWrites(5);
-    expectVerified(fioVerify('/dev/ublkb5', 2, '16M'));
-    const after = listedDevice<Listed>(5, '-v'); // the recovered daemon's
+    expectVerified(fioVerify('/dev/ublkb105', 2, '16M'));
+    await expectKillAndRecoverKeepsWrites(105);
+    expectVerified(fioVerify('/dev/ublkb105', 2, '16M'));
+    const after = listedDevice<Listed>(105, '-v'); // the recovered daemon's
     expect(after?.io_commands).toBe('batch');
     expect(sum(after, 'errors')).toBe(0);
   });
 
   it(`keeps every byte of a block device (brd), taking its size, on one queue, by the default data path (${hasZeroCopy ? 'zero copy' : 'copy'})`, () => {
-    addLoop('-f', '/dev/ram1', '-q', '1', '-n', '1');
-    const listed = listedDevice<Listed>(1, '-v');
+    addLoop('-f', '/dev/ram1', '-q', '1', '-n', '101');
+    const listed = listedDevice<Listed>(101, '-v');
     expect(listed?.data_path).toBe(hasZeroCopy ? 'zerocopy' : 'copy');
     expect(listed?.target.config).toMatchObject({
       file: '/dev/ram1',
@@ -224,25 +227,25 @@ describe('tsublk add -t loop', () => {
       blockDevice: true,
       directIo: true,
     });
-    expectVerified(fioVerify('/dev/ublkb1', 1, '64M'));
-    expect(counter(1, 'fixed_buffers')).toBe(1);
+    expectVerified(fioVerify('/dev/ublkb101', 1, '64M'));
+    expect(counter(101, 'fixed_buffers')).toBe(1);
   });
 
   it('carries an ext4 of its own: files survive sync, unmount, fsck and a second mount (sha256)', () => {
     makeImage(128);
-    addLoop('-f', image, '-n', '2', '--buffered_io');
-    expect(listedDevice<Listed>(2, '-v')?.target.config).toMatchObject({ directIo: false, bufferedIo: true });
+    addLoop('-f', image, '-n', '102', '--buffered_io');
+    expect(listedDevice<Listed>(102, '-v')?.target.config).toMatchObject({ directIo: false, bufferedIo: true });
     const mountPoint = '/mnt/tsublk-loop-inner';
-    ok('mkfs.ext4', '-q', '-F', '/dev/ublkb2');
+    ok('mkfs.ext4', '-q', '-F', '/dev/ublkb102');
     mkdirSync(mountPoint, { recursive: true });
-    ok('mount', '/dev/ublkb2', mountPoint);
+    ok('mount', '/dev/ublkb102', mountPoint);
     try {
       ok('sh', '-c', `for i in 1 2 3 4 5; do head -c 4194304 /dev/urandom > ${mountPoint}/f$i; done; sync`);
       const sums = ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`);
       ok('umount', mountPoint);
-      const check = run('fsck.ext4', ['-fn', '/dev/ublkb2']);
+      const check = run('fsck.ext4', ['-fn', '/dev/ublkb102']);
       expect(check.status).toBe(0);
-      ok('mount', '/dev/ublkb2', mountPoint);
+      ok('mount', '/dev/ublkb102', mountPoint);
       expect(ok('sh', '-c', `cd ${mountPoint} && sha256sum f*`)).toBe(sums);
     } finally {
       run('umount', [mountPoint]);
@@ -251,34 +254,34 @@ describe('tsublk add -t loop', () => {
 
   it('comes back after kill -9 with -r 1 and recover, every acknowledged write intact', async () => {
     makeImage(64);
-    addLoop('-f', image, '-n', '3', '-r', '1');
-    await expectKillAndRecoverKeepsWrites(3);
+    addLoop('-f', image, '-n', '103', '-r', '1');
+    await expectKillAndRecoverKeepsWrites(103);
   });
 
   it('puts a FUA write on the backing file before it acknowledges it, and discard punches holes', () => {
     makeImage(64);
-    addLoop('-f', image, '-n', '4');
+    addLoop('-f', image, '-n', '104');
     const block = randomBytes(4096);
-    writeFileSync('/tmp/tsublk-block', block);
+    writeFileSync('/tmp/tsublk-loop-block', block);
     // O_DSYNC on a disk with a write cache and FUA: the kernel sends the write with FUA.
-    ok('dd', 'if=/tmp/tsublk-block', 'of=/dev/ublkb4', 'bs=4k', 'seek=100', 'oflag=direct,dsync', 'status=none');
-    expect(counter(4, 'fua_writes')).toBeGreaterThanOrEqual(1);
+    ok('dd', 'if=/tmp/tsublk-loop-block', 'of=/dev/ublkb104', 'bs=4k', 'seek=100', 'oflag=direct,dsync', 'status=none');
+    expect(counter(104, 'fua_writes')).toBeGreaterThanOrEqual(1);
     // From outside the device, past any cache: the image holds it.
-    ok('dd', `if=${image}`, 'of=/tmp/tsublk-range', 'bs=4k', 'skip=100', 'count=1', 'iflag=direct', 'status=none');
-    expect(readFileSync('/tmp/tsublk-range').equals(block)).toBe(true);
-    rmSync('/tmp/tsublk-range');
-    rmSync('/tmp/tsublk-block');
-    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb4', 'bs=1M', 'count=32', 'oflag=direct', 'status=none');
+    ok('dd', `if=${image}`, 'of=/tmp/tsublk-loop-range', 'bs=4k', 'skip=100', 'count=1', 'iflag=direct', 'status=none');
+    expect(readFileSync('/tmp/tsublk-loop-range').equals(block)).toBe(true);
+    rmSync('/tmp/tsublk-loop-range');
+    rmSync('/tmp/tsublk-loop-block');
+    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb104', 'bs=1M', 'count=32', 'oflag=direct', 'status=none');
     expect(statSync(image).blocks * 512).toBeGreaterThanOrEqual(32 * 2 ** 20);
-    ok('blkdiscard', '/dev/ublkb4');
+    ok('blkdiscard', '/dev/ublkb104');
     expect(statSync(image).blocks * 512).toBeLessThan(2 ** 20);
   });
 
   it('serves --read_only as a read-only disk', () => {
     makeImage(16);
-    addLoop('-f', image, '-n', '5', '--read_only');
-    expect(ok('blockdev', '--getro', '/dev/ublkb5').trim()).toBe('1');
-    expect(run('dd', ['if=/dev/zero', 'of=/dev/ublkb5', 'bs=4k', 'count=1', 'oflag=direct']).status).not.toBe(0);
-    ok('dd', 'if=/dev/ublkb5', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct', 'status=none');
+    addLoop('-f', image, '-n', '105', '--read_only');
+    expect(ok('blockdev', '--getro', '/dev/ublkb105').trim()).toBe('1');
+    expect(run('dd', ['if=/dev/zero', 'of=/dev/ublkb105', 'bs=4k', 'count=1', 'oflag=direct']).status).not.toBe(0);
+    ok('dd', 'if=/dev/ublkb105', 'of=/dev/null', 'bs=4k', 'count=16', 'iflag=direct', 'status=none');
   });
 });

@@ -12,12 +12,15 @@ import {
   statSync,
 } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
+import { type DeviceIds, cleanUp, leftovers, nothingLeft, ok, owns, run, tsublk, tsublkAsync } from './cli.js';
+
+const ids: DeviceIds = { first: 110, last: 119 };
 
 afterEach(() => {
-  cleanUp();
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
-  expect(readdirSync('/dev/shm').filter((name) => name.startsWith('tsublk-'))).toEqual([]);
+  cleanUp(ids);
+  expect(leftovers(ids)).toEqual(nothingLeft);
+  // The backings tsublk made (/dev/shm/tsublk-<id>) went with their devices.
+  expect(readdirSync('/dev/shm').filter((name) => /^tsublk-\d+/.test(name) && owns(ids, name))).toEqual([]);
 });
 
 /** Bytes of memory or disk a file really uses (st_blocks), not its apparent size. */
@@ -76,8 +79,8 @@ function fioVerify(device: string): FioJob[] {
 
 describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath) => {
   it('keeps every byte: fio writes with crc32c and verifies them, 4k/64k/1M/mixed, QD32, 2 jobs', () => {
-    add('--size', '1G', '-n', '0', dataPath);
-    const record = JSON.parse(ok('cat', '/run/tsublk/0.json')) as {
+    add('--size', '1G', '-n', '110', dataPath);
+    const record = JSON.parse(ok('cat', '/run/tsublk/110.json')) as {
       dataPath: string;
       target: { config: Record<string, unknown> };
     };
@@ -85,11 +88,11 @@ describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath
     expect(record.target.config).toEqual({
       sizeBytes: 2 ** 30,
       logicalBlockSize: 512,
-      backing: '/dev/shm/tsublk-0',
+      backing: '/dev/shm/tsublk-110',
       ownsBacking: true,
       persistent: false,
     });
-    const jobs = fioVerify('/dev/ublkb0');
+    const jobs = fioVerify('/dev/ublkb110');
     expect(jobs.map((job) => job.jobname)).toEqual([
       'bs4k',
       'bs4k',
@@ -105,21 +108,21 @@ describe.each([['--usercopy'], ['--copy']])('tsublk add -t memory %s', (dataPath
       expect(job.write.io_bytes).toBeGreaterThan(0);
       expect(job.read.io_bytes).toBe(job.write.io_bytes); // the verify pass read back all it wrote
     }
-    expect(tsublk('del', '-n', '0').status).toBe(0);
-    expect(existsSync('/dev/shm/tsublk-0')).toBe(false); // the default backing goes with the device
+    expect(tsublk('del', '-n', '110').status).toBe(0);
+    expect(existsSync('/dev/shm/tsublk-110')).toBe(false); // the default backing goes with the device
   });
 });
 
 // Discard punches holes in the backing: the target's doing, the same on either data path.
 describe('discard on a memory device', () => {
   it('gives discarded space back: blkdiscard drops the backing to nothing and the device reads zeros', () => {
-    add('--size', '256M', '-n', '1');
-    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb1', 'bs=1M', 'count=16', 'oflag=direct');
-    expect(allocated('/dev/shm/tsublk-1')).toBeGreaterThanOrEqual(16 * 2 ** 20);
-    ok('blkdiscard', '/dev/ublkb1');
-    expect(allocated('/dev/shm/tsublk-1')).toBeLessThan(2 ** 20);
+    add('--size', '256M', '-n', '111');
+    ok('dd', 'if=/dev/urandom', 'of=/dev/ublkb111', 'bs=1M', 'count=16', 'oflag=direct');
+    expect(allocated('/dev/shm/tsublk-111')).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    ok('blkdiscard', '/dev/ublkb111');
+    expect(allocated('/dev/shm/tsublk-111')).toBeLessThan(2 ** 20);
     // Read back through the block device (blkdiscard dropped its cache): all zeros.
-    const fd = openSync('/dev/ublkb1', 'r');
+    const fd = openSync('/dev/ublkb111', 'r');
     try {
       const bytes = Buffer.alloc(16 * 2 ** 20, 0xff);
       expect(readSync(fd, bytes, 0, bytes.length, 0)).toBe(bytes.length);
@@ -132,8 +135,8 @@ describe('discard on a memory device', () => {
 
 describe('a filesystem on a memory device', () => {
   const filesystems = [
-    { fs: 'ext4', mkfs: ['mkfs.ext4', '-q', '-F'], fsck: ['fsck.ext4', '-fn'], dataPath: '--usercopy', devId: 2 },
-    { fs: 'xfs', mkfs: ['mkfs.xfs', '-q', '-f'], fsck: ['xfs_repair', '-n'], dataPath: '--copy', devId: 3 },
+    { fs: 'ext4', mkfs: ['mkfs.ext4', '-q', '-F'], fsck: ['fsck.ext4', '-fn'], dataPath: '--usercopy', devId: 112 },
+    { fs: 'xfs', mkfs: ['mkfs.xfs', '-q', '-f'], fsck: ['xfs_repair', '-n'], dataPath: '--copy', devId: 113 },
   ];
 
   it('ext4 (--usercopy) and xfs (--copy): 30 MiB of files survive sync, unmount, a clean fsck and a second mount', async () => {
@@ -174,7 +177,7 @@ describe('memory devices with a --backing file', () => {
   const dir = '/mnt/tsublk-backing';
 
   afterEach(() => {
-    cleanUp(); // before the filesystem under the backing goes (this runs before the outer afterEach)
+    cleanUp(ids); // before the filesystem under the backing goes (this runs before the outer afterEach)
     run('umount', [dir]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -187,30 +190,30 @@ describe('memory devices with a --backing file', () => {
   it('keeps the data across a restart with the same file, which del never removes', () => {
     tmpfs('512M');
     const image = `${dir}/disk.img`;
-    add('--size', '128M', '-n', '3', '--backing', image);
-    ok('sh', '-c', 'head -c 8388608 /dev/urandom > /tmp/tsublk-pattern');
-    ok('dd', 'if=/tmp/tsublk-pattern', 'of=/dev/ublkb3', 'bs=1M', 'seek=100', 'oflag=direct', 'conv=fsync');
-    const expected = createHash('sha256').update(readFileSync('/tmp/tsublk-pattern')).digest('hex');
-    expect(tsublk('del', '-n', '3').status).toBe(0);
+    add('--size', '128M', '-n', '113', '--backing', image);
+    ok('sh', '-c', 'head -c 8388608 /dev/urandom > /tmp/tsublk-memory-pattern');
+    ok('dd', 'if=/tmp/tsublk-memory-pattern', 'of=/dev/ublkb113', 'bs=1M', 'seek=100', 'oflag=direct', 'conv=fsync');
+    const expected = createHash('sha256').update(readFileSync('/tmp/tsublk-memory-pattern')).digest('hex');
+    expect(tsublk('del', '-n', '113').status).toBe(0);
     expect(statSync(image).size).toBe(128 * 2 ** 20);
 
-    add('-n', '3', '--backing', image); // no --size: the file's own
-    expect(ok('blockdev', '--getsize64', '/dev/ublkb3').trim()).toBe(String(128 * 2 ** 20));
-    const again = ok('sh', '-c', 'dd if=/dev/ublkb3 bs=1M skip=100 count=8 iflag=direct status=none | sha256sum');
+    add('-n', '113', '--backing', image); // no --size: the file's own
+    expect(ok('blockdev', '--getsize64', '/dev/ublkb113').trim()).toBe(String(128 * 2 ** 20));
+    const again = ok('sh', '-c', 'dd if=/dev/ublkb113 bs=1M skip=100 count=8 iflag=direct status=none | sha256sum');
     expect(again.split(' ')[0]).toBe(expected);
-    expect(tsublk('del', '-n', '3').status).toBe(0);
+    expect(tsublk('del', '-n', '113').status).toBe(0);
     expect(existsSync(image)).toBe(true);
   });
 
   it('serves an 8 GiB device on a 4 GiB guest: writes spread over it take only what they write', () => {
     tmpfs('16G'); // a limit, not a reservation
     const image = `${dir}/big.img`;
-    add('--size', '8G', '-n', '4', '--backing', image);
+    add('--size', '8G', '-n', '114', '--backing', image);
     const result = run(
       'fio',
       [
         '--name=spread',
-        '--filename=/dev/ublkb4',
+        '--filename=/dev/ublkb114',
         '--ioengine=io_uring',
         '--direct=1',
         '--iodepth=32',
@@ -252,24 +255,26 @@ describe('memory devices with a --backing file', () => {
         /^tsublk: \/mnt\/tsublk-backing\/other.img is 1048576 bytes but the device would be 67108864: use --size 1048576, or another file$/,
       ],
     ];
-    // Side by side: none creates anything another could see.
-    const results = await Promise.all(refusals.map(([args]) => tsublkAsync('add', '-t', 'memory', ...args)));
+    // Side by side, each with an id of its own: none creates anything another could see.
+    const results = await Promise.all(
+      refusals.map(([args], at) => tsublkAsync('add', '-t', 'memory', '-n', String(116 + at), ...args)),
+    );
     refusals.forEach(([args, message], at) => {
       expect(results[at]?.stderr.trim(), args.join(' ')).toMatch(message);
       expect(results[at]?.status, args.join(' ')).toBe(1);
     });
-    expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+    expect(leftovers(ids)).toEqual(nothingLeft);
     expect(readdirSync(dir)).toEqual(['other.img']);
   });
 
   it('refuses a backing file another device is using', () => {
     tmpfs('64M');
-    add('--size', '16M', '-n', '5', '--backing', `${dir}/shared.img`);
-    const second = tsublk('add', '-t', 'memory', '-n', '6', '--backing', `${dir}/shared.img`);
+    add('--size', '16M', '-n', '115', '--backing', `${dir}/shared.img`);
+    const second = tsublk('add', '-t', 'memory', '-n', '116', '--backing', `${dir}/shared.img`);
     expect(second.stderr.trim()).toBe(
       `tsublk: ${dir}/shared.img is in use by another tsublk device: pick another --backing, or delete that device first`,
     );
     expect(second.status).toBe(1);
-    expect(leftovers().devices.sort()).toEqual(['ublkb5', 'ublkc5']);
+    expect(leftovers(ids).devices.sort()).toEqual(['ublkb115', 'ublkc115']);
   });
 });

@@ -5,12 +5,14 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type DeviceIds,
   cleanUp,
   fioWriteVerify,
   kernelFeatures,
   leftovers,
   listedDevice,
   listening,
+  nothingLeft,
   ok,
   run,
   startListening,
@@ -18,6 +20,7 @@ import {
   tsublk,
 } from './cli.js';
 
+const ids: DeviceIds = { first: 120, last: 129 };
 const dir = '/dev/shm/tsublk-nbd'; // tmpfs: images with holes, quickly
 /** Where the kernel registers requests' pages in the ring (AUTO_BUF_REG, 6.16), nbd sends and receives by zero copy. */
 const dataPath = kernelFeatures().names.includes('AUTO_BUF_REG') ? 'zerocopy' : 'copy';
@@ -29,9 +32,9 @@ const startServer = (command: string, args: string[], ready: () => boolean): Pro
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 
 afterEach(() => {
-  cleanUp();
+  cleanUp(ids);
   for (const server of servers.splice(0)) server.kill('SIGKILL');
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,18 +57,18 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     const nbdkit = (): Promise<ChildProcess> =>
       startServer('nbdkit', ['-f', '--port', '10809', 'file', `file=${image}`], () => listening(10809));
     let server = await nbdkit();
-    add('-n', '0', '--host', '127.0.0.1', '-q', '2', '--reconnect_timeout', '5');
-    expect(ok('blockdev', '--getsize64', '/dev/ublkb0').trim()).toBe(String(256 * 2 ** 20));
+    add('-n', '120', '--host', '127.0.0.1', '-q', '2', '--reconnect_timeout', '5');
+    expect(ok('blockdev', '--getsize64', '/dev/ublkb120').trim()).toBe(String(256 * 2 ** 20));
     // Placement auto (nbd's default): a queue that is not spinning waits on its submitters' CPUs
     // (blk-mq's map in sysfs; beside would be the other CPU of this 2-CPU guest), where list finds it.
-    expect(listedDevice<{ data_path: string }>(0, '-v')?.data_path).toBe(dataPath);
-    const listed = tsublk('list', '-n', '0').stdout;
+    expect(listedDevice<{ data_path: string }>(120, '-v')?.data_path).toBe(dataPath);
+    const listed = tsublk('list', '-n', '120').stdout;
     for (const queue of [0, 1]) {
-      const submitters = submitterCpus(0, queue).join(' ');
+      const submitters = submitterCpus(120, queue).join(' ');
       expect(submitters).toMatch(/^\d$/);
       expect(listed).toMatch(new RegExp(`queue ${queue}: tid \\d+ affinity\\(${submitters} \\)`));
     }
-    const fio = fioWriteVerify('/dev/ublkb0', { size: '8M', iodepth: 16, rate_iops: 800 });
+    const fio = fioWriteVerify('/dev/ublkb120', { size: '8M', iodepth: 16, rate_iops: 800 });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     server.kill('SIGKILL'); // mid-write: its requests are held…
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -74,25 +77,27 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     expect(verified.status).toBe(0);
     expect(verified.job?.error).toBe(0);
     expect(verified.job?.write.io_bytes).toBe(8 * 2 ** 20);
-    const log = readFileSync('/run/tsublk/0.log', 'utf8');
+    const log = readFileSync('/run/tsublk/120.log', 'utf8');
     expect(log).toMatch(
       /nbd: the connection to 127\.0\.0\.1:10809 failed: .*; holding its \d+ request\(s\) while reconnecting, for up to 5 s/,
     );
     expect(log).toMatch(/nbd: reconnected to 127\.0\.0\.1:10809 after \d+\.\d s; \d+ request\(s\) sent again/);
-    const stats = JSON.parse(tsublk('stats', '-n', '0', '--json').stdout) as { queues: Array<Record<string, number>> };
+    const stats = JSON.parse(tsublk('stats', '-n', '120', '--json').stdout) as {
+      queues: Array<Record<string, number>>;
+    };
     expect(stats.queues.every((queue) => (queue['writes'] ?? 0) > 0)).toBe(true); // a connection each
     expect(stats.queues.reduce((sum, queue) => sum + (queue['reconnects'] ?? 0), 0)).toBeGreaterThanOrEqual(1);
 
     server.kill('SIGKILL'); // for good
-    const read = run('dd', ['if=/dev/ublkb0', 'of=/dev/null', 'bs=4k', 'count=1', 'iflag=direct'], {
+    const read = run('dd', ['if=/dev/ublkb120', 'of=/dev/null', 'bs=4k', 'count=1', 'iflag=direct'], {
       timeoutMs: 30_000,
     });
     expect(read.status).not.toBe(0);
     expect(read.stderr).toMatch(/Input\/output error/);
-    expect(readFileSync('/run/tsublk/0.log', 'utf8')).toMatch(
+    expect(readFileSync('/run/tsublk/120.log', 'utf8')).toMatch(
       /nbd: the connection to 127\.0\.0\.1:10809 failed: no connection in 5 s \(last: .*ECONNREFUSED.*\); \d+ request\(s\) failed with EIO, and new ones do until del/,
     );
-    expect(tsublk('del', '-n', '0').status).toBe(0);
+    expect(tsublk('del', '-n', '120').status).toBe(0);
   });
 
   it('serves qemu-nbd exports over a unix socket: an ext4 on qcow2 keeps its files (sha256), a raw image gets discards (it shrinks) and fio verifies on 1 queue', async () => {
@@ -100,21 +105,21 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     ok('qemu-img', 'create', '-q', '-f', 'qcow2', qcow2, '128M');
     const qcowSocket = `${dir}/qcow2.sock`;
     await startServer('qemu-nbd', ['-k', qcowSocket, '-f', 'qcow2', '-t', qcow2], () => existsSync(qcowSocket));
-    add('-n', '1', '--unix', qcowSocket);
+    add('-n', '121', '--unix', qcowSocket);
     // -q left out: one queue, one connection (qemu-nbd -e 1 takes one client at a time).
-    expect(listedDevice<{ nr_hw_queues: number }>(1)?.nr_hw_queues).toBe(1);
-    ok('mkfs.ext4', '-q', '/dev/ublkb1');
+    expect(listedDevice<{ nr_hw_queues: number }>(121)?.nr_hw_queues).toBe(1);
+    ok('mkfs.ext4', '-q', '/dev/ublkb121');
     const mountPoint = `${dir}/mnt`;
     mkdirSync(mountPoint, { recursive: true });
-    ok('mount', '/dev/ublkb1', mountPoint);
+    ok('mount', '/dev/ublkb121', mountPoint);
     ok('dd', 'if=/dev/urandom', `of=${mountPoint}/f1`, 'bs=1M', 'count=8', 'status=none');
     const sums = ok('sha256sum', `${mountPoint}/f1`);
     ok('umount', mountPoint);
-    ok('mount', '/dev/ublkb1', mountPoint);
+    ok('mount', '/dev/ublkb121', mountPoint);
     expect(ok('sha256sum', `${mountPoint}/f1`)).toBe(sums);
     ok('umount', mountPoint);
     // qemu-nbd's structured replies name unwritten ranges as holes: zeros the target writes itself.
-    const qcowStats = JSON.parse(tsublk('stats', '-n', '1', '--json').stdout) as {
+    const qcowStats = JSON.parse(tsublk('stats', '-n', '121', '--json').stdout) as {
       queues: Array<Record<string, number>>;
     };
     expect(qcowStats.queues[0]?.['read_holes']).toBeGreaterThan(0);
@@ -125,13 +130,13 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     await startServer('qemu-nbd', ['-k', rawSocket, '-f', 'raw', '-t', '--discard=unmap', raw], () =>
       existsSync(rawSocket),
     );
-    add('-n', '2', '--unix', rawSocket);
-    const verified = await fioWriteVerify('/dev/ublkb2', { size: '16M', iodepth: 8 });
+    add('-n', '122', '--unix', rawSocket);
+    const verified = await fioWriteVerify('/dev/ublkb122', { size: '16M', iodepth: 8 });
     expect(verified.status).toBe(0);
     expect(verified.job?.error).toBe(0);
     const written = allocated(raw);
     expect(written).toBeGreaterThanOrEqual(16 * 2 ** 20);
-    ok('blkdiscard', '/dev/ublkb2');
+    ok('blkdiscard', '/dev/ublkb122');
     expect(allocated(raw)).toBeLessThan(written / 4);
   });
 
@@ -147,10 +152,10 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     await startServer('nbdkit', ['-f', '-r', '--port', '10812', 'curl', 'url=http://127.0.0.1:8080/disk.img'], () =>
       listening(10812),
     );
-    add('-n', '5', '--host', '127.0.0.1', '--port', '10812', '--read_only');
+    add('-n', '125', '--host', '127.0.0.1', '--port', '10812', '--read_only');
     const mountPoint = `${dir}/web-mnt`;
     mkdirSync(mountPoint, { recursive: true });
-    ok('mount', '-o', 'ro', '/dev/ublkb5', mountPoint);
+    ok('mount', '-o', 'ro', '/dev/ublkb125', mountPoint);
     try {
       expect(ok('sha256sum', '-b', `${mountPoint}/data`).split(' ')[0]).toBe(
         ok('sha256sum', '-b', `${files}/data`).split(' ')[0],
@@ -165,14 +170,16 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     ok('sysctl', '-qw', 'net.ipv4.tcp_wmem=4096 8192 16384'); // sockets made from now on
     try {
       await startServer('nbdkit', ['-f', '--port', '10813', 'memory', '64M'], () => listening(10813));
-      add('-n', '6', '--host', '127.0.0.1', '--port', '10813');
+      add('-n', '126', '--host', '127.0.0.1', '--port', '10813');
     } finally {
       ok('sysctl', '-qw', `net.ipv4.tcp_wmem=${wmem}`);
     }
-    const verified = await fioWriteVerify('/dev/ublkb6', { size: '16M', bs: '128k', iodepth: 16 });
+    const verified = await fioWriteVerify('/dev/ublkb126', { size: '16M', bs: '128k', iodepth: 16 });
     expect(verified.status).toBe(0);
     expect(verified.job?.error).toBe(0);
-    const stats = JSON.parse(tsublk('stats', '-n', '6', '--json').stdout) as { queues: Array<Record<string, number>> };
+    const stats = JSON.parse(tsublk('stats', '-n', '126', '--json').stdout) as {
+      queues: Array<Record<string, number>>;
+    };
     expect(stats.queues[0]?.['short_sends']).toBeGreaterThan(0);
   });
 
@@ -181,16 +188,16 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     ok('truncate', '-s', '16M', raw);
     const socket = `${dir}/ro.sock`;
     await startServer('qemu-nbd', ['-k', socket, '-f', 'raw', '-t', '-r', raw], () => existsSync(socket));
-    add('-n', '3', '--unix', socket);
-    expect(ok('blockdev', '--getro', '/dev/ublkb3').trim()).toBe('1');
-    const write = run('dd', ['if=/dev/zero', 'of=/dev/ublkb3', 'bs=4k', 'count=1', 'oflag=direct']);
+    add('-n', '123', '--unix', socket);
+    expect(ok('blockdev', '--getro', '/dev/ublkb123').trim()).toBe('1');
+    const write = run('dd', ['if=/dev/zero', 'of=/dev/ublkb123', 'bs=4k', 'count=1', 'oflag=direct']);
     expect(write.status).not.toBe(0);
     expect(write.stderr).toMatch(/Operation not permitted|Read-only file system/);
   });
 
   // The handshake's other refusals (not NBD, an unknown export…) are unit tests against real servers.
   it('refuses in one line, leaving nothing: no server there, an export without multi-conn for 2 queues', async () => {
-    const refused = tsublk('add', '-t', 'nbd', '-n', '4', '--host', '127.0.0.1', '--port', '1');
+    const refused = tsublk('add', '-t', 'nbd', '-n', '124', '--host', '127.0.0.1', '--port', '1');
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toBe(
       'tsublk: nbd: cannot connect to 127.0.0.1:1 (ECONNREFUSED): is the NBD server running there? (--host/--port)\n',
@@ -199,7 +206,7 @@ describe(`the nbd target (${dataPath} data path)`, () => {
     ok('truncate', '-s', '16M', raw);
     const socket = `${dir}/named.sock`;
     await startServer('qemu-nbd', ['-k', socket, '-x', 'disk', '-f', 'raw', '-t', raw], () => existsSync(socket));
-    const shared = tsublk('add', '-t', 'nbd', '-n', '4', '--unix', socket, '--export_name', 'disk', '-q', '2');
+    const shared = tsublk('add', '-t', 'nbd', '-n', '124', '--unix', socket, '--export_name', 'disk', '-q', '2');
     expect(shared.status).not.toBe(0);
     expect(shared.stderr).toMatch(/no NBD_FLAG_CAN_MULTI_CONN\): add with -q 1/);
     expect(shared.stderr.trim().split('\n')).toHaveLength(1);

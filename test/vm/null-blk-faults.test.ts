@@ -1,11 +1,13 @@
 // The null target's fault injection (rnull's timeout_inject and requeue_inject) on real devices.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, leftovers, ok, run, tsublk } from './cli.js';
+import { type DeviceIds, cleanUp, leftovers, nothingLeft, ok, run, tsublk } from './cli.js';
+
+const ids: DeviceIds = { first: 40, last: 49 };
 
 afterEach(() => {
-  cleanUp();
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  cleanUp(ids);
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 function add(devId: number, ...options: string[]): void {

@@ -2,7 +2,20 @@
 // discard, mbps, badblocks*, rotational, blocksize, max_sectors) on real devices.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, addNullDevices, cleanUp, leftovers, ok, run, tsublk, tsublkAsync } from './cli.js';
+import {
+  type DeviceIds,
+  type Run,
+  addNullDevices,
+  cleanUp,
+  leftovers,
+  nothingLeft,
+  ok,
+  run,
+  tsublk,
+  tsublkAsync,
+} from './cli.js';
+
+const ids: DeviceIds = { first: 30, last: 39 };
 
 // Each test serves its own device, with the options it is about; all are added at once, side by
 // side (the guest's two CPUs share their starts), and deleted together once every test is done.
@@ -25,8 +38,8 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  cleanUp();
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  cleanUp(ids);
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 const MiB = 2 ** 20;

@@ -2,8 +2,20 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, addNullDevices, cleanUp, leftovers, run, tsublk, tsublkAsync } from './cli.js';
+import {
+  type DeviceIds,
+  type Run,
+  addNullDevices,
+  cleanUp,
+  leftovers,
+  nothingLeft,
+  run,
+  tsublk,
+  tsublkAsync,
+} from './cli.js';
 import { ext4PowerCuts } from './power-cut.js';
+
+const ids: DeviceIds = { first: 20, last: 29 };
 
 // Each test serves its own device, with the options it is about; all are added at once, side by
 // side (the guest's two CPUs share their starts), beside the two refusals that need no device,
@@ -41,8 +53,8 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  cleanUp();
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  cleanUp(ids);
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 const MiB = 2 ** 20;

@@ -2,13 +2,24 @@
 // UBLK_F_ZONED: the kernel's zone report, write-pointer rules, fio's zbd mode, btrfs's zone appends.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addNullDevices, cleanUp, expectBtrfsZoneAppendsReadBack, leftovers, ok, run, tsublkAsync } from './cli.js';
+import {
+  type DeviceIds,
+  addNullDevices,
+  cleanUp,
+  expectBtrfsZoneAppendsReadBack,
+  leftovers,
+  nothingLeft,
+  ok,
+  run,
+  tsublkAsync,
+} from './cli.js';
 
 // Each test serves its own device, with the zone layout it is about; all are added at once, side
 // by side (the guest's two CPUs share their starts), and deleted together once every test is done.
+const ids: DeviceIds = { first: 50, last: 59 };
 const devices: ReadonlyArray<[number, ...string[]]> = [
   [
-    40,
+    50,
     '--size',
     '256M',
     '--zoned',
@@ -24,15 +35,15 @@ const devices: ReadonlyArray<[number, ...string[]]> = [
     '--memory_backed',
     '1',
   ],
-  [41, '--size', '512M', '--zoned', '1', '--zone_size', '16', '--memory_backed', '1'],
-  [43, '--size', '64M', '--zoned', '1', '--zone_size', '8', '--zone_readonly', '1', '--zone_offline', '1'],
+  [51, '--size', '512M', '--zoned', '1', '--zone_size', '16', '--memory_backed', '1'],
+  [53, '--size', '64M', '--zoned', '1', '--zone_size', '8', '--zone_readonly', '1', '--zone_offline', '1'],
 ];
 
 beforeAll(() => addNullDevices(devices));
 
 afterAll(() => {
-  cleanUp();
-  expect(leftovers()).toEqual({ devices: [], daemons: [], runFiles: [] });
+  cleanUp(ids);
+  expect(leftovers(ids)).toEqual(nothingLeft);
 });
 
 interface ReportedZone {
@@ -64,14 +75,14 @@ function report(device: string, ...args: string[]): ReportedZone[] {
 
 describe('zoned', () => {
   it('shows its layout to the kernel and blkzone, enforces the write pointer, and passes fio zbd verify', () => {
-    const queue = (name: string): string => readFileSync(`/sys/block/ublkb40/queue/${name}`, 'utf8').trim();
+    const queue = (name: string): string => readFileSync(`/sys/block/ublkb50/queue/${name}`, 'utf8').trim();
     expect([queue('zoned'), queue('chunk_sectors'), queue('nr_zones'), queue('max_open_zones')]).toEqual([
       'host-managed',
       '32768',
       '16',
       '4',
     ]);
-    const zones = report('/dev/ublkb40');
+    const zones = report('/dev/ublkb50');
     expect(zones).toHaveLength(16);
     expect(zones[0]).toMatchObject({ start: 0, len: 32768, cap: 32768, type: 1, cond: 0 });
     expect(zones[1]).toMatchObject({ start: 32768, len: 32768, cap: 24576, wptr: 0, type: 2, cond: 1 }); // wptr relative to start
@@ -81,17 +92,17 @@ describe('zoned', () => {
     ok(
       'dd',
       'if=/dev/urandom',
-      'of=/dev/ublkb40',
+      'of=/dev/ublkb50',
       'bs=4096',
       'count=2',
       `seek=${zone1}`,
       'oflag=direct,seek_bytes',
       'status=none',
     );
-    expect(report('/dev/ublkb40', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 16, cond: 2 }); // 8 KiB in, implicitly open
+    expect(report('/dev/ublkb50', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 16, cond: 2 }); // 8 KiB in, implicitly open
     const off = run('dd', [
       'if=/dev/zero',
-      'of=/dev/ublkb40',
+      'of=/dev/ublkb50',
       'bs=4096',
       'count=1',
       `seek=${zone1 + 4 * 4096}`,
@@ -100,14 +111,14 @@ describe('zoned', () => {
     ]);
     expect(off.status).not.toBe(0);
     // After a failed write the kernel trusts no write pointer it cached until a zone report (as any application must do).
-    expect(report('/dev/ublkb40', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 16, cond: 2 });
-    ok('blkzone', 'reset', '-o', '32768', '-c', '1', '/dev/ublkb40');
-    expect(report('/dev/ublkb40', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 0, cond: 1 });
+    expect(report('/dev/ublkb50', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 16, cond: 2 });
+    ok('blkzone', 'reset', '-o', '32768', '-c', '1', '/dev/ublkb50');
+    expect(report('/dev/ublkb50', '-o', '32768', '-c', '1')[0]).toMatchObject({ wptr: 0, cond: 1 });
 
     const output = ok(
       'fio',
       '--name=zbd',
-      '--filename=/dev/ublkb40',
+      '--filename=/dev/ublkb50',
       '--zonemode=zbd',
       '--direct=1',
       '--ioengine=io_uring',
@@ -130,25 +141,25 @@ describe('zoned', () => {
     expect(job?.error).toBe(0);
     expect(job?.write.io_bytes).toBeGreaterThan(0);
     expect(job?.read.io_bytes).toBe(job?.write.io_bytes);
-    expect(report('/dev/ublkb40').filter((zone) => zone.cond === 0xe).length).toBeGreaterThan(0); // fio filled zones
+    expect(report('/dev/ublkb50').filter((zone) => zone.cond === 0xe).length).toBeGreaterThan(0); // fio filled zones
   });
 
   it('btrfs on it: data written with zone appends reads back after a remount', () => {
-    expectBtrfsZoneAppendsReadBack(41);
+    expectBtrfsZoneAppendsReadBack(51);
   });
 
   it('starts zones read-only and offline as configured: writes and offline reads fail', () => {
     expect(
-      report('/dev/ublkb43')
+      report('/dev/ublkb53')
         .slice(0, 3)
         .map((zone) => zone.cond),
     ).toEqual([0xd, 0xf, 1]);
     expect(
-      run('dd', ['if=/dev/zero', 'of=/dev/ublkb43', 'bs=4096', 'count=1', 'oflag=direct', 'status=none']).status,
+      run('dd', ['if=/dev/zero', 'of=/dev/ublkb53', 'bs=4096', 'count=1', 'oflag=direct', 'status=none']).status,
     ).not.toBe(0);
     expect(
       run('dd', [
-        'if=/dev/ublkb43',
+        'if=/dev/ublkb53',
         'of=/dev/null',
         'bs=4096',
         'count=1',
@@ -158,15 +169,15 @@ describe('zoned', () => {
       ]).status,
     ).not.toBe(0);
     expect(
-      run('dd', ['if=/dev/ublkb43', 'of=/dev/null', 'bs=4096', 'count=1', 'iflag=direct', 'status=none']).status,
+      run('dd', ['if=/dev/ublkb53', 'of=/dev/null', 'bs=4096', 'count=1', 'iflag=direct', 'status=none']).status,
     ).toBe(0); // read-only reads
   });
 
   it('refuses what cannot be zoned, in one line', async () => {
     // Side by side: neither creates anything.
     const [copy, size] = await Promise.all([
-      tsublkAsync('add', '-t', 'null', '-n', '42', '--zoned', '1', '--copy'),
-      tsublkAsync('add', '-t', 'null', '-n', '42', '--size', '64M', '--zoned', '1', '--zone_size', '24'),
+      tsublkAsync('add', '-t', 'null', '-n', '52', '--zoned', '1', '--copy'),
+      tsublkAsync('add', '-t', 'null', '-n', '52', '--size', '64M', '--zoned', '1', '--zone_size', '24'),
     ]);
     expect(copy.stderr.trim()).toBe(
       'tsublk: --zoned 1 needs the user copy data path (UBLK_F_USER_COPY): leave out --copy, -g 1 and --unprivileged',
