@@ -184,8 +184,9 @@ export function leftovers(ids?: DeviceIds): { devices: string[]; daemons: string
 }
 
 /**
- * Deletes every device (or those of `ids`, and kills the daemons left of this worker) and waits
- * for daemons to be gone (test cleanup; a CLI run only if anything is left).
+ * Test cleanup, a CLI run only if anything is left: del -a, which waits for the daemons to be
+ * gone; or, given `ids`, del -n of each of those devices, then SIGKILL to any daemon this worker
+ * started that is still there (one that never made its device).
  */
 export function cleanUp(ids?: DeviceIds): void {
   const left = leftovers(ids);
