@@ -133,6 +133,8 @@ describe('del', () => {
     const add = tsublk('add', '-t', 'null', '-n', '74', '--size', '1G');
     expect(add.status).toBe(0);
     const pid = Number(/daemon pid (\d+)/.exec(add.stdout)?.[1]);
+    // leftovers(ids) sees this worker's daemons (by their environment), so the wait below is not vacuous.
+    expect(leftovers(ids).daemons.map((line) => Number(line.split(' ')[0]))).toEqual([pid]);
     process.kill(pid, 'SIGKILL');
     await pollUntil(() => leftovers(ids).daemons.length === 0, 5_000);
     const del = tsublk('del', '-n', '74');
